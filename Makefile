@@ -1,0 +1,27 @@
+# The two commands a new checkout needs:
+#   make feeds   set up .venv and build the feeds from seeds/ into feeds/
+#   make test    set up .venv with the test tools and run the whole suite
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+
+.PHONY: feeds test golden clean
+
+$(BIN)/feedpub: pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e '.[test]'
+	touch $@
+
+feeds: $(BIN)/feedpub
+	$(BIN)/feedpub build
+
+test: $(BIN)/feedpub
+	$(BIN)/python -m pytest -q
+
+# Regenerate tests/golden/ after an intended change of output; review the diff.
+golden: $(BIN)/feedpub
+	$(BIN)/python -m tests.golden
+
+clean:
+	rm -rf $(VENV) *.egg-info

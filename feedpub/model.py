@@ -1,0 +1,112 @@
+"""The immutable values that travel between feedpub's stages.
+
+read files -> ``ParseResult`` (an ``Article`` or ``Problem``s) -> ``FeedPlan``s
+-> rendered bytes -> published files.  Every datetime here is aware UTC with no
+microseconds; every sequence is a tuple.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from enum import Enum
+
+
+@dataclass(frozen=True, slots=True)
+class Provider:
+    """Who published the article: shown as the item's author."""
+
+    name: str
+    url: str | None = None  # the provider's site, derived from its domain
+
+
+@dataclass(frozen=True, slots=True)
+class Image:
+    """An image of the article (Media RSS ``media:content``)."""
+
+    url: str
+    width: int | None = None
+    height: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class RelatedLink:
+    """A reference to another article, published as a related link."""
+
+    url: str
+    title: str
+
+
+@dataclass(frozen=True, slots=True)
+class Topic:
+    """A topic as the record spells it; ``key`` groups spellings that differ
+    only in case, width or spacing into one feed."""
+
+    name: str
+    key: str
+
+
+@dataclass(frozen=True, slots=True)
+class Article:
+    """One publishable record, normalised."""
+
+    id: str  # urn:uuid derived from the canonical URL: stable across builds
+    url: str  # canonical absolute http(s) URL of the article
+    title: str
+    summary: str
+    published: datetime
+    updated: datetime
+    provider: Provider | None
+    topics: tuple[Topic, ...]
+    images: tuple[Image, ...]
+    related: tuple[RelatedLink, ...]
+    draft: bool  # the record says ``published: false``
+    source: str  # the record's path, for messages only; never rendered
+
+
+class Severity(str, Enum):
+    ERROR = "error"  # the record is not published
+    WARNING = "warning"  # the record is published, but something was changed or dropped
+
+
+@dataclass(frozen=True, slots=True)
+class Problem:
+    """Something feedpub could not accept as written, located in a file."""
+
+    path: str
+    field: str | None
+    message: str
+    severity: Severity = Severity.ERROR
+    line: int | None = None
+
+    def __str__(self) -> str:
+        where = self.path if self.line is None else f"{self.path}:{self.line}"
+        prefix = "" if self.severity is Severity.ERROR else "warning: "
+        if self.field:
+            return f"{where}: {self.field}: {prefix}{self.message}"
+        return f"{where}: {prefix}{self.message}"
+
+
+@dataclass(frozen=True, slots=True)
+class ParseResult:
+    """What one record file gave: an article (maybe with warnings) or errors."""
+
+    path: str
+    article: Article | None
+    problems: tuple[Problem, ...] = ()
+
+    @property
+    def rejected(self) -> bool:
+        return self.article is None
+
+
+@dataclass(frozen=True, slots=True)
+class FeedPlan:
+    """What one feed holds, independent of its format."""
+
+    name: str  # output path without suffix, relative to the output folder: "all", "topics/ai"
+    title: str
+    subtitle: str
+    topic: str | None  # display name of the topic, None for the combined feed
+    articles: tuple[Article, ...]  # newest first, already limited
+    updated: datetime

@@ -1,0 +1,325 @@
+"""From a record's fields to an ``Article``: one small function per field.
+
+``parse_record`` is a pure function of a file's bytes and the settings, so it
+can run in worker processes and be cached by file identity.  Each field
+normaliser returns its value, adds warnings for what it changed or dropped,
+and raises ``FieldError`` for what makes the record unpublishable.  All field
+errors of a record are collected, not just the first.
+"""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any, Callable
+
+from feedpub.dates import DateError, format_rfc3339, parse_date
+from feedpub.errors import FieldError
+from feedpub.model import Article, Image, ParseResult, Problem, Provider, RelatedLink, Severity, Topic
+from feedpub.reader import read_mapping
+from feedpub.settings import Settings
+from feedpub.text import clean_text, topic_key, truncate
+from feedpub.urls import URLError, canonical_url
+
+# Entry ids are name-based UUIDs of the canonical URL: the same article gets
+# the same id in every feed and every build, whatever file it comes from.
+ID_NAMESPACE = uuid.NAMESPACE_URL
+_YAML_BOOLEAN_WORDS = {"true": True, "yes": True, "on": True, "false": False, "no": False, "off": False}
+
+
+@dataclass
+class _Context:
+    """What a field normaliser may read (the fields, the settings) and where it
+    reports what it changed."""
+
+    fields: dict[str, Any]
+    settings: Settings
+    warnings: list[tuple[str, str]] = field(default_factory=list)
+
+    def warn(self, name: str, message: str) -> None:
+        self.warnings.append((name, message))
+
+
+def article_id(url: str) -> str:
+    return f"urn:uuid:{uuid.uuid5(ID_NAMESPACE, url)}"
+
+
+def _as_text(value: Any, name: str) -> str:
+    """Text from a scalar: numbers become their digits; booleans, lists and
+    mappings are refused (a YAML ``yes`` is not a title)."""
+    if isinstance(value, str):
+        return value
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        return str(value)
+    if value is None:
+        raise FieldError(name, "is empty")
+    kind = {bool: "true/false", list: "a list", dict: "a mapping"}.get(type(value), type(value).__name__)
+    raise FieldError(name, f"{value!r} is {kind}, not text; quote the value")
+
+
+def _title(ctx: _Context) -> str:
+    if "title" not in ctx.fields:
+        raise FieldError("title", "is missing")
+    title = clean_text(_as_text(ctx.fields["title"], "title"))
+    if not title:
+        raise FieldError("title", "is empty")
+    limit = ctx.settings.max_title_chars
+    if len(title) > limit:
+        ctx.warn("title", f"is {len(title)} characters long; cut to {limit}")
+        title = truncate(title, limit)
+    return title
+
+
+def _summary(ctx: _Context) -> str:
+    value = ctx.fields.get("excerpt")
+    if value is None:
+        return ""
+    summary = clean_text(_as_text(value, "excerpt"))
+    limit = ctx.settings.max_summary_chars
+    if len(summary) > limit:
+        ctx.warn("excerpt", f"is {len(summary)} characters long; cut to {limit}")
+        summary = truncate(summary, limit)
+    return summary
+
+
+def _date(ctx: _Context, name: str) -> datetime:
+    try:
+        return parse_date(ctx.fields[name], ctx.settings.zone, ctx.settings.ambiguous_dates)
+    except DateError as exc:
+        raise FieldError(name, str(exc)) from None
+
+
+def _published(ctx: _Context) -> datetime:
+    if ctx.fields.get("publishedDateTime") is None:
+        raise FieldError("publishedDateTime", "is missing" if "publishedDateTime" not in ctx.fields else "is empty")
+    return _date(ctx, "publishedDateTime")
+
+
+def _updated(ctx: _Context) -> datetime | None:
+    """``updatedDateTime``, when a record has one and it is not before the publish time."""
+    if ctx.fields.get("updatedDateTime") is None:
+        return None
+    try:
+        return _date(ctx, "updatedDateTime")
+    except FieldError as exc:
+        ctx.warn("updatedDateTime", f"{exc.message}; the publish time is used instead")
+        return None
+
+
+def _url(ctx: _Context) -> str:
+    """The article's link: ``webUrl``, else ``originalUrl``."""
+    failures = []
+    for name in ("webUrl", "originalUrl"):
+        if ctx.fields.get(name) is None:
+            continue
+        try:
+            url = canonical_url(ctx.fields[name])
+        except URLError as exc:
+            failures.append((name, str(exc)))
+            continue
+        for bad_name, message in failures:
+            ctx.warn(bad_name, f"{message}; {name} is used instead")
+        return url
+    if failures:
+        raise FieldError(failures[0][0], failures[0][1])
+    raise FieldError("webUrl", "is missing (and there is no originalUrl either)")
+
+
+def _provider(ctx: _Context) -> Provider | None:
+    value = ctx.fields.get("provider")
+    if value is None:
+        return None
+    if isinstance(value, str):
+        value = {"name": value}
+    if not isinstance(value, dict):
+        ctx.warn("provider", f"{value!r} is not a mapping with a name; no author is shown")
+        return None
+    try:
+        name = clean_text(_as_text(value.get("name"), "provider.name"))
+    except FieldError as exc:
+        ctx.warn(exc.field, f"{exc.message}; no author is shown")
+        return None
+    if not name:
+        return None
+    domain = value.get("domain")
+    url = None
+    if domain is not None:
+        try:
+            domain_text = _as_text(domain, "provider.domain").strip()
+            url = canonical_url(domain_text if "://" in domain_text else f"https://{domain_text}/")
+        except (FieldError, URLError) as exc:
+            ctx.warn("provider.domain", f"{domain!r} is not a domain name ({exc}); dropped")
+    return Provider(name=name, url=url)
+
+
+def _topics(ctx: _Context) -> tuple[Topic, ...]:
+    value = ctx.fields.get("topics")
+    if value is None:
+        return ()
+    if isinstance(value, str):
+        value = [value]
+    if not isinstance(value, list):
+        ctx.warn("topics", f"{value!r} is not a list of names; no topics")
+        return ()
+    topics: dict[str, Topic] = {}
+    for item in value:
+        try:
+            name = clean_text(_as_text(item, "topics"))
+        except FieldError as exc:
+            ctx.warn("topics", f"{exc.message}; that topic is dropped")
+            continue
+        if not name:
+            ctx.warn("topics", "an empty topic name is dropped")
+            continue
+        topics.setdefault(topic_key(name), Topic(name=name, key=topic_key(name)))
+    limit = ctx.settings.max_topics
+    if len(topics) > limit:
+        ctx.warn("topics", f"{len(topics)} topics; only the first {limit} are kept")
+    return tuple(topics.values())[:limit]
+
+
+def _dimension(value: Any) -> int | None:
+    if isinstance(value, int) and not isinstance(value, bool) and 0 < value < 100_000:
+        return value
+    return None
+
+
+def _mappings(ctx: _Context, name: str) -> list[dict[str, Any]]:
+    value = ctx.fields.get(name)
+    if value is None:
+        return []
+    if isinstance(value, dict):
+        value = [value]
+    if not isinstance(value, list):
+        ctx.warn(name, f"{value!r} is not a list; ignored")
+        return []
+    items = []
+    for index, item in enumerate(value):
+        if isinstance(item, dict):
+            items.append(item)
+        else:
+            ctx.warn(f"{name}[{index}]", f"{item!r} is not a mapping; dropped")
+    return items
+
+
+def _images(ctx: _Context) -> tuple[Image, ...]:
+    images: dict[str, Image] = {}
+    for index, item in enumerate(_mappings(ctx, "images")):
+        try:
+            url = canonical_url(item.get("url"))
+        except URLError as exc:
+            ctx.warn(f"images[{index}].url", f"{exc}; the image is dropped")
+            continue
+        images.setdefault(url, Image(url=url, width=_dimension(item.get("width")), height=_dimension(item.get("height"))))
+    return tuple(images.values())[: ctx.settings.max_images]
+
+
+def _related(ctx: _Context, own_url: str | None) -> tuple[RelatedLink, ...]:
+    links: dict[str, RelatedLink] = {}
+    for index, item in enumerate(_mappings(ctx, "related")):
+        raw = item.get("webUrl") if item.get("webUrl") is not None else item.get("originalUrl")
+        try:
+            url = canonical_url(raw)
+        except URLError as exc:
+            ctx.warn(f"related[{index}].webUrl", f"{exc}; the related link is dropped")
+            continue
+        try:
+            title = clean_text(_as_text(item.get("title"), "title"))
+        except FieldError:
+            title = ""
+        title = truncate(title, ctx.settings.max_title_chars) or url
+        if url != own_url:
+            links.setdefault(url, RelatedLink(url=url, title=title))
+    return tuple(links.values())[: ctx.settings.max_related]
+
+
+def _draft(ctx: _Context) -> bool:
+    """``published: false`` marks a draft.  A record without the flag is
+    published (as in Jekyll and Hugo); anything but a yes/no value is an error,
+    since guessing could publish something private."""
+    value = ctx.fields.get("published", True)
+    if isinstance(value, bool):
+        return not value
+    if isinstance(value, str) and value.strip().lower() in _YAML_BOOLEAN_WORDS:
+        return not _YAML_BOOLEAN_WORDS[value.strip().lower()]
+    if isinstance(value, int) and value in (0, 1):
+        return value == 0
+    raise FieldError("published", f"{value!r} is not true or false")
+
+
+# Fields in the order their errors are reported.
+_NORMALISERS: tuple[tuple[str, Callable[[_Context], Any]], ...] = (
+    ("title", _title),
+    ("summary", _summary),
+    ("published", _published),
+    ("updated", _updated),
+    ("url", _url),
+    ("provider", _provider),
+    ("topics", _topics),
+    ("images", _images),
+    ("draft", _draft),
+)
+
+# Unquoted values cut at a " #" by YAML; warned about for the text fields only.
+_TEXT_FIELDS = {"title", "excerpt"}
+
+
+def normalise(path: str, fields: dict[str, Any], settings: Settings) -> ParseResult:
+    """An ``Article`` (with warnings) or the errors that keep it from being published."""
+    ctx = _Context(fields, settings)
+    values: dict[str, Any] = {}
+    errors: list[Problem] = []
+    for name, normaliser in _NORMALISERS:
+        try:
+            values[name] = normaliser(ctx)
+        except FieldError as exc:
+            errors.append(Problem(path, exc.field, exc.message, line=exc.line))
+    values["related"] = _related(ctx, values.get("url"))
+    warnings = tuple(Problem(path, name, message, Severity.WARNING) for name, message in ctx.warnings)
+    if errors:
+        return ParseResult(path, None, tuple(errors) + warnings)
+    published = values.pop("published")
+    updated = values.pop("updated") or published
+    if updated < published:
+        warnings += (
+            Problem(
+                path,
+                "updatedDateTime",
+                f"{format_rfc3339(updated)} is before publishedDateTime; the publish time is used",
+                Severity.WARNING,
+            ),
+        )
+        updated = published
+    article = Article(
+        id=article_id(values["url"]),
+        published=published,
+        updated=updated,
+        source=path,
+        **values,
+    )
+    return ParseResult(path, article, warnings)
+
+
+def parse_record(path: str, data: bytes, settings: Settings) -> ParseResult:
+    """Parse one record file's bytes: a pure function of its arguments."""
+    if len(data) > settings.max_record_bytes:
+        return ParseResult(
+            path,
+            None,
+            (Problem(path, None, f"is {len(data)} bytes, over the limit of {settings.max_record_bytes}"),),
+        )
+    try:
+        fields, cuts = read_mapping(data)
+    except FieldError as exc:
+        field_name = None if exc.field.startswith("(") else exc.field
+        return ParseResult(path, None, (Problem(path, field_name, exc.message, line=exc.line),))
+    result = normalise(path, fields, settings)
+    cut_warnings = tuple(
+        Problem(path, name, f"YAML reads {comment!r} as a comment and drops it; quote the value", Severity.WARNING, line)
+        for name, line, comment in cuts
+        if name in _TEXT_FIELDS
+    )
+    if cut_warnings:
+        result = ParseResult(result.path, result.article, result.problems + cut_warnings)
+    return result

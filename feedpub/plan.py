@@ -1,0 +1,144 @@
+"""Decide what each feed holds: a pure function of the parsed records and the settings.
+
+Selection (drafts, scheduled records, duplicates), the order (newest first by
+publish time, ties by id), unique ``updated`` stamps, topic grouping and slugs,
+and the item limit all happen here, once, for every format.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+from collections import Counter, defaultdict
+from dataclasses import dataclass
+from datetime import datetime, timedelta, timezone
+from typing import Iterable
+
+from feedpub.model import Article, FeedPlan, ParseResult, Problem, Severity
+from feedpub.settings import Settings
+from feedpub.text import slugify
+
+# The date of a feed that has no entries: fixed, so that an empty feed is
+# byte-stable too (a feed's date is its newest entry's, never the clock's).
+EMPTY_FEED_DATE = datetime(2000, 1, 1, tzinfo=timezone.utc)
+TOPICS_DIR = "topics"
+
+
+@dataclass(frozen=True)
+class Selection:
+    """The articles to publish, and what was left out and why."""
+
+    articles: tuple[Article, ...]  # newest first
+    skipped: dict[str, int]  # reason -> count, for the summary
+    problems: tuple[Problem, ...]  # warnings about duplicates
+
+
+def newest_first(article: Article) -> tuple[float, str]:
+    return (-article.published.timestamp(), article.id)
+
+
+def _distinct_updated(articles: list[Article]) -> list[Article]:
+    """Give every article a distinct ``updated`` second.
+
+    Validators warn when two entries of a feed share ``atom:updated``
+    (DuplicateUpdated); records often share a publish minute.  Articles are
+    taken in (updated, id) order and a tie moves the later one on by a second,
+    so the result is deterministic and never earlier than the record says.
+    """
+    result = []
+    previous: datetime | None = None
+    for article in sorted(articles, key=lambda a: (a.updated, a.id)):
+        if previous is not None and article.updated <= previous:
+            article = dataclasses.replace(article, updated=previous + timedelta(seconds=1))
+        previous = article.updated
+        result.append(article)
+    return result
+
+
+def select(results: Iterable[ParseResult], settings: Settings, as_of: datetime | None) -> Selection:
+    """The publishable articles among ``results``, newest first.
+
+    Drafts are left out unless ``include_unpublished``; records dated after
+    ``as_of`` are held back as scheduled; the same article (same canonical URL)
+    in several records is published once, from the record whose path sorts first.
+    """
+    skipped: Counter[str] = Counter()
+    by_url: dict[str, list[Article]] = defaultdict(list)
+    for result in results:
+        article = result.article
+        if article is None:
+            skipped["rejected"] += 1
+        elif article.draft and not settings.include_unpublished:
+            skipped["unpublished"] += 1
+        elif as_of is not None and article.published > as_of:
+            skipped["scheduled"] += 1
+        else:
+            by_url[article.url].append(article)
+    problems = []
+    chosen = []
+    for url in sorted(by_url):
+        copies = sorted(by_url[url], key=lambda a: a.source)
+        chosen.append(copies[0])
+        for duplicate in copies[1:]:
+            skipped["duplicate"] += 1
+            problems.append(
+                Problem(
+                    duplicate.source,
+                    "webUrl",
+                    f"{url} is also in {copies[0].source}; published once, from that file",
+                    Severity.WARNING,
+                )
+            )
+    articles = sorted(_distinct_updated(chosen), key=newest_first)
+    return Selection(tuple(articles), dict(sorted(skipped.items())), tuple(problems))
+
+
+def _limited(articles: Iterable[Article], settings: Settings) -> tuple[Article, ...]:
+    articles = tuple(articles)
+    return articles if settings.max_items == 0 else articles[: settings.max_items]
+
+
+def _feed(name: str, title: str, subtitle: str, topic: str | None, articles: tuple[Article, ...]) -> FeedPlan:
+    updated = max((a.updated for a in articles), default=EMPTY_FEED_DATE)
+    return FeedPlan(name=name, title=title, subtitle=subtitle, topic=topic, articles=articles, updated=updated)
+
+
+def topic_slugs(keys: Iterable[str]) -> dict[str, str]:
+    """A distinct slug for every topic key.  Keys that slug alike are told apart
+    by a short hash of the key, except the one that sorts first, which keeps the
+    plain slug: no feed silently overwrites another."""
+    by_slug: dict[str, list[str]] = defaultdict(list)
+    for key in sorted(set(keys)):
+        by_slug[slugify(key)].append(key)
+    slugs = {}
+    for slug, keys_here in by_slug.items():
+        slugs[keys_here[0]] = slug
+        for key in keys_here[1:]:
+            digest = hashlib.sha256(key.encode("utf-8")).hexdigest()[:8]
+            slugs[key] = f"{slug[: 60 - 9]}-{digest}"
+    return slugs
+
+
+def plan_feeds(selection: Selection, settings: Settings) -> tuple[FeedPlan, ...]:
+    """The combined feed, then one feed per topic in slug order."""
+    plans = [_feed("all", settings.title, settings.subtitle, None, _limited(selection.articles, settings))]
+    members: dict[str, list[Article]] = defaultdict(list)
+    spellings: dict[str, Counter[str]] = defaultdict(Counter)
+    for article in selection.articles:
+        for topic in article.topics:
+            members[topic.key].append(article)
+            spellings[topic.key][topic.name] += 1
+    slugs = topic_slugs(members)
+    for key in sorted(members, key=lambda k: slugs[k]):
+        # The spelling most records use names the feed; ties go to the first in code-point order.
+        name = min(spellings[key].items(), key=lambda item: (-item[1], item[0]))[0]
+        plans.append(
+            _feed(
+                f"{TOPICS_DIR}/{slugs[key]}",
+                f"{settings.title}: {name}",
+                f"{settings.subtitle}, on {name}",
+                name,
+                _limited(members[key], settings),
+            )
+        )
+    return tuple(plans)

@@ -1,0 +1,158 @@
+"""From a record file's bytes to the mapping of fields it holds.
+
+A record is one YAML document between ``---`` lines.  This module is pure: it
+takes bytes and returns a mapping or raises ``FieldError`` naming the line.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+import yaml
+
+from feedpub.errors import FieldError
+
+try:  # libyaml's parser is several times faster; the pure-Python one is the fallback
+    _BaseLoader = yaml.CSafeLoader
+except AttributeError:  # pragma: no cover - depends on how PyYAML was built
+    _BaseLoader = yaml.SafeLoader
+
+_DELIMITER = re.compile(r"^---[ \t]*$")
+_CLOSER = re.compile(r"^(---|\.\.\.)[ \t]*$")
+# A cheap screen for YAML anchors and aliases ("&name", "*name" after a space or
+# an opening bracket); only texts that match pay for the full node walk.
+_MAYBE_ALIAS = re.compile(r"(?:^|[\s\[{,])[&*][^\s,\[\]{}]", re.MULTILINE)
+# "key: plain text # more": YAML 1.1 reads " #" as the start of a comment.
+_COMMENT_CUT = re.compile(
+    r"^([A-Za-z_][\w-]*):[ \t]+[^'\"\s|>&*!\[{#][^\n]*?[ \t]+(#[^\n]*)$", re.MULTILINE
+)
+
+
+class _RecordLoader(_BaseLoader):  # type: ignore[misc, valid-type]
+    """The safe loader, refusing duplicate keys instead of keeping the last one."""
+
+    def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict[Any, Any]:
+        seen: dict[Any, int] = {}
+        for key_node, _ in node.value:
+            key = self.construct_object(key_node, deep=True)
+            try:
+                hash(key)
+            except TypeError:
+                raise FieldError(
+                    "(yaml)", "a mapping key must be a plain value", key_node.start_mark.line + 1
+                ) from None
+            if key in seen:
+                raise FieldError(
+                    str(key),
+                    f"is given twice (lines {seen[key]} and {key_node.start_mark.line + 1}); keep one",
+                    key_node.start_mark.line + 1,
+                )
+            seen[key] = key_node.start_mark.line + 1
+        return super().construct_mapping(node, deep=deep)
+
+
+def decode(data: bytes) -> str:
+    """The text of a record file: UTF-8, with or without a byte order mark."""
+    if data.startswith(b"\xef\xbb\xbf"):
+        data = data[3:]
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        line = data.count(b"\n", 0, exc.start) + 1
+        raise FieldError(
+            "(file)",
+            f"is not UTF-8 (byte 0x{data[exc.start]:02x} at offset {exc.start}); save it as UTF-8",
+            line,
+        ) from None
+
+
+def front_matter(text: str) -> tuple[str, int, str]:
+    """(YAML text, line number of its first line, text after the closing line)."""
+    lines = text.splitlines(keepends=True)
+    start = 0
+    while start < len(lines) and not lines[start].strip():
+        start += 1
+    if start == len(lines):
+        raise FieldError("(file)", "is empty")
+    if not _DELIMITER.match(lines[start].rstrip("\r\n")):
+        raise FieldError("(file)", "does not start with a '---' line", start + 1)
+    for end in range(start + 1, len(lines)):
+        if _CLOSER.match(lines[end].rstrip("\r\n")):
+            return "".join(lines[start + 1 : end]), start + 2, "".join(lines[end + 1 :])
+    raise FieldError("(file)", "has no closing '---' line after the opening one", start + 1)
+
+
+def _refuse_aliases(node: yaml.Node, first_line: int) -> None:
+    """Reject any node reached twice: an alias.  Records never need them, and
+    nested aliases are how a few hundred bytes expand into billions of values."""
+    seen: set[int] = set()
+    stack = [node]
+    while stack:
+        current = stack.pop()
+        if id(current) in seen:
+            raise FieldError(
+                "(yaml)",
+                "anchors and aliases (&name, *name) are not accepted in records",
+                first_line + current.start_mark.line,
+            )
+        seen.add(id(current))
+        if isinstance(current, yaml.MappingNode):
+            for key, value in current.value:
+                stack.append(key)
+                stack.append(value)
+        elif isinstance(current, yaml.SequenceNode):
+            stack.extend(current.value)
+
+
+def load_yaml(source: str, first_line: int) -> Any:
+    """The value of one YAML document; errors carry the line in the file."""
+    loader = _RecordLoader(source)
+    try:
+        if _MAYBE_ALIAS.search(source):
+            node = loader.get_single_node()
+            if node is None:
+                return None
+            _refuse_aliases(node, first_line)
+            return loader.construct_document(node)
+        return loader.get_single_data()
+    except FieldError as exc:
+        if exc.line is not None:
+            exc.line += first_line - 1
+        raise
+    except yaml.MarkedYAMLError as exc:
+        mark = exc.problem_mark or exc.context_mark
+        line = first_line + mark.line if mark is not None else None
+        message = " ".join(str(exc.problem or exc.context or "invalid YAML").split())
+        raise FieldError("(yaml)", f"invalid YAML: {message}", line) from None
+    except yaml.YAMLError as exc:
+        raise FieldError("(yaml)", f"invalid YAML: {' '.join(str(exc).split())}") from None
+    except RecursionError:
+        raise FieldError("(yaml)", "is nested too deeply") from None
+    finally:
+        loader.dispose()
+
+
+def comment_cuts(source: str, first_line: int) -> list[tuple[str, int, str]]:
+    """(field, line, cut text) for each unquoted top-level value that YAML cut at
+    a ``#`` (``title: Issue #5`` reads as ``Issue``)."""
+    if " #" not in source and "\t#" not in source:
+        return []
+    cuts = []
+    for match in _COMMENT_CUT.finditer(source):
+        line = first_line + source.count("\n", 0, match.start())
+        cuts.append((match.group(1), line, match.group(2).strip()))
+    return cuts
+
+
+def read_mapping(data: bytes) -> tuple[dict[str, Any], list[tuple[str, int, str]]]:
+    """The record's fields, and the values YAML cut at a comment (for warnings)."""
+    source, first_line, _body = front_matter(decode(data))
+    value = load_yaml(source, first_line)
+    if not isinstance(value, dict):
+        kind = "nothing" if value is None else f"a {type(value).__name__}"
+        raise FieldError("(yaml)", f"the record holds {kind}, not a mapping of fields", first_line)
+    for key in value:
+        if not isinstance(key, str):
+            raise FieldError("(yaml)", f"field name {key!r} is not text", first_line)
+    return value, comment_cuts(source, first_line)

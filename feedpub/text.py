@@ -1,0 +1,80 @@
+"""Plain-text clean-up for titles, summaries, names, and topic slugs."""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+
+# XML 1.0 section 2.2 forbids C0 controls (but tab, LF, CR), lone surrogates,
+# U+FFFE and U+FFFF.  C1 controls (U+0080-U+009F), DEL and U+FFFD are legal XML
+# but draw BadCharacters from feed validators: they are mojibake residue.
+_UNWANTED = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\ud800-\udfff\ufffd\ufffe\uffff]")
+_SPACES = re.compile(r"\s+")
+_ELLIPSIS = "\u2026"
+
+_ftfy_config = None
+
+
+def _fix_encoding(text: str) -> str:
+    global _ftfy_config
+    import ftfy  # imported on first non-ASCII text: it is slow to import
+
+    if _ftfy_config is None:
+        # ftfy's defaults also straighten curly quotes, unescape HTML entities and
+        # fold ligatures and wide characters: all of those change correct text.
+        _ftfy_config = ftfy.TextFixerConfig(
+            unescape_html=False,
+            uncurl_quotes=False,
+            fix_latin_ligatures=False,
+            fix_character_width=False,
+        )
+    return ftfy.fix_text(text, _ftfy_config)
+
+
+def clean_text(text: str) -> str:
+    """One line of plain text: mojibake repaired, forbidden characters and runs of
+    white space removed, NFC-normalised.  Markup is kept as literal text; it is
+    escaped when written, so a reader shows it and never interprets it."""
+    if not text.isascii():
+        text = unicodedata.normalize("NFC", _fix_encoding(text))
+    text = _UNWANTED.sub("", text)
+    return _SPACES.sub(" ", text).strip()
+
+
+def truncate(text: str, limit: int) -> str:
+    """``text`` cut to at most ``limit`` characters, at a word boundary where one is near."""
+    if len(text) <= limit:
+        return text
+    cut = text[: limit - 1]
+    space = cut.rfind(" ")
+    if space > limit * 0.8:
+        cut = cut[:space]
+    return cut.rstrip() + _ELLIPSIS
+
+
+def topic_key(name: str) -> str:
+    """The identity of a topic: spellings differing only in case, width or spacing are one."""
+    return " ".join(unicodedata.normalize("NFKC", name).casefold().split())
+
+
+_SLUG_DROP = re.compile(r"[^a-z0-9]+")
+# Names that Windows refuses as file names, whatever the extension.
+_RESERVED = {"con", "prn", "aux", "nul"} | {f"{p}{n}" for p in ("com", "lpt") for n in range(10)}
+SLUG_MAX = 60
+
+
+def slugify(key: str) -> str:
+    """A readable, ASCII, URL- and file-safe slug: ``Computer Vision`` -> ``computer-vision``.
+
+    Never empty, never a path (no ``/``, ``\\`` or dots), never a reserved device name.
+    Feed URLs must stay ASCII: a non-ASCII self link crashes the W3C validator.
+    """
+    from anyascii import anyascii
+
+    ascii_text = anyascii(key).lower()
+    slug = _SLUG_DROP.sub("-", ascii_text).strip("-")[:SLUG_MAX].strip("-")
+    if not slug:
+        slug = "topic"
+    if slug in _RESERVED:
+        slug = f"{slug}-topic"
+    return slug

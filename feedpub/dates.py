@@ -118,16 +118,16 @@ def _parse_text(text: str, default_zone: tzinfo, ambiguous: AmbiguousDates) -> d
         return _to_utc(datetime.fromisoformat(iso), default_zone)
     except ValueError:
         pass
-    try:
-        parsed = email.utils.parsedate_to_datetime(text)
-    except (TypeError, ValueError, IndexError):
-        parsed = None
-    if parsed is not None:
-        zone_word = text.split()[-1]
-        if parsed.tzinfo is None and zone_word.isalpha() and zone_word.upper() not in ZONE_NAMES:
-            # email.utils reads an unknown zone name as "no zone"; refuse to guess.
-            _zone_for(zone_word, None)
-        return _to_utc(parsed, default_zone)
+    last_word = text.split()[-1]
+    # email.utils reads an unknown last word ("pm", "XYZ") as "no zone": leave
+    # those to dateutil, which knows "pm" and asks _zone_for about the rest.
+    if not last_word.isalpha() or last_word.upper() in ZONE_NAMES:
+        try:
+            parsed = email.utils.parsedate_to_datetime(text)
+        except (TypeError, ValueError, IndexError):
+            parsed = None
+        if parsed is not None:
+            return _to_utc(parsed, default_zone)
     return _to_utc(_parse_with_dateutil(text, ambiguous), default_zone)
 
 

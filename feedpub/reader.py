@@ -23,6 +23,13 @@ _CLOSER = re.compile(r"^(---|\.\.\.)[ \t]*$")
 # A cheap screen for YAML anchors and aliases ("&name", "*name" after a space or
 # an opening bracket); only texts that match pay for the full node walk.
 _MAYBE_ALIAS = re.compile(r"(?:^|[\s\[{,])[&*][^\s,\[\]{}]", re.MULTILINE)
+# PyYAML refuses these anywhere in a stream (YAML 1.1 section 5.1), but a
+# scraped title may hold a raw C1 byte of mojibake ("â€\x9d") that the text
+# clean-up repairs.  They are parked in Private Use plane 15 for the parse and
+# put back after, so a stray control character costs a field, not the record.
+_NON_PRINTABLE = re.compile("[^\t\n\r\x20-\x7e\x85\xa0-\ud7ff\ue000-\ufffd\U00010000-\U000effff\U00100000-\U0010ffff]")
+_PARKED = re.compile("[\U000f0000-\U000fffff]")
+_PARK_BASE = 0xF0000
 # "key: plain text # more": YAML 1.1 reads " #" as the start of a comment.
 _COMMENT_CUT = re.compile(
     r"^([A-Za-z_][\w-]*):[ \t]+[^'\"\s|>&*!\[{#][^\n]*?[ \t]+(#[^\n]*)$", re.MULTILINE
@@ -32,23 +39,20 @@ _COMMENT_CUT = re.compile(
 class _RecordLoader(_BaseLoader):  # type: ignore[misc, valid-type]
     """The safe loader, refusing duplicate keys instead of keeping the last one."""
 
+    first_line = 1  # the file's line number of the YAML text's first line
+
     def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict[Any, Any]:
         seen: dict[Any, int] = {}
         for key_node, _ in node.value:
             key = self.construct_object(key_node, deep=True)
+            line = self.first_line + key_node.start_mark.line
             try:
                 hash(key)
             except TypeError:
-                raise FieldError(
-                    "(yaml)", "a mapping key must be a plain value", key_node.start_mark.line + 1
-                ) from None
+                raise FieldError("(yaml)", "a mapping key must be a plain value", line) from None
             if key in seen:
-                raise FieldError(
-                    str(key),
-                    f"is given twice (lines {seen[key]} and {key_node.start_mark.line + 1}); keep one",
-                    key_node.start_mark.line + 1,
-                )
-            seen[key] = key_node.start_mark.line + 1
+                raise FieldError(str(key), f"is given twice (lines {seen[key]} and {line}); keep one", line)
+            seen[key] = line
         return super().construct_mapping(node, deep=deep)
 
 
@@ -108,6 +112,7 @@ def _refuse_aliases(node: yaml.Node, first_line: int) -> None:
 def load_yaml(source: str, first_line: int) -> Any:
     """The value of one YAML document; errors carry the line in the file."""
     loader = _RecordLoader(source)
+    loader.first_line = first_line
     try:
         if _MAYBE_ALIAS.search(source):
             node = loader.get_single_node()
@@ -116,10 +121,6 @@ def load_yaml(source: str, first_line: int) -> Any:
             _refuse_aliases(node, first_line)
             return loader.construct_document(node)
         return loader.get_single_data()
-    except FieldError as exc:
-        if exc.line is not None:
-            exc.line += first_line - 1
-        raise
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         line = first_line + mark.line if mark is not None else None
@@ -145,10 +146,27 @@ def comment_cuts(source: str, first_line: int) -> list[tuple[str, int, str]]:
     return cuts
 
 
+def _park(text: str) -> str:
+    return _NON_PRINTABLE.sub(lambda m: chr(_PARK_BASE + ord(m.group())), text)
+
+
+def _unpark(value: Any) -> Any:
+    if isinstance(value, str):
+        return _PARKED.sub(lambda m: chr(ord(m.group()) - _PARK_BASE), value)
+    if isinstance(value, dict):
+        return {_unpark(k): _unpark(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_unpark(v) for v in value]
+    return value
+
+
 def read_mapping(data: bytes) -> tuple[dict[str, Any], list[tuple[str, int, str]]]:
     """The record's fields, and the values YAML cut at a comment (for warnings)."""
     source, first_line, _body = front_matter(decode(data))
-    value = load_yaml(source, first_line)
+    if _NON_PRINTABLE.search(source) or _PARKED.search(source):
+        value = _unpark(load_yaml(_park(_PARKED.sub("", source)), first_line))
+    else:
+        value = load_yaml(source, first_line)
     if not isinstance(value, dict):
         kind = "nothing" if value is None else f"a {type(value).__name__}"
         raise FieldError("(yaml)", f"the record holds {kind}, not a mapping of fields", first_line)

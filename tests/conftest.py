@@ -1,0 +1,63 @@
+"""Shared fixtures: the project's seeds, settings for tests, and a builder."""
+
+from __future__ import annotations
+
+import dataclasses
+import shutil
+from datetime import datetime, timezone
+from pathlib import Path
+
+import pytest
+
+from feedpub.settings import Settings
+
+ROOT = Path(__file__).resolve().parent.parent
+SEEDS = ROOT / "seeds"
+# A fixed "now" for builds in tests: after every seed, so none is held back.
+AS_OF = datetime(2026, 1, 1, tzinfo=timezone.utc)
+
+
+def make_settings(**changes) -> Settings:
+    """Settings as the golden files use them: every seed published."""
+    base = Settings(
+        records_dir=SEEDS,
+        base_url="https://feeds.example.org/",
+        site_url="https://example.org/",
+        title="Facial recognition news",
+        subtitle="Articles on computer vision and AI, newest first",
+        include_unpublished=True,
+    )
+    return dataclasses.replace(base, **changes)
+
+
+@pytest.fixture
+def records(tmp_path: Path) -> Path:
+    """An empty records folder; tests write the records they need."""
+    folder = tmp_path / "records"
+    folder.mkdir()
+    return folder
+
+
+@pytest.fixture
+def seed_copy(tmp_path: Path) -> Path:
+    """A copy of the seeds that a test may change."""
+    folder = tmp_path / "seeds"
+    shutil.copytree(SEEDS, folder)
+    return folder
+
+
+def record(title: str = "A title", url: str = "https://example.com/a", when: str = "2023-05-17T13:21:00Z",
+           topics: tuple[str, ...] = ("AI",), published: bool = True, extra: str = "") -> str:
+    """The text of a small valid record, for tests that vary one thing."""
+    topic_lines = "".join(f"  - {t}\n" for t in topics)
+    return (
+        "---\n"
+        f"title: {title!r}\n"
+        f"publishedDateTime: {when}\n"
+        f"webUrl: {url!r}\n"
+        f"published: {'true' if published else 'false'}\n"
+        "provider:\n  name: Example\n  domain: example.com\n"
+        f"topics:\n{topic_lines}"
+        f"{extra}"
+        "---\n"
+    )

@@ -1,0 +1,30 @@
+"""Regenerate the golden feeds: ``make golden`` (or ``python -m tests.golden``).
+
+The golden files are the whole output for the five seed records, drafts
+included, with the settings of ``tests.conftest.make_settings``.  Review the
+diff before committing it: every changed byte reaches every subscriber.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import shutil
+import sys
+from pathlib import Path
+
+from feedpub.build import build
+from tests.conftest import AS_OF, make_settings
+
+GOLDEN = Path(__file__).resolve().parent / "golden"
+
+
+def main() -> int:
+    shutil.rmtree(GOLDEN, ignore_errors=True)
+    report = build(dataclasses.replace(make_settings(), output_dir=GOLDEN), as_of=AS_OF)
+    for path in report.publish.written:
+        print(f"wrote tests/golden/{path}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

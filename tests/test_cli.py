@@ -1,0 +1,133 @@
+"""The command line, run in-process: exit codes, messages, summary."""
+
+from __future__ import annotations
+
+import io
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from feedpub.cli import ExitCode, main
+from tests.conftest import ROOT, SEEDS, record
+
+
+def run(*argv: str) -> tuple[int, str, str]:
+    out, err = io.StringIO(), io.StringIO()
+    code = main(list(argv), out=out, err=err)
+    return code, out.getvalue(), err.getvalue()
+
+
+AS_OF = ("--as-of", "2026-01-01T00:00:00Z")
+
+
+def test_build_of_the_seeds_succeeds_with_a_summary(tmp_path: Path) -> None:
+    code, out, err = run("build", str(SEEDS), "-o", str(tmp_path), *AS_OF)
+    assert code == ExitCode.OK and err == ""
+    assert out == "5 records read, 1 published, 4 skipped (4 unpublished); 6 feeds, 6 written\n"
+    assert (tmp_path / "all.atom.xml").is_file() and (tmp_path / "topics" / "ai.rss.xml").is_file()
+
+
+def test_include_unpublished_flag(tmp_path: Path) -> None:
+    code, out, _ = run("build", str(SEEDS), "-o", str(tmp_path), "--include-unpublished", *AS_OF)
+    assert code == ExitCode.OK
+    assert out.startswith("5 records read, 5 published, 0 skipped;")
+
+
+def test_a_bad_record_is_reported_and_the_rest_published(records: Path, tmp_path: Path) -> None:
+    (records / "good.txt").write_text(record(title="Good one"), "utf-8")
+    (records / "bad.txt").write_text(record(title="Bad one", when="yesterday", url="https://example.com/b"), "utf-8")
+    code, out, err = run("build", str(records), "-o", str(tmp_path / "out"), *AS_OF)
+    assert code == ExitCode.REJECTED
+    assert err == f"{records / 'bad.txt'}: publishedDateTime: 'yesterday' is not a date\n"
+    assert "2 records read, 1 published, 1 skipped (1 rejected)" in out
+    assert "Good one" in (tmp_path / "out" / "all.atom.xml").read_text("utf-8")
+
+
+def test_warnings_go_to_stderr_without_failing(records: Path, tmp_path: Path) -> None:
+    (records / "a.txt").write_text(record(url="https://example.com/same"), "utf-8")
+    (records / "b.txt").write_text(record(url="https://EXAMPLE.com/same"), "utf-8")
+    code, out, err = run("build", str(records), "-o", str(tmp_path / "out"), *AS_OF)
+    assert code == ExitCode.OK
+    assert f"{records / 'b.txt'}: webUrl: warning: https://example.com/same is also in {records / 'a.txt'}" in err
+    assert "1 published, 1 skipped (1 duplicate)" in out
+
+
+def test_scheduled_records_are_held_back(records: Path, tmp_path: Path) -> None:
+    (records / "now.txt").write_text(record(when="2025-12-31T00:00:00Z"), "utf-8")
+    (records / "later.txt").write_text(record(when="2026-06-01T00:00:00Z", url="https://example.com/later"), "utf-8")
+    code, out, _ = run("build", str(records), "-o", str(tmp_path / "out"), *AS_OF)
+    assert code == ExitCode.OK
+    assert "1 published, 1 skipped (1 scheduled)" in out
+    code, out, _ = run("build", str(records), "-o", str(tmp_path / "out"), "--as-of", "2026-07-01T00:00:00Z")
+    assert "2 published, 0 skipped" in out
+
+
+def test_quiet_prints_nothing_when_all_is_well(tmp_path: Path) -> None:
+    assert run("build", str(SEEDS), "-o", str(tmp_path), "--quiet", *AS_OF) == (0, "", "")
+
+
+@pytest.mark.parametrize(
+    "argv, message",
+    [
+        (["build", "no-such-folder"], "no-such-folder: records folder does not exist"),
+        (["build", str(SEEDS), "--base-url", "ftp://x.org/"], "command line: base_url: 'ftp://x.org/': the scheme 'ftp'"),
+        (["build", str(SEEDS), "--timezone", "Mars/Olympus"], "default_timezone: 'Mars/Olympus' is not an IANA time zone"),
+        (["build", str(SEEDS), "--max-items", "-1"], "max_items: -1 is not a whole number"),
+        (["build", str(SEEDS), "--formats", "atom,json"], "formats: 'json' is not a format"),
+        (["build", str(SEEDS), "--as-of", "soon"], "--as-of: 'soon' is not a date"),
+        (["build", str(SEEDS), "--config", "missing.yaml"], "missing.yaml: no such config file"),
+    ],
+)
+def test_usage_errors_exit_2_with_one_line(argv: list[str], message: str, tmp_path: Path) -> None:
+    code, out, err = run(*argv, "-o", str(tmp_path / "out"))
+    assert code == ExitCode.USAGE
+    assert message in err and err.count("\n") == 1 and "Traceback" not in err
+    assert not (tmp_path / "out").exists()
+
+
+def test_config_file_errors_name_the_file_and_key(tmp_path: Path) -> None:
+    config = tmp_path / "feedpub.yaml"
+    config.write_text("titel: typo\n", "utf-8")
+    code, _, err = run("build", str(SEEDS), "-c", str(config), "-o", str(tmp_path / "out"))
+    assert code == ExitCode.USAGE
+    assert err.startswith(f"feedpub: {config}: titel: unknown setting")
+
+
+def test_config_file_sets_defaults_and_options_override(tmp_path: Path) -> None:
+    config = tmp_path / "site.yaml"
+    config.write_text(f"title: From config\nmax_items: 1\noutput_dir: {tmp_path / 'cfg-out'}\n", "utf-8")
+    code, _, _ = run("build", str(SEEDS), "-c", str(config), "--include-unpublished", *AS_OF)
+    assert code == ExitCode.OK
+    text = (tmp_path / "cfg-out" / "all.atom.xml").read_text("utf-8")
+    assert "<title>From config</title>" in text and text.count("<entry>") == 1
+    code, _, _ = run("build", str(SEEDS), "-c", str(config), "--title", "From option", *AS_OF)
+    assert "<title>From option</title>" in (tmp_path / "cfg-out" / "all.atom.xml").read_text("utf-8")
+
+
+def test_unwritable_output_exits_3(tmp_path: Path) -> None:
+    blocker = tmp_path / "file"
+    blocker.write_text("not a folder", "utf-8")
+    code, _, err = run("build", str(SEEDS), "-o", str(blocker), *AS_OF)
+    assert code == ExitCode.OUTPUT and "cannot write" in err and err.count("\n") == 1
+
+
+def test_help_lists_every_option_and_the_exit_codes() -> None:
+    code, out, _ = run("build", "--help")
+    assert code == 0
+    for option in ("RECORDS_DIR", "--output", "--config", "--base-url", "--max-items",
+                   "--include-unpublished", "--timezone", "--ambiguous-dates", "--as-of", "--quiet"):
+        assert option in out
+    assert "exit codes:" in out and "  3  " in out
+
+
+def test_no_command_prints_help_and_exits_2() -> None:
+    code, out, _ = run()
+    assert code == ExitCode.USAGE and "build" in out
+
+
+def test_python_dash_m_and_console_script_work(tmp_path: Path) -> None:
+    for command in ([sys.executable, "-m", "feedpub", "--help"], [str(Path(sys.executable).parent / "feedpub"), "--help"]):
+        done = subprocess.run(command, cwd=ROOT, capture_output=True, text=True)
+        assert done.returncode == 0 and "feedpub" in done.stdout and "exit codes:" in done.stdout

@@ -1,0 +1,153 @@
+"""Whole builds of the seed records: golden bytes, determinism, and a real reader."""
+
+from __future__ import annotations
+
+import calendar
+import dataclasses
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import feedparser
+import pytest
+
+from feedpub.build import build
+from feedpub.plan import newest_first
+from tests.conftest import AS_OF, ROOT, SEEDS, make_settings
+from tests.golden import GOLDEN
+
+
+def files_under(folder: Path) -> dict[str, bytes]:
+    return {p.relative_to(folder).as_posix(): p.read_bytes() for p in sorted(folder.rglob("*")) if p.is_file()}
+
+
+@pytest.fixture(scope="module")
+def seed_build(tmp_path_factory):
+    out = tmp_path_factory.mktemp("feeds")
+    report = build(dataclasses.replace(make_settings(), output_dir=out), as_of=AS_OF)
+    return out, report
+
+
+def test_seed_build_matches_golden_files(seed_build) -> None:
+    out, _ = seed_build
+    produced, golden = files_under(out), files_under(GOLDEN)
+    assert sorted(produced) == sorted(golden), "a feed appeared or vanished; run `make golden` if intended"
+    for path, data in golden.items():
+        assert produced[path] == data, f"{path} differs from tests/golden; run `make golden` if intended"
+
+
+def test_seed_build_writes_every_feed_in_both_formats(seed_build) -> None:
+    _, report = seed_build
+    assert [o.path for o in report.outputs] == [
+        "all.atom.xml",
+        "all.rss.xml",
+        "topics/ai.atom.xml",
+        "topics/ai.rss.xml",
+        "topics/computer-vision.atom.xml",
+        "topics/computer-vision.rss.xml",
+    ]
+    assert report.records == 5 and len(report.selection.articles) == 5 and not report.problems
+
+
+ENVIRONMENTS = [
+    {"TZ": "Pacific/Kiritimati", "LC_ALL": "C.UTF-8", "PYTHONHASHSEED": "1"},
+    {"TZ": "America/St_Johns", "LC_ALL": "C", "PYTHONHASHSEED": "4242"},
+]
+
+
+def test_bytes_do_not_depend_on_clock_zone_locale_or_hash_seed(tmp_path: Path) -> None:
+    outputs = []
+    for index, env in enumerate(ENVIRONMENTS):
+        out = tmp_path / f"out{index}"
+        command = [sys.executable, "-m", "feedpub", "build", str(SEEDS), "-o", str(out),
+                   "--include-unpublished", "--as-of", "2026-01-01T00:00:00Z", "--quiet"]
+        run = subprocess.run(command, cwd=ROOT, env={**os.environ, **env}, capture_output=True, text=True)
+        assert run.returncode == 0, run.stderr
+        outputs.append(files_under(out))
+        if index == 0:
+            time.sleep(1.1)  # the clock moves on by more than a second between the builds
+    assert outputs[0] == outputs[1]
+    assert outputs[0] == files_under(GOLDEN)
+
+
+def _entry_time(entry) -> int:
+    return calendar.timegm(entry.published_parsed)
+
+
+@pytest.mark.parametrize("name", ["all", "topics/ai", "topics/computer-vision"])
+@pytest.mark.parametrize("suffix", [".atom.xml", ".rss.xml"])
+def test_feedparser_reads_every_feed_cleanly(seed_build, name: str, suffix: str) -> None:
+    out, report = seed_build
+    parsed = feedparser.parse((out / f"{name}{suffix}").read_bytes())
+    assert parsed.bozo == 0, parsed.get("bozo_exception")
+    assert parsed.version == ("atom10" if suffix == ".atom.xml" else "rss20")
+    plan = next(o.plan for o in report.outputs if o.path == name + suffix)
+    assert len(parsed.entries) == len(plan.articles) == 5
+    assert [e.id for e in parsed.entries] == [a.id for a in plan.articles]
+    assert len({e.id for e in parsed.entries}) == len(parsed.entries)
+    times = [_entry_time(e) for e in parsed.entries]
+    assert times == sorted(times, reverse=True), "not newest first"
+    for entry, article in zip(parsed.entries, plan.articles):
+        assert entry.title == article.title
+        assert entry.link == article.url and entry.link.startswith("https://")
+        assert _entry_time(entry) == int(article.published.timestamp())
+        assert entry.get("author") == article.provider.name
+        assert [t.term for t in entry.tags] == [t.name for t in article.topics]
+    links = [link for link in parsed.feed.links if link.rel == "self"]
+    assert [link.href for link in links] == [f"https://feeds.example.org/{name}{suffix}"]
+
+
+def test_plan_order_is_total_and_newest_first(seed_build) -> None:
+    _, report = seed_build
+    articles = report.selection.articles
+    assert list(articles) == sorted(articles, key=newest_first)
+    assert len({a.updated for a in articles}) == len(articles)
+
+
+def test_nothing_private_reaches_any_feed(seed_build) -> None:
+    out, _ = seed_build
+    for path, data in files_under(out).items():
+        text = data.decode("utf-8")
+        assert "secured" not in text and "rZknHQiXz2MHV" not in text, path
+        assert "isCached" not in text and "cdnAmpWebUrl" not in text, path
+        assert "â€" not in text, f"{path}: mojibake left in the output"
+
+
+def test_committed_feeds_are_the_default_build(tmp_path: Path, monkeypatch) -> None:
+    """feeds/ in the repository is exactly what `feedpub build` writes from seeds/."""
+    from feedpub.settings import load_settings
+
+    monkeypatch.chdir(ROOT)
+    settings = dataclasses.replace(load_settings(), output_dir=tmp_path)
+    build(settings, as_of=AS_OF)
+    assert files_under(tmp_path) == files_under(ROOT / "feeds")
+
+
+def test_default_build_leaves_drafts_out(tmp_path: Path) -> None:
+    settings = dataclasses.replace(make_settings(include_unpublished=False), output_dir=tmp_path)
+    report = build(settings, as_of=AS_OF)
+    assert report.selection.skipped == {"unpublished": 4}
+    combined = (tmp_path / "all.atom.xml").read_text("utf-8")
+    assert combined.count("<entry>") == 1 and "bodycams" in combined
+    assert "Home Office pushes" not in combined  # a draft
+
+
+def test_second_build_writes_nothing(tmp_path: Path) -> None:
+    settings = dataclasses.replace(make_settings(), output_dir=tmp_path)
+    first = build(settings, as_of=AS_OF)
+    stamps = {p: p.stat().st_mtime_ns for p in tmp_path.rglob("*.xml")}
+    second = build(settings, as_of=AS_OF)
+    assert len(first.publish.written) == 6
+    assert second.publish.written == () and len(second.publish.unchanged) == 6
+    assert {p: p.stat().st_mtime_ns for p in tmp_path.rglob("*.xml")} == stamps
+
+
+def test_item_limit_keeps_the_newest(tmp_path: Path) -> None:
+    settings = dataclasses.replace(make_settings(max_items=2), output_dir=tmp_path)
+    report = build(settings, as_of=AS_OF)
+    combined = next(o for o in report.outputs if o.path == "all.atom.xml")
+    assert combined.plan.articles == report.selection.articles[:2]
+    parsed = feedparser.parse(combined.data)
+    assert [e.title for e in parsed.entries] == [a.title for a in report.selection.articles[:2]]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import html
 import re
 import unicodedata
 
@@ -31,12 +32,47 @@ def _fix_encoding(text: str) -> str:
     return ftfy.fix_text(text, _ftfy_config)
 
 
+# Markup in a title or an excerpt: scraped HTML, sometimes escaped once or twice.
+_HIDDEN_ELEMENT = re.compile(r"<(script|style|template)\b.*?</\1\s*>", re.IGNORECASE | re.DOTALL)
+_TAG = re.compile(r"<!--.*?-->|</?[A-Za-z][A-Za-z0-9:-]*(?:\s[^<>]*)?/?>", re.DOTALL)
+_ENTITY = re.compile(r"&(?:#[0-9]+|#[xX][0-9A-Fa-f]+|[A-Za-z][A-Za-z0-9]*);?")
+_MAX_ROUNDS = 3  # escaped three times over is where scraped text stops being text
+
+
+# Tags inside a word ("<b>Bold</b>er") vanish; any other tag separates words.
+_INLINE_TAGS = frozenset(
+    "a abbr b bdi bdo cite code del dfn em font i ins kbd mark q s samp small span strike strong sub sup "
+    "time tt u var wbr".split()
+)
+
+
+def _tag_replacement(match: re.Match[str]) -> str:
+    name = match.group().lstrip("</").split(None, 1)[0].rstrip("/>").lower()
+    return "" if name in _INLINE_TAGS else " "
+
+
+def html_to_text(text: str) -> str:
+    """The text a browser would show for ``text``: entities decoded, tags and
+    script/style elements removed.  Titles and excerpts are plain text, so a
+    reader never interprets markup from a record, and the validators' "contains
+    HTML" checks never fire on what is left."""
+    for _ in range(_MAX_ROUNDS):
+        before = text
+        if "&" in text and _ENTITY.search(text):
+            text = html.unescape(text)
+        if "<" in text:
+            text = _TAG.sub(_tag_replacement, _HIDDEN_ELEMENT.sub(" ", text))
+        if text == before:
+            break
+    return text
+
+
 def clean_text(text: str) -> str:
-    """One line of plain text: mojibake repaired, forbidden characters and runs of
-    white space removed, NFC-normalised.  Markup is kept as literal text; it is
-    escaped when written, so a reader shows it and never interprets it."""
+    """One line of plain text: mojibake repaired, markup reduced to its text,
+    forbidden characters and runs of white space removed, NFC-normalised."""
     if not text.isascii():
         text = unicodedata.normalize("NFC", _fix_encoding(text))
+    text = html_to_text(text)
     text = _UNWANTED.sub("", text)
     return _SPACES.sub(" ", text).strip()
 

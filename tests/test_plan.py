@@ -1,0 +1,119 @@
+"""Planning: selection, order, distinct updated stamps, topics and slugs."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta, timezone
+
+import pytest
+
+from feedpub.model import Article, ParseResult, Topic
+from feedpub.normalise import article_id
+from feedpub.plan import plan_feeds, select, topic_slugs
+from feedpub.text import slugify, topic_key
+from tests.conftest import make_settings
+
+T0 = datetime(2023, 5, 17, 13, 21, tzinfo=timezone.utc)
+
+
+def article(n: int, minutes: int = 0, topics: tuple[str, ...] = ("AI",), draft: bool = False,
+            url: str | None = None, source: str | None = None) -> ParseResult:
+    url = url or f"https://example.com/{n}"
+    when = T0 + timedelta(minutes=minutes)
+    value = Article(
+        id=article_id(url), url=url, title=f"Article {n}", summary="", published=when, updated=when,
+        provider=None, topics=tuple(Topic(t, topic_key(t)) for t in topics), images=(), related=(),
+        draft=draft, source=source or f"records/{n:03d}.txt",
+    )
+    return ParseResult(value.source, value)
+
+
+def test_newest_first_with_ties_broken_by_id() -> None:
+    results = [article(1, 0), article(2, 5), article(3, 5), article(4, -5)]
+    selection = select(results, make_settings(), None)
+    times = [a.published for a in selection.articles]
+    assert times == sorted(times, reverse=True)
+    tied = [a for a in selection.articles if a.published == T0 + timedelta(minutes=5)]
+    assert [a.id for a in tied] == sorted(a.id for a in tied)
+
+
+def test_equal_times_get_distinct_updated_stamps_without_moving_published() -> None:
+    results = [article(n, 0) for n in range(5)] + [article(9, 0, url="https://example.com/x")]
+    selection = select(results, make_settings(), None)
+    updated = sorted(a.updated for a in selection.articles)
+    assert updated == [T0 + timedelta(seconds=s) for s in range(6)]
+    assert {a.published for a in selection.articles} == {T0}
+
+
+def test_selection_is_independent_of_input_order() -> None:
+    results = [article(n, n % 3) for n in range(12)]
+    forward = select(results, make_settings(), None)
+    backward = select(list(reversed(results)), make_settings(), None)
+    assert forward == backward
+
+
+def test_duplicates_publish_once_from_the_first_path_with_a_warning() -> None:
+    results = [article(1, url="https://example.com/same", source="b.txt"),
+               article(2, url="https://example.com/same", source="a.txt")]
+    selection = select(results, make_settings(), None)
+    assert [a.source for a in selection.articles] == ["a.txt"]
+    assert selection.skipped == {"duplicate": 1}
+    assert [str(p) for p in selection.problems] == [
+        "b.txt: webUrl: warning: https://example.com/same is also in a.txt; published once, from that file"
+    ]
+
+
+def test_drafts_and_scheduled_are_skipped_and_counted() -> None:
+    results = [article(1), article(2, draft=True), article(3, minutes=60 * 24)]
+    selection = select(results, make_settings(include_unpublished=False), as_of=T0 + timedelta(hours=1))
+    assert [a.title for a in selection.articles] == ["Article 1"]
+    assert selection.skipped == {"scheduled": 1, "unpublished": 1}
+    with_drafts = select(results, make_settings(include_unpublished=True), as_of=None)
+    assert len(with_drafts.articles) == 3
+
+
+def test_topic_spellings_share_one_feed_named_by_the_most_common() -> None:
+    results = [article(1, topics=("machine learning",)), article(2, topics=("Machine Learning",)),
+               article(3, topics=("Machine  Learning",)), article(4, topics=("Machine Learning",))]
+    plans = plan_feeds(select(results, make_settings(), None), make_settings())
+    assert [(p.name, p.topic, len(p.articles)) for p in plans] == [
+        ("all", None, 4), ("topics/machine-learning", "Machine Learning", 4)]
+
+
+def test_topic_feeds_hold_only_their_articles_newest_first_and_limited() -> None:
+    results = [article(n, n, topics=("AI",) if n % 2 else ("AI", "Robots")) for n in range(10)]
+    plans = plan_feeds(select(results, make_settings(max_items=3), None), make_settings(max_items=3))
+    robots = next(p for p in plans if p.topic == "Robots")
+    assert [a.title for a in robots.articles] == ["Article 8", "Article 6", "Article 4"]
+    assert robots.updated == max(a.updated for a in robots.articles)
+
+
+@pytest.mark.parametrize(
+    "name, slug",
+    [
+        ("Computer Vision", "computer-vision"),
+        ("AI", "ai"),
+        ("Künstliche Intelligenz", "kunstliche-intelligenz"),
+        ("人工智能", "rengongzhineng"),
+        ("../../etc/passwd", "etc-passwd"),
+        ("a/b\\c", "a-b-c"),
+        (".hidden", "hidden"),
+        ("CON", "con-topic"),
+        ("nul", "nul-topic"),
+        ("!!!", "topic"),
+        ("", "topic"),
+        ("x" * 200, "x" * 60),
+        ("C++", "c"),
+    ],
+)
+def test_slugs_are_readable_ascii_file_names(name: str, slug: str) -> None:
+    result = slugify(topic_key(name))
+    assert result == slug
+    assert result.isascii() and "/" not in result and "." not in result and result
+
+
+def test_colliding_slugs_stay_distinct_and_stable() -> None:
+    slugs = topic_slugs(["c++", "c", "c#"])
+    assert slugs["c"] == "c"  # sorts first: keeps the plain slug
+    assert len(set(slugs.values())) == 3
+    assert all(s.startswith("c-") for k, s in slugs.items() if k != "c")
+    assert topic_slugs(["c#", "c++", "c"]) == slugs

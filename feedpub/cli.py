@@ -8,10 +8,11 @@ from __future__ import annotations
 import argparse
 import contextlib
 import sys
-from datetime import datetime, timezone
+from collections.abc import Sequence
+from datetime import UTC, datetime
 from enum import IntEnum
 from pathlib import Path
-from typing import Any, Sequence, TextIO
+from typing import Any, TextIO
 
 from feedpub import __version__
 from feedpub.errors import ConfigError, FeedpubError, OutputError
@@ -58,39 +59,80 @@ def _parser() -> argparse.ArgumentParser:
         epilog=EXIT_CODES_HELP,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    build.add_argument("records_dir", nargs="?", type=Path, metavar="RECORDS_DIR",
-                       help="folder of record files (default: seeds, or records_dir in the config)")
-    build.add_argument("-o", "--output", dest="output_dir", type=Path, metavar="OUTPUT_DIR",
-                       help="folder to write feeds into (default: feeds, or output_dir in the config)")
-    build.add_argument("-c", "--config", type=Path, metavar="FILE",
-                       help="settings file (default: feedpub.yaml in the current folder, if any)")
-    build.add_argument("--base-url", metavar="URL",
-                       help="public URL of the output folder; self links and feed ids start with it")
+    build.add_argument(
+        "records_dir",
+        nargs="?",
+        type=Path,
+        metavar="RECORDS_DIR",
+        help="folder of record files (default: seeds, or records_dir in the config)",
+    )
+    build.add_argument(
+        "-o",
+        "--output",
+        dest="output_dir",
+        type=Path,
+        metavar="OUTPUT_DIR",
+        help="folder to write feeds into (default: feeds, or output_dir in the config)",
+    )
+    build.add_argument(
+        "-c",
+        "--config",
+        type=Path,
+        metavar="FILE",
+        help="settings file (default: feedpub.yaml in the current folder, if any)",
+    )
+    build.add_argument(
+        "--base-url", metavar="URL", help="public URL of the output folder; self links and feed ids start with it"
+    )
     build.add_argument("--site-url", metavar="URL", help="the website the feeds belong to (default: the base URL)")
     build.add_argument("--title", help="title of the combined feed; topic feeds add the topic")
-    build.add_argument("--max-items", type=int, metavar="N", help="items per feed, newest first; 0 for all (default 50)")
-    build.add_argument("--include-unpublished", action="store_true", default=None,
-                       help="also publish records marked 'published: false'")
-    build.add_argument("--timezone", dest="default_timezone", metavar="ZONE",
-                       help="IANA zone for dates written without one (default UTC)")
-    build.add_argument("--ambiguous-dates", choices=["reject", "month-first", "day-first"],
-                       help="how to read dates like 03/04/2023 (default: reject the record)")
+    build.add_argument(
+        "--max-items", type=int, metavar="N", help="items per feed, newest first; 0 for all (default 50)"
+    )
+    build.add_argument(
+        "--include-unpublished",
+        action="store_true",
+        default=None,
+        help="also publish records marked 'published: false'",
+    )
+    build.add_argument(
+        "--timezone",
+        dest="default_timezone",
+        metavar="ZONE",
+        help="IANA zone for dates written without one (default UTC)",
+    )
+    build.add_argument(
+        "--ambiguous-dates",
+        choices=["reject", "month-first", "day-first"],
+        help="how to read dates like 03/04/2023 (default: reject the record)",
+    )
     build.add_argument("--formats", metavar="LIST", help="comma-separated formats to write (default: atom,rss)")
-    build.add_argument("--as-of", metavar="TIME",
-                       help="hold back records dated after TIME (RFC 3339); default: the time of the run")
+    build.add_argument(
+        "--as-of", metavar="TIME", help="hold back records dated after TIME (RFC 3339); default: the time of the run"
+    )
     build.add_argument("-q", "--quiet", action="store_true", help="print nothing but problems")
     return parser
 
 
-_OVERRIDES = ("records_dir", "output_dir", "base_url", "site_url", "title", "max_items",
-              "include_unpublished", "default_timezone", "ambiguous_dates", "formats")
+_OVERRIDES = (
+    "records_dir",
+    "output_dir",
+    "base_url",
+    "site_url",
+    "title",
+    "max_items",
+    "include_unpublished",
+    "default_timezone",
+    "ambiguous_dates",
+    "formats",
+)
 
 
 def _as_of(text: str | None) -> datetime:
     if text is None:
         # The only clock read: it decides which records are due, never what
         # the feeds say (their dates come from the records).
-        return datetime.now(timezone.utc)
+        return datetime.now(UTC)
     from feedpub.dates import DateError, parse_date
 
     try:

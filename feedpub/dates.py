@@ -14,13 +14,15 @@ from __future__ import annotations
 import email.utils
 import re
 import warnings
-from datetime import date, datetime, timezone, tzinfo
-from enum import Enum
+from datetime import UTC, date, datetime, tzinfo
+from enum import StrEnum
 
 from dateutil import parser as dateutil_parser
 from dateutil.tz import tzoffset
 
-UTC = timezone.utc
+from feedpub.text import show
+
+UTC = UTC
 
 # Atom and RSS validators call a date before 1990 implausible; a record dated
 # so early is a data error (an epoch zero, a mistyped year).
@@ -28,9 +30,18 @@ EARLIEST = datetime(1990, 1, 1, tzinfo=UTC)
 
 # RFC 822 section 5.1 zone names; anything else is refused rather than guessed.
 ZONE_NAMES = {
-    "UT": 0, "UTC": 0, "GMT": 0, "Z": 0,
-    "EST": -5, "EDT": -4, "CST": -6, "CDT": -5,
-    "MST": -7, "MDT": -6, "PST": -8, "PDT": -7,
+    "UT": 0,
+    "UTC": 0,
+    "GMT": 0,
+    "Z": 0,
+    "EST": -5,
+    "EDT": -4,
+    "CST": -6,
+    "CDT": -5,
+    "MST": -7,
+    "MDT": -6,
+    "PST": -8,
+    "PDT": -7,
 }
 
 # Two defaults that differ in every date part: a part that the string does not
@@ -38,10 +49,11 @@ ZONE_NAMES = {
 _DEFAULT_A = datetime(2001, 1, 1)
 _DEFAULT_B = datetime(2002, 2, 2)
 
+MAX_DATE_LENGTH = 100
 _EPOCH_DIGITS = re.compile(r"[0-9]{9,11}(\.[0-9]+)?")
 
 
-class AmbiguousDates(str, Enum):
+class AmbiguousDates(StrEnum):
     """What to do with a date like 03/04/2023, which reads two ways."""
 
     REJECT = "reject"
@@ -58,7 +70,7 @@ def _zone_for(name: str | None, offset: int | None) -> tzinfo:
         return tzoffset(None, offset or 0)
     hours = ZONE_NAMES.get(name.upper())
     if hours is None:
-        raise DateError(f"unknown time zone name {name!r} (use a numeric offset such as +02:00)")
+        raise DateError(f"unknown time zone name {show(name)} (use a numeric offset such as +02:00)")
     return tzoffset(name, hours * 3600)
 
 
@@ -72,7 +84,7 @@ def _from_epoch(seconds: float) -> datetime:
     try:
         return datetime.fromtimestamp(seconds, UTC).replace(microsecond=0)
     except (OverflowError, OSError, ValueError):
-        raise DateError(f"{seconds!r} is not a plausible epoch time in seconds") from None
+        raise DateError(f"{show(seconds)} is not a plausible epoch time in seconds") from None
 
 
 def _parse_with_dateutil(text: str, ambiguous: AmbiguousDates) -> datetime:
@@ -88,20 +100,20 @@ def _parse_with_dateutil(text: str, ambiguous: AmbiguousDates) -> datetime:
     except DateError:
         raise
     except (ValueError, OverflowError, TypeError):
-        raise DateError(f"{text!r} is not a date") from None
+        raise DateError(f"{show(text)} is not a date") from None
     if (month_first.year, month_first.month, month_first.day) != (
         other_default.year,
         other_default.month,
         other_default.day,
     ):
-        raise DateError(f"{text!r} is not a full date (a year, month and day are needed)")
+        raise DateError(f"{show(text)} is not a full date (a year, month and day are needed)")
     if month_first != day_first:
         if ambiguous is AmbiguousDates.MONTH_FIRST:
             return month_first
         if ambiguous is AmbiguousDates.DAY_FIRST:
             return day_first
         raise DateError(
-            f"{text!r} is ambiguous: {month_first:%Y-%m-%d} (month first) or "
+            f"{show(text)} is ambiguous: {month_first:%Y-%m-%d} (month first) or "
             f"{day_first:%Y-%m-%d} (day first); write it as YYYY-MM-DD or set ambiguous_dates"
         )
     return month_first
@@ -111,6 +123,8 @@ def _parse_text(text: str, default_zone: tzinfo, ambiguous: AmbiguousDates) -> d
     text = text.strip()
     if not text:
         raise DateError("is empty")
+    if len(text) > MAX_DATE_LENGTH:
+        raise DateError(f"{show(text)} is too long to be a date")
     if _EPOCH_DIGITS.fullmatch(text):
         return _from_epoch(float(text))
     iso = text[:-1] + "+00:00" if text[-1:] in "zZ" else text
@@ -141,28 +155,26 @@ def parse_date(
     A value without a zone is read in ``default_zone``; a bare date is midnight there.
     """
     if isinstance(value, bool):
-        raise DateError(f"{value!r} is not a date")
+        raise DateError(f"{show(value)} is not a date")
     if isinstance(value, datetime):
         result = _to_utc(value, default_zone)
     elif isinstance(value, date):
         result = _to_utc(datetime(value.year, value.month, value.day), default_zone)
     elif isinstance(value, (int, float)):
         if value != value or value in (float("inf"), float("-inf")):
-            raise DateError(f"{value!r} is not a date")
+            raise DateError(f"{show(value)} is not a date")
         result = _from_epoch(value)
     elif isinstance(value, str):
         try:
             result = _parse_text(value, default_zone, ambiguous)
         except OverflowError:
-            raise DateError(f"{value!r} is out of range") from None
+            raise DateError(f"{show(value)} is out of range") from None
     elif value is None:
         raise DateError("is empty")
     else:
         raise DateError(f"a {type(value).__name__} is not a date")
     if result < EARLIEST:
-        raise DateError(
-            f"{format_rfc3339(result)} is before {EARLIEST:%Y-%m-%d}; feed readers treat it as implausible"
-        )
+        raise DateError(f"{format_rfc3339(result)} is before {EARLIEST:%Y-%m-%d}; feed readers treat it as implausible")
     return result
 
 
@@ -179,6 +191,5 @@ def format_rfc822(value: datetime) -> str:
     """``Wed, 17 May 2023 13:21:00 +0000``, spelled out without the host's locale."""
     value = value.astimezone(UTC)
     return (
-        f"{_DAYS[value.weekday()]}, {value.day:02d} {_MONTHS[value.month - 1]} "
-        f"{value.year:04d} {value:%H:%M:%S} +0000"
+        f"{_DAYS[value.weekday()]}, {value.day:02d} {_MONTHS[value.month - 1]} {value.year:04d} {value:%H:%M:%S} +0000"
     )

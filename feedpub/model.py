@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
-from enum import Enum
+from enum import StrEnum
 
 
 @dataclass(frozen=True, slots=True)
@@ -64,7 +64,7 @@ class Article:
     source: str  # the record's path, for messages only; never rendered
 
 
-class Severity(str, Enum):
+class Severity(StrEnum):
     ERROR = "error"  # the record is not published
     WARNING = "warning"  # the record is published, but something was changed or dropped
 

@@ -9,17 +9,19 @@ errors of a record are collected, not just the first.
 
 from __future__ import annotations
 
+import dataclasses
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any, Callable
+from typing import Any
 
 from feedpub.dates import DateError, format_rfc3339, parse_date
 from feedpub.errors import FieldError
 from feedpub.model import Article, Image, ParseResult, Problem, Provider, RelatedLink, Severity, Topic
 from feedpub.reader import read_mapping
 from feedpub.settings import Settings
-from feedpub.text import clean_text, topic_key, truncate
+from feedpub.text import clean_text, show, topic_key, truncate
 from feedpub.urls import URLError, canonical_url
 
 # Entry ids are name-based UUIDs of the canonical URL: the same article gets
@@ -55,32 +57,36 @@ def _as_text(value: Any, name: str) -> str:
     if value is None:
         raise FieldError(name, "is empty")
     kind = {bool: "true/false", list: "a list", dict: "a mapping"}.get(type(value), type(value).__name__)
-    raise FieldError(name, f"{value!r} is {kind}, not text; quote the value")
+    raise FieldError(name, f"{show(value)} is {kind}, not text; quote the value")
+
+
+# Raw text is cut to this many times the limit before clean-up: room for
+# markup and entities, and a bound on the work a huge value can cause.
+_RAW_TEXT_FACTOR = 8
+
+
+def _capped_text(ctx: _Context, name: str, limit: int) -> str:
+    raw = _as_text(ctx.fields[name], name)
+    text = clean_text(raw[: limit * _RAW_TEXT_FACTOR])
+    if len(text) > limit or len(raw) > limit * _RAW_TEXT_FACTOR:
+        ctx.warn(name, f"is longer than {limit} characters; cut at a word")
+        text = truncate(text, limit)
+    return text
 
 
 def _title(ctx: _Context) -> str:
     if "title" not in ctx.fields:
         raise FieldError("title", "is missing")
-    title = clean_text(_as_text(ctx.fields["title"], "title"))
+    title = _capped_text(ctx, "title", ctx.settings.max_title_chars)
     if not title:
         raise FieldError("title", "is empty")
-    limit = ctx.settings.max_title_chars
-    if len(title) > limit:
-        ctx.warn("title", f"is {len(title)} characters long; cut to {limit}")
-        title = truncate(title, limit)
     return title
 
 
 def _summary(ctx: _Context) -> str:
-    value = ctx.fields.get("excerpt")
-    if value is None:
+    if ctx.fields.get("excerpt") is None:
         return ""
-    summary = clean_text(_as_text(value, "excerpt"))
-    limit = ctx.settings.max_summary_chars
-    if len(summary) > limit:
-        ctx.warn("excerpt", f"is {len(summary)} characters long; cut to {limit}")
-        summary = truncate(summary, limit)
-    return summary
+    return _capped_text(ctx, "excerpt", ctx.settings.max_summary_chars)
 
 
 def _date(ctx: _Context, name: str) -> datetime:
@@ -133,7 +139,7 @@ def _provider(ctx: _Context) -> Provider | None:
     if isinstance(value, str):
         value = {"name": value}
     if not isinstance(value, dict):
-        ctx.warn("provider", f"{value!r} is not a mapping with a name; no author is shown")
+        ctx.warn("provider", f"{show(value)} is not a mapping with a name; no author is shown")
         return None
     try:
         name = clean_text(_as_text(value.get("name"), "provider.name"))
@@ -149,7 +155,7 @@ def _provider(ctx: _Context) -> Provider | None:
             domain_text = _as_text(domain, "provider.domain").strip()
             url = canonical_url(domain_text if "://" in domain_text else f"https://{domain_text}/")
         except (FieldError, URLError) as exc:
-            ctx.warn("provider.domain", f"{domain!r} is not a domain name ({exc}); dropped")
+            ctx.warn("provider.domain", f"{show(domain)} is not a domain name ({exc}); dropped")
     return Provider(name=name, url=url)
 
 
@@ -160,7 +166,7 @@ def _topics(ctx: _Context) -> tuple[Topic, ...]:
     if isinstance(value, str):
         value = [value]
     if not isinstance(value, list):
-        ctx.warn("topics", f"{value!r} is not a list of names; no topics")
+        ctx.warn("topics", f"{show(value)} is not a list of names; no topics")
         return ()
     topics: dict[str, Topic] = {}
     for item in value:
@@ -192,14 +198,14 @@ def _mappings(ctx: _Context, name: str) -> list[dict[str, Any]]:
     if isinstance(value, dict):
         value = [value]
     if not isinstance(value, list):
-        ctx.warn(name, f"{value!r} is not a list; ignored")
+        ctx.warn(name, f"{show(value)} is not a list; ignored")
         return []
     items = []
     for index, item in enumerate(value):
         if isinstance(item, dict):
             items.append(item)
         else:
-            ctx.warn(f"{name}[{index}]", f"{item!r} is not a mapping; dropped")
+            ctx.warn(f"{name}[{index}]", f"{show(item)} is not a mapping; dropped")
     return items
 
 
@@ -211,7 +217,8 @@ def _images(ctx: _Context) -> tuple[Image, ...]:
         except URLError as exc:
             ctx.warn(f"images[{index}].url", f"{exc}; the image is dropped")
             continue
-        images.setdefault(url, Image(url=url, width=_dimension(item.get("width")), height=_dimension(item.get("height"))))
+        width, height = _dimension(item.get("width")), _dimension(item.get("height"))
+        images.setdefault(url, Image(url=url, width=width, height=height))
     return tuple(images.values())[: ctx.settings.max_images]
 
 
@@ -245,7 +252,7 @@ def _draft(ctx: _Context) -> bool:
         return not _YAML_BOOLEAN_WORDS[value.strip().lower()]
     if isinstance(value, int) and value in (0, 1):
         return value == 0
-    raise FieldError("published", f"{value!r} is not true or false")
+    raise FieldError("published", f"{show(value)} is not true or false")
 
 
 # Fields in the order their errors are reported.
@@ -310,16 +317,18 @@ def parse_record(path: str, data: bytes, settings: Settings) -> ParseResult:
             (Problem(path, None, f"is {len(data)} bytes, over the limit of {settings.max_record_bytes}"),),
         )
     try:
-        fields, cuts = read_mapping(data)
+        document = read_mapping(data)
     except FieldError as exc:
         field_name = None if exc.field.startswith("(") else exc.field
         return ParseResult(path, None, (Problem(path, field_name, exc.message, line=exc.line),))
-    result = normalise(path, fields, settings)
-    cut_warnings = tuple(
-        Problem(path, name, f"YAML reads {comment!r} as a comment and drops it; quote the value", Severity.WARNING, line)
-        for name, line, comment in cuts
+    result = normalise(path, document.fields, settings)
+    problems = tuple(
+        dataclasses.replace(p, line=document.line_of(p.field)) if p.field and p.line is None else p
+        for p in result.problems
+    )
+    problems += tuple(
+        Problem(path, name, f"YAML reads {show(comment)} as a comment and drops it; quote the value", Severity.WARNING, line)
+        for name, line, comment in document.comment_cuts()
         if name in _TEXT_FIELDS
     )
-    if cut_warnings:
-        result = ParseResult(result.path, result.article, result.problems + cut_warnings)
-    return result
+    return ParseResult(result.path, result.article, problems)

@@ -10,9 +10,9 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 from collections import Counter, defaultdict
+from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import datetime, timedelta, timezone
-from typing import Iterable
+from datetime import UTC, datetime, timedelta
 
 from feedpub.model import Article, FeedPlan, ParseResult, Problem, Severity
 from feedpub.settings import Settings
@@ -20,7 +20,7 @@ from feedpub.text import slugify
 
 # The date of a feed that has no entries: fixed, so that an empty feed is
 # byte-stable too (a feed's date is its newest entry's, never the clock's).
-EMPTY_FEED_DATE = datetime(2000, 1, 1, tzinfo=timezone.utc)
+EMPTY_FEED_DATE = datetime(2000, 1, 1, tzinfo=UTC)
 TOPICS_DIR = "topics"
 
 

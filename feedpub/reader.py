@@ -7,6 +7,7 @@ takes bytes and returns a mapping or raises ``FieldError`` naming the line.
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass
 from typing import Any
 
 import yaml
@@ -31,9 +32,7 @@ _NON_PRINTABLE = re.compile("[^\t\n\r\x20-\x7e\x85\xa0-\ud7ff\ue000-\ufffd\U0001
 _PARKED = re.compile("[\U000f0000-\U000fffff]")
 _PARK_BASE = 0xF0000
 # "key: plain text # more": YAML 1.1 reads " #" as the start of a comment.
-_COMMENT_CUT = re.compile(
-    r"^([A-Za-z_][\w-]*):[ \t]+[^'\"\s|>&*!\[{#][^\n]*?[ \t]+(#[^\n]*)$", re.MULTILINE
-)
+_COMMENT_CUT = re.compile(r"^([A-Za-z_][\w-]*):[ \t]+[^'\"\s|>&*!\[{#][^\n]*?[ \t]+(#[^\n]*)$", re.MULTILINE)
 
 
 class _RecordLoader(_BaseLoader):  # type: ignore[misc, valid-type]
@@ -109,11 +108,40 @@ def _refuse_aliases(node: yaml.Node, first_line: int) -> None:
             stack.extend(current.value)
 
 
+MAX_DEPTH = 50  # records nest four levels deep; libyaml's composer recurses in C
+_DEEP_INDENT = re.compile(rf"^[ \t-]{{{MAX_DEPTH},}}\S", re.MULTILINE)
+
+
+def _refuse_deep_nesting(source: str, first_line: int) -> None:
+    """Reject documents nested deeper than MAX_DEPTH before composing them:
+    PyYAML's C composer recurses once per level and overflows the C stack on
+    a few hundred thousand brackets.  libyaml's event parser is iterative, so
+    walking its events is safe; only texts that could be deep pay for it."""
+    if source.count("[") + source.count("{") <= MAX_DEPTH and not _DEEP_INDENT.search(source):
+        return
+    loader = _BaseLoader(source)
+    depth = 0
+    try:
+        while loader.check_event():
+            event = loader.get_event()
+            if isinstance(event, yaml.CollectionStartEvent):
+                depth += 1
+                if depth > MAX_DEPTH:
+                    raise FieldError(
+                        "(yaml)", f"is nested more than {MAX_DEPTH} levels deep", first_line + event.start_mark.line
+                    )
+            elif isinstance(event, yaml.CollectionEndEvent):
+                depth -= 1
+    finally:
+        loader.dispose()
+
+
 def load_yaml(source: str, first_line: int) -> Any:
     """The value of one YAML document; errors carry the line in the file."""
     loader = _RecordLoader(source)
     loader.first_line = first_line
     try:
+        _refuse_deep_nesting(source, first_line)
         if _MAYBE_ALIAS.search(source):
             node = loader.get_single_node()
             if node is None:
@@ -160,8 +188,26 @@ def _unpark(value: Any) -> Any:
     return value
 
 
-def read_mapping(data: bytes) -> tuple[dict[str, Any], list[tuple[str, int, str]]]:
-    """The record's fields, and the values YAML cut at a comment (for warnings)."""
+@dataclass(frozen=True)
+class Document:
+    """A record's fields, with the YAML text they came from (for line numbers)."""
+
+    fields: dict[str, Any]
+    source: str
+    first_line: int
+
+    def line_of(self, field: str) -> int | None:
+        """The file line of a top-level field (``images`` for ``images[1].url``)."""
+        key = re.split(r"[.\[]", field, maxsplit=1)[0]
+        match = re.search(rf"^{re.escape(key)}[ \t]*:", self.source, re.MULTILINE)
+        return None if match is None else self.first_line + self.source.count("\n", 0, match.start())
+
+    def comment_cuts(self) -> list[tuple[str, int, str]]:
+        return comment_cuts(self.source, self.first_line)
+
+
+def read_mapping(data: bytes) -> Document:
+    """The record's fields (a mapping with text keys), or ``FieldError``."""
     source, first_line, _body = front_matter(decode(data))
     if _NON_PRINTABLE.search(source) or _PARKED.search(source):
         value = _unpark(load_yaml(_park(_PARKED.sub("", source)), first_line))
@@ -173,4 +219,4 @@ def read_mapping(data: bytes) -> tuple[dict[str, Any], list[tuple[str, int, str]
     for key in value:
         if not isinstance(key, str):
             raise FieldError("(yaml)", f"field name {key!r} is not text", first_line)
-    return value, comment_cuts(source, first_line)
+    return Document(value, source, first_line)

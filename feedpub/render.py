@@ -19,8 +19,8 @@ from __future__ import annotations
 
 import html
 import re
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Callable, Sequence
 
 from feedpub.model import Article, FeedPlan
 from feedpub.settings import Settings

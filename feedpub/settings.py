@@ -7,10 +7,11 @@ and the value when it is wrong.
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import tzinfo
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 from feedpub.dates import AmbiguousDates
 from feedpub.errors import ConfigError

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import html
 import re
+import reprlib
 import unicodedata
 
 # XML 1.0 section 2.2 forbids C0 controls (but tab, LF, CR), lone surrogates,
@@ -14,6 +15,15 @@ _SPACES = re.compile(r"\s+")
 _ELLIPSIS = "\u2026"
 
 _ftfy_config = None
+
+_REPR = reprlib.Repr()
+_REPR.maxstring = _REPR.maxother = 80
+_REPR.maxlevel, _REPR.maxlist, _REPR.maxdict = 2, 4, 4
+
+
+def show(value: object) -> str:
+    """A short, safe repr of a record's value for a message: values can be huge or deeply nested."""
+    return _REPR.repr(value)
 
 
 def _fix_encoding(text: str) -> str:

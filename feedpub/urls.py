@@ -13,6 +13,8 @@ from __future__ import annotations
 import re
 from urllib.parse import quote, urlsplit, urlunsplit
 
+from feedpub.text import show
+
 # What may stay as is in a path and a query (RFC 3986 sections 3.3 and 3.4).
 _PATH_SAFE = "/:@!$&'()*+,;=-._~%"
 _QUERY_SAFE = _PATH_SAFE + "?"
@@ -36,13 +38,13 @@ def _host(hostname: str) -> str:
         try:
             host = host.encode("idna").decode("ascii")
         except UnicodeError:
-            raise URLError(f"host {hostname!r} is not a valid domain name") from None
+            raise URLError(f"host {show(hostname)} is not a valid domain name") from None
     host = host.lower()
     if host.startswith("[") or ":" in host:
         return host  # an IPv6 literal: urlsplit already checked its brackets
     labels = host.split(".")
     if not host or not all(_HOST_LABEL.match(label) for label in labels):
-        raise URLError(f"host {hostname!r} is not a valid domain name")
+        raise URLError(f"host {show(hostname)} is not a valid domain name")
     return host
 
 
@@ -56,21 +58,21 @@ def canonical_url(value: object) -> str:
     if len(text) > MAX_URL_LENGTH:
         raise URLError(f"is longer than {MAX_URL_LENGTH} characters")
     if any(ord(c) < 32 or ord(c) == 127 for c in text):
-        raise URLError(f"{text!r} contains control characters")
+        raise URLError(f"{show(text)} contains control characters")
     try:
         parts = urlsplit(text)
         port = parts.port
     except ValueError as exc:
-        raise URLError(f"{text!r} is not a valid URL ({exc})") from None
+        raise URLError(f"{show(text)} is not a valid URL ({exc})") from None
     scheme = parts.scheme.lower()
     if scheme not in _DEFAULT_PORTS:
         if not scheme:
-            raise URLError(f"{text!r} is not an absolute URL (no http:// or https://)")
-        raise URLError(f"{text!r}: the scheme {scheme!r} is not allowed (only http and https)")
+            raise URLError(f"{show(text)} is not an absolute URL (no http:// or https://)")
+        raise URLError(f"{show(text)}: the scheme {show(scheme)} is not allowed (only http and https)")
     if parts.username is not None or parts.password is not None:
-        raise URLError(f"{text!r} carries a user name or password")
+        raise URLError(f"{show(text)} carries a user name or password")
     if not parts.hostname:
-        raise URLError(f"{text!r} has no host")
+        raise URLError(f"{show(text)} has no host")
     netloc = _host(parts.hostname)
     if ":" in netloc and not netloc.startswith("["):
         netloc = f"[{netloc}]"

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import shutil
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
@@ -14,7 +14,7 @@ from feedpub.settings import Settings
 ROOT = Path(__file__).resolve().parent.parent
 SEEDS = ROOT / "seeds"
 # A fixed "now" for builds in tests: after every seed, so none is held back.
-AS_OF = datetime(2026, 1, 1, tzinfo=timezone.utc)
+AS_OF = datetime(2026, 1, 1, tzinfo=UTC)
 
 
 def make_settings(**changes) -> Settings:
@@ -46,8 +46,14 @@ def seed_copy(tmp_path: Path) -> Path:
     return folder
 
 
-def record(title: str = "A title", url: str = "https://example.com/a", when: str = "2023-05-17T13:21:00Z",
-           topics: tuple[str, ...] = ("AI",), published: bool = True, extra: str = "") -> str:
+def record(
+    title: str = "A title",
+    url: str = "https://example.com/a",
+    when: str = "2023-05-17T13:21:00Z",
+    topics: tuple[str, ...] = ("AI",),
+    published: bool = True,
+    extra: str = "",
+) -> str:
     """The text of a small valid record, for tests that vary one thing."""
     topic_lines = "".join(f"  - {t}\n" for t in topics)
     return (

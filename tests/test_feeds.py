@@ -61,8 +61,19 @@ def test_bytes_do_not_depend_on_clock_zone_locale_or_hash_seed(tmp_path: Path) -
     outputs = []
     for index, env in enumerate(ENVIRONMENTS):
         out = tmp_path / f"out{index}"
-        command = [sys.executable, "-m", "feedpub", "build", str(SEEDS), "-o", str(out),
-                   "--include-unpublished", "--as-of", "2026-01-01T00:00:00Z", "--quiet"]
+        command = [
+            sys.executable,
+            "-m",
+            "feedpub",
+            "build",
+            str(SEEDS),
+            "-o",
+            str(out),
+            "--include-unpublished",
+            "--as-of",
+            "2026-01-01T00:00:00Z",
+            "--quiet",
+        ]
         run = subprocess.run(command, cwd=ROOT, env={**os.environ, **env}, capture_output=True, text=True)
         assert run.returncode == 0, run.stderr
         outputs.append(files_under(out))
@@ -89,7 +100,7 @@ def test_feedparser_reads_every_feed_cleanly(seed_build, name: str, suffix: str)
     assert len({e.id for e in parsed.entries}) == len(parsed.entries)
     times = [_entry_time(e) for e in parsed.entries]
     assert times == sorted(times, reverse=True), "not newest first"
-    for entry, article in zip(parsed.entries, plan.articles):
+    for entry, article in zip(parsed.entries, plan.articles, strict=True):
         assert entry.title == article.title
         assert entry.link == article.url and entry.link.startswith("https://")
         assert _entry_time(entry) == int(article.published.timestamp())

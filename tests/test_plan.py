@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import pytest
 
@@ -12,17 +12,32 @@ from feedpub.plan import plan_feeds, select, topic_slugs
 from feedpub.text import slugify, topic_key
 from tests.conftest import make_settings
 
-T0 = datetime(2023, 5, 17, 13, 21, tzinfo=timezone.utc)
+T0 = datetime(2023, 5, 17, 13, 21, tzinfo=UTC)
 
 
-def article(n: int, minutes: int = 0, topics: tuple[str, ...] = ("AI",), draft: bool = False,
-            url: str | None = None, source: str | None = None) -> ParseResult:
+def article(
+    n: int,
+    minutes: int = 0,
+    topics: tuple[str, ...] = ("AI",),
+    draft: bool = False,
+    url: str | None = None,
+    source: str | None = None,
+) -> ParseResult:
     url = url or f"https://example.com/{n}"
     when = T0 + timedelta(minutes=minutes)
     value = Article(
-        id=article_id(url), url=url, title=f"Article {n}", summary="", published=when, updated=when,
-        provider=None, topics=tuple(Topic(t, topic_key(t)) for t in topics), images=(), related=(),
-        draft=draft, source=source or f"records/{n:03d}.txt",
+        id=article_id(url),
+        url=url,
+        title=f"Article {n}",
+        summary="",
+        published=when,
+        updated=when,
+        provider=None,
+        topics=tuple(Topic(t, topic_key(t)) for t in topics),
+        images=(),
+        related=(),
+        draft=draft,
+        source=source or f"records/{n:03d}.txt",
     )
     return ParseResult(value.source, value)
 
@@ -52,8 +67,10 @@ def test_selection_is_independent_of_input_order() -> None:
 
 
 def test_duplicates_publish_once_from_the_first_path_with_a_warning() -> None:
-    results = [article(1, url="https://example.com/same", source="b.txt"),
-               article(2, url="https://example.com/same", source="a.txt")]
+    results = [
+        article(1, url="https://example.com/same", source="b.txt"),
+        article(2, url="https://example.com/same", source="a.txt"),
+    ]
     selection = select(results, make_settings(), None)
     assert [a.source for a in selection.articles] == ["a.txt"]
     assert selection.skipped == {"duplicate": 1}
@@ -72,11 +89,17 @@ def test_drafts_and_scheduled_are_skipped_and_counted() -> None:
 
 
 def test_topic_spellings_share_one_feed_named_by_the_most_common() -> None:
-    results = [article(1, topics=("machine learning",)), article(2, topics=("Machine Learning",)),
-               article(3, topics=("Machine  Learning",)), article(4, topics=("Machine Learning",))]
+    results = [
+        article(1, topics=("machine learning",)),
+        article(2, topics=("Machine Learning",)),
+        article(3, topics=("Machine  Learning",)),
+        article(4, topics=("Machine Learning",)),
+    ]
     plans = plan_feeds(select(results, make_settings(), None), make_settings())
     assert [(p.name, p.topic, len(p.articles)) for p in plans] == [
-        ("all", None, 4), ("topics/machine-learning", "Machine Learning", 4)]
+        ("all", None, 4),
+        ("topics/machine-learning", "Machine Learning", 4),
+    ]
 
 
 def test_topic_feeds_hold_only_their_articles_newest_first_and_limited() -> None:

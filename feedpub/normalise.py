@@ -327,7 +327,9 @@ def parse_record(path: str, data: bytes, settings: Settings) -> ParseResult:
         for p in result.problems
     )
     problems += tuple(
-        Problem(path, name, f"YAML reads {show(comment)} as a comment and drops it; quote the value", Severity.WARNING, line)
+        Problem(
+            path, name, f"YAML reads {show(comment)} as a comment and drops it; quote the value", Severity.WARNING, line
+        )
         for name, line, comment in document.comment_cuts()
         if name in _TEXT_FIELDS
     )

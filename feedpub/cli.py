@@ -12,7 +12,7 @@ from collections.abc import Sequence
 from datetime import UTC, datetime
 from enum import IntEnum
 from pathlib import Path
-from typing import Any, TextIO
+from typing import TextIO
 
 from feedpub import __version__
 from feedpub.errors import ConfigError, FeedpubError, OutputError
@@ -22,33 +22,84 @@ class ExitCode(IntEnum):
     """What a run's exit status means."""
 
     OK = 0  # every record published or deliberately skipped; feeds written
-    REJECTED = 1  # feeds written, but some records were rejected (see stderr)
+    REJECTED = 1  # build: feeds written, but some records were rejected; check: problems found
     USAGE = 2  # bad command line or configuration; nothing written
     OUTPUT = 3  # the output folder could not be written
 
 
-EXIT_CODES_HELP = "\n".join(
-    [
-        "exit codes:",
-        "  0  all good: feeds written, every record published or deliberately skipped",
-        "  1  feeds written, but some records were rejected (listed on stderr)",
-        "  2  usage or configuration error; nothing written",
-        "  3  the output folder could not be written",
-    ]
-)
+EXIT_CODES_HELP = """\
+exit codes:
+  0  all good: feeds written, every record published or deliberately skipped
+  1  build: feeds written, but some records were rejected (listed on stderr);
+     check: some problem was found (listed on stderr)
+  2  usage or configuration error; nothing written
+  3  the output folder could not be written"""
+
+
+def _common_options() -> argparse.ArgumentParser:
+    """Options that build and check share: where records are and how to read them."""
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument(
+        "records_dir",
+        nargs="?",
+        type=Path,
+        metavar="RECORDS_DIR",
+        help="folder of record files (default: seeds, or records_dir in the config)",
+    )
+    common.add_argument(
+        "-c",
+        "--config",
+        type=Path,
+        metavar="FILE",
+        help="settings file (default: feedpub.yaml in the current folder, if any)",
+    )
+    common.add_argument(
+        "--base-url", metavar="URL", help="public URL of the output folder; self links and feed ids start with it"
+    )
+    common.add_argument("--site-url", metavar="URL", help="the website the feeds belong to (default: the base URL)")
+    common.add_argument("--title", help="title of the combined feed; topic feeds add the topic")
+    common.add_argument(
+        "--max-items", type=int, metavar="N", help="items per feed, newest first; 0 for all (default 50)"
+    )
+    common.add_argument(
+        "--include-unpublished",
+        action="store_true",
+        default=None,
+        help="also publish records marked 'published: false'",
+    )
+    common.add_argument(
+        "--timezone",
+        dest="default_timezone",
+        metavar="ZONE",
+        help="IANA zone for dates written without one (default UTC)",
+    )
+    common.add_argument(
+        "--ambiguous-dates",
+        choices=["reject", "month-first", "day-first"],
+        help="how to read dates like 03/04/2023 (default: reject the record)",
+    )
+    common.add_argument("--formats", metavar="LIST", help="comma-separated formats to write (default: atom,rss)")
+    common.add_argument(
+        "--as-of", metavar="TIME", help="hold back records dated after TIME (RFC 3339); default: the time of the run"
+    )
+    common.add_argument("-q", "--quiet", action="store_true", help="print nothing but problems")
+    return common
 
 
 def _parser() -> argparse.ArgumentParser:
+    formatter = argparse.RawDescriptionHelpFormatter
     parser = argparse.ArgumentParser(
         prog="feedpub",
         description="Turn a folder of YAML article records into Atom and RSS feeds.",
         epilog=EXIT_CODES_HELP,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
+        formatter_class=formatter,
     )
     parser.add_argument("--version", action="version", version=f"feedpub {__version__}")
     commands = parser.add_subparsers(dest="command", metavar="COMMAND")
+    common = _common_options()
     build = commands.add_parser(
         "build",
+        parents=[common],
         help="build the combined and per-topic feeds",
         description=(
             "Read every record in RECORDS_DIR and write the combined feed (all.atom.xml, "
@@ -57,14 +108,7 @@ def _parser() -> argparse.ArgumentParser:
             "options given here override them."
         ),
         epilog=EXIT_CODES_HELP,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
-    )
-    build.add_argument(
-        "records_dir",
-        nargs="?",
-        type=Path,
-        metavar="RECORDS_DIR",
-        help="folder of record files (default: seeds, or records_dir in the config)",
+        formatter_class=formatter,
     )
     build.add_argument(
         "-o",
@@ -74,65 +118,39 @@ def _parser() -> argparse.ArgumentParser:
         metavar="OUTPUT_DIR",
         help="folder to write feeds into (default: feeds, or output_dir in the config)",
     )
-    build.add_argument(
-        "-c",
-        "--config",
-        type=Path,
-        metavar="FILE",
-        help="settings file (default: feedpub.yaml in the current folder, if any)",
+    check = commands.add_parser(
+        "check",
+        parents=[common],
+        help="validate records, and written feeds, without writing anything",
+        description=(
+            "Parse every record in RECORDS_DIR and render every feed in memory, reporting each "
+            "problem as path[:line]: field: message; write nothing.  With --feeds, also check "
+            "feed files already written (well-formed XML, required elements, date formats, "
+            "unique ids, absolute URLs, no unsafe HTML).  Any problem, error or warning, "
+            "makes the exit status 1."
+        ),
+        epilog=EXIT_CODES_HELP,
+        formatter_class=formatter,
     )
-    build.add_argument(
-        "--base-url", metavar="URL", help="public URL of the output folder; self links and feed ids start with it"
+    check.add_argument(
+        "--feeds", nargs="*", metavar="PATH", help="feed files or folders to check (no PATH: the output folder)"
     )
-    build.add_argument("--site-url", metavar="URL", help="the website the feeds belong to (default: the base URL)")
-    build.add_argument("--title", help="title of the combined feed; topic feeds add the topic")
-    build.add_argument(
-        "--max-items", type=int, metavar="N", help="items per feed, newest first; 0 for all (default 50)"
-    )
-    build.add_argument(
-        "--include-unpublished",
-        action="store_true",
-        default=None,
-        help="also publish records marked 'published: false'",
-    )
-    build.add_argument(
-        "--timezone",
-        dest="default_timezone",
-        metavar="ZONE",
-        help="IANA zone for dates written without one (default UTC)",
-    )
-    build.add_argument(
-        "--ambiguous-dates",
-        choices=["reject", "month-first", "day-first"],
-        help="how to read dates like 03/04/2023 (default: reject the record)",
-    )
-    build.add_argument("--formats", metavar="LIST", help="comma-separated formats to write (default: atom,rss)")
-    build.add_argument(
-        "--as-of", metavar="TIME", help="hold back records dated after TIME (RFC 3339); default: the time of the run"
-    )
-    build.add_argument("-q", "--quiet", action="store_true", help="print nothing but problems")
     return parser
 
 
-_OVERRIDES = (
-    "records_dir",
-    "output_dir",
-    "base_url",
-    "site_url",
-    "title",
-    "max_items",
-    "include_unpublished",
-    "default_timezone",
-    "ambiguous_dates",
-    "formats",
-)
+_OVERRIDES = ("records_dir", "output_dir", "base_url", "site_url", "title", "max_items",
+              "include_unpublished", "default_timezone", "ambiguous_dates", "formats")  # fmt: skip
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)
 
 
 def _as_of(text: str | None) -> datetime:
     if text is None:
-        # The only clock read: it decides which records are due, never what
-        # the feeds say (their dates come from the records).
-        return datetime.now(UTC)
+        # The only clock read of a build: it decides which records are due,
+        # never what the feeds say (their dates come from the records).
+        return _now()
     from feedpub.dates import DateError, parse_date
 
     try:
@@ -141,7 +159,14 @@ def _as_of(text: str | None) -> datetime:
         raise ConfigError(f"--as-of: {exc}") from None
 
 
-def _summary(report: Any) -> str:
+def _settings(args: argparse.Namespace):  # -> Settings
+    from feedpub.settings import load_settings
+
+    overrides = {name: getattr(args, name, None) for name in _OVERRIDES}
+    return load_settings(args.config, {k: v for k, v in overrides.items() if v is not None})
+
+
+def _summary(report) -> str:
     selection = report.selection
     skipped = sum(selection.skipped.values())
     reasons = ", ".join(f"{count} {reason}" for reason, count in selection.skipped.items())
@@ -155,16 +180,52 @@ def _summary(report: Any) -> str:
 
 def _build(args: argparse.Namespace, out: TextIO, err: TextIO) -> ExitCode:
     from feedpub.build import build
-    from feedpub.settings import load_settings
 
-    overrides = {name: getattr(args, name) for name in _OVERRIDES if getattr(args, name) is not None}
-    settings = load_settings(args.config, overrides)
-    report = build(settings, as_of=_as_of(args.as_of))
+    report = build(_settings(args), as_of=_as_of(args.as_of))
     for problem in report.problems:
         print(problem, file=err)
     if not args.quiet:
         print(_summary(report), file=out)
     return ExitCode.REJECTED if report.rejected else ExitCode.OK
+
+
+def _check(args: argparse.Namespace, out: TextIO, err: TextIO) -> ExitCode:
+    from feedpub.build import build
+    from feedpub.validate import check_feed, feed_files
+
+    settings = _settings(args)
+    now = _now()
+    report = build(settings, as_of=_as_of(args.as_of), write=False)
+    findings = [f for o in report.outputs for f in check_feed(f"(rendered) {o.path}", o.data, now)]
+    checked_files = 0
+    if args.feeds is not None:
+        paths = args.feeds or [str(settings.output_dir)]
+        for path in paths:
+            if not Path(path).exists():
+                raise ConfigError(f"{path}: no such feed file or folder")
+        for path in feed_files(paths):
+            checked_files += 1
+            try:
+                data = Path(path).read_bytes()
+            except OSError as exc:
+                raise ConfigError(f"{path}: cannot be read: {exc.strerror or exc}") from None
+            findings.extend(check_feed(path, data, now))
+    for problem in report.problems:
+        print(problem, file=err)
+    for finding in findings:
+        print(finding, file=err)
+    problems = len(report.problems) + len(findings)
+    if not args.quiet:
+        feeds = f", {checked_files} feed files checked" if args.feeds is not None else ""
+        print(
+            f"{report.records} records checked, {len(report.selection.articles)} publishable, "
+            f"{report.rejected} rejected{feeds}; {problems} problems",
+            file=out,
+        )
+    return ExitCode.REJECTED if problems else ExitCode.OK
+
+
+_COMMANDS = {"build": _build, "check": _check}
 
 
 def main(argv: Sequence[str] | None = None, out: TextIO | None = None, err: TextIO | None = None) -> int:
@@ -181,7 +242,7 @@ def main(argv: Sequence[str] | None = None, out: TextIO | None = None, err: Text
         parser.print_help(out)
         return ExitCode.USAGE
     try:
-        return _build(args, out, err)
+        return _COMMANDS[args.command](args, out, err)
     except ConfigError as exc:
         print(f"feedpub: {exc}", file=err)
         return ExitCode.USAGE

@@ -142,3 +142,38 @@ def test_python_dash_m_and_console_script_work(tmp_path: Path) -> None:
     for command in ([sys.executable, "-m", "feedpub", "--help"], [script, "--help"]):
         done = subprocess.run(command, cwd=ROOT, capture_output=True, text=True)
         assert done.returncode == 0 and "feedpub" in done.stdout and "exit codes:" in done.stdout
+
+
+def test_check_of_clean_records_and_feeds_passes_and_writes_nothing(tmp_path: Path) -> None:
+    code, out, err = run("check", str(SEEDS), "--feeds", str(ROOT / "tests" / "golden"), *AS_OF)
+    assert (code, err) == (ExitCode.OK, "")
+    assert out == "5 records checked, 1 publishable, 0 rejected, 6 feed files checked; 0 problems\n"
+
+
+def test_check_reports_bad_records_and_writes_nothing(records: Path, tmp_path: Path, monkeypatch) -> None:
+    monkeypatch.chdir(tmp_path)
+    (records / "good.txt").write_text(record(), "utf-8")
+    (records / "bad.txt").write_text("---\ntitle: [unclosed\n---\n", "utf-8")
+    code, out, err = run("check", str(records), *AS_OF)
+    assert code == ExitCode.REJECTED
+    assert err.startswith(f"{records / 'bad.txt'}:3: invalid YAML: did not find expected ',' or ']'")
+    assert "2 records checked, 1 publishable, 1 rejected; 1 problems" in out
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["records"]
+
+
+def test_check_fails_on_warnings_too(records: Path) -> None:
+    (records / "a.txt").write_text(record().replace("title: 'A title'", "title: Issue #5"), "utf-8")
+    code, _, err = run("check", str(records), *AS_OF)
+    assert code == ExitCode.REJECTED and "title: warning: YAML reads '#5' as a comment" in err
+
+
+def test_check_reports_broken_feed_files(tmp_path: Path) -> None:
+    bad = ROOT / "tests" / "data" / "feeds" / "InvalidRFC2822Date--utc-zone.rss.xml"
+    code, _, err = run("check", str(SEEDS), "--feeds", str(bad), *AS_OF)
+    assert code == ExitCode.REJECTED
+    assert f"{bad}:11: InvalidRFC2822Date:" in err
+
+
+def test_check_of_a_missing_feed_path_is_a_usage_error() -> None:
+    code, _, err = run("check", str(SEEDS), "--feeds", "no/such/feeds", *AS_OF)
+    assert code == ExitCode.USAGE and "no/such/feeds: no such feed file or folder" in err

@@ -15,6 +15,7 @@ import pytest
 
 from feedpub.build import build
 from feedpub.plan import newest_first
+from feedpub.validate import check_feed
 from tests.conftest import AS_OF, ROOT, SEEDS, make_settings
 from tests.golden import GOLDEN
 
@@ -91,7 +92,9 @@ def _entry_time(entry) -> int:
 @pytest.mark.parametrize("suffix", [".atom.xml", ".rss.xml"])
 def test_feedparser_reads_every_feed_cleanly(seed_build, name: str, suffix: str) -> None:
     out, report = seed_build
-    parsed = feedparser.parse((out / f"{name}{suffix}").read_bytes())
+    data = (out / f"{name}{suffix}").read_bytes()
+    assert check_feed(name, data) == []
+    parsed = feedparser.parse(data)
     assert parsed.bozo == 0, parsed.get("bozo_exception")
     assert parsed.version == ("atom10" if suffix == ".atom.xml" else "rss20")
     plan = next(o.plan for o in report.outputs if o.path == name + suffix)
@@ -162,3 +165,30 @@ def test_item_limit_keeps_the_newest(tmp_path: Path) -> None:
     assert combined.plan.articles == report.selection.articles[:2]
     parsed = feedparser.parse(combined.data)
     assert [e.title for e in parsed.entries] == [a.title for a in report.selection.articles[:2]]
+
+
+def test_every_record_case_built_together_gives_clean_feeds(tmp_path: Path) -> None:
+    """All hostile record cases in one folder: the good ones are published, the
+    bad ones reported, and every feed is clean for feedpub's checker and feedparser."""
+    from feedpub.validate import check_feed
+    from tests.test_record_cases import CASES, split_case
+
+    records = tmp_path / "records"
+    records.mkdir()
+    for index, case in enumerate(CASES):
+        header, data = split_case(case.read_bytes())
+        # One URL per case, so that they do not all collapse into one article.
+        data = data.replace(b'"https://example.com/a"', f'"https://example.com/case-{index}"'.encode())
+        (records / case.name).write_bytes(data)
+    settings = dataclasses.replace(make_settings(), records_dir=records, output_dir=tmp_path / "out", max_items=0)
+    report = build(settings, as_of=AS_OF)
+    rejected_paths = {p.path for p in report.errors}
+    published_paths = {a.source for a in report.selection.articles}
+    assert len(rejected_paths) == report.rejected
+    assert not rejected_paths & published_paths
+    skipped = sum(report.selection.skipped.values()) - report.rejected
+    assert len(published_paths) + len(rejected_paths) + skipped == len(CASES)
+    assert len(report.outputs) > 20
+    for output in report.outputs:
+        assert check_feed(output.path, output.data) == [], output.path
+        assert feedparser.parse(output.data).bozo == 0, output.path

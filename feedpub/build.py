@@ -13,10 +13,11 @@ from datetime import datetime
 from pathlib import Path
 
 from feedpub.errors import ConfigError
+from feedpub.lock import output_lock
 from feedpub.model import FeedPlan, ParseResult, Problem, Severity
 from feedpub.normalise import parse_record
 from feedpub.plan import Selection, plan_feeds, select
-from feedpub.publish import PublishReport, publish
+from feedpub.publish import PublishedFile, PublishReport, publish
 from feedpub.render import FORMATS
 from feedpub.settings import Settings
 
@@ -39,7 +40,7 @@ class BuildReport:
     selection: Selection
     problems: tuple[Problem, ...]  # every record's errors and warnings, in path order
     outputs: tuple[Output, ...]
-    publish: PublishReport | None  # None when nothing was written (a dry run)
+    publish: PublishReport | None  # None for a dry run
 
     @property
     def rejected(self) -> int:
@@ -104,14 +105,28 @@ def build(settings: Settings, as_of: datetime | None = None, write: bool = True)
     """Build every feed from ``settings.records_dir`` into ``settings.output_dir``.
 
     ``as_of``: records dated after it are held back as scheduled (None: none are).
-    ``write``: False renders everything but writes nothing.
+    ``write``: False renders everything but writes nothing (and takes no lock).
+    With ``write``, the whole run holds the output folder's lock, so overlapping
+    runs publish one after the other, each from what it read.
     """
+    if not write:
+        return _build(settings, as_of, write)
+    if not settings.records_dir.is_dir():  # a usage error must not create the output folder
+        raise ConfigError(f"{settings.records_dir}: records folder does not exist")
+    with output_lock(settings.output_dir, settings.lock_timeout):
+        return _build(settings, as_of, write)
+
+
+def _build(settings: Settings, as_of: datetime | None, write: bool) -> BuildReport:
     paths, problems = discover(settings.records_dir, settings)
     results = [read_record(path, settings) for path in paths]
     selection = select(results, settings, as_of)
     plans = plan_feeds(selection, settings)
     outputs = render_outputs(plans, settings)
-    report = publish(settings.output_dir, [(o.path, o.data) for o in outputs]) if write else None
+    report = None
+    if write:
+        files = [PublishedFile(o.path, o.plan.name, o.data, tuple(a.id for a in o.plan.articles)) for o in outputs]
+        report = publish(settings.output_dir, files)
     all_problems = problems + [p for r in results for p in r.problems] + list(selection.problems)
     all_problems.sort(key=lambda p: (p.path, p.line or 0))
     return BuildReport(len(paths), selection, tuple(all_problems), outputs, report)

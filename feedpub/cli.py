@@ -16,6 +16,7 @@ from typing import TextIO
 
 from feedpub import __version__
 from feedpub.errors import ConfigError, FeedpubError, OutputError
+from feedpub.lock import LockError
 
 
 class ExitCode(IntEnum):
@@ -25,6 +26,7 @@ class ExitCode(IntEnum):
     REJECTED = 1  # build: feeds written, but some records were rejected; check: problems found
     USAGE = 2  # bad command line or configuration; nothing written
     OUTPUT = 3  # the output folder could not be written
+    LOCKED = 4  # another run held the output folder's lock past --lock-timeout; nothing written
 
 
 EXIT_CODES_HELP = """\
@@ -33,7 +35,8 @@ exit codes:
   1  build: feeds written, but some records were rejected (listed on stderr);
      check: some problem was found (listed on stderr)
   2  usage or configuration error; nothing written
-  3  the output folder could not be written"""
+  3  the output folder could not be written
+  4  another run kept the output folder locked past --lock-timeout; nothing written"""
 
 
 def _common_options() -> argparse.ArgumentParser:
@@ -83,6 +86,13 @@ def _common_options() -> argparse.ArgumentParser:
         "--as-of", metavar="TIME", help="hold back records dated after TIME (RFC 3339); default: the time of the run"
     )
     common.add_argument("-q", "--quiet", action="store_true", help="print nothing but problems")
+    common.add_argument(
+        "-v",
+        "--verbose",
+        action="store_true",
+        help="print the summary and what changed in each feed, even when not on a terminal",
+    )
+    common.add_argument("--json", action="store_true", help="print a machine-readable summary on stdout")
     return common
 
 
@@ -118,6 +128,12 @@ def _parser() -> argparse.ArgumentParser:
         metavar="OUTPUT_DIR",
         help="folder to write feeds into (default: feeds, or output_dir in the config)",
     )
+    build.add_argument(
+        "--lock-timeout",
+        type=float,
+        metavar="SECONDS",
+        help="wait this long for another run on the same output folder, then exit 4 (default 60)",
+    )
     check = commands.add_parser(
         "check",
         parents=[common],
@@ -139,7 +155,7 @@ def _parser() -> argparse.ArgumentParser:
 
 
 _OVERRIDES = ("records_dir", "output_dir", "base_url", "site_url", "title", "max_items",
-              "include_unpublished", "default_timezone", "ambiguous_dates", "formats")  # fmt: skip
+              "include_unpublished", "default_timezone", "ambiguous_dates", "formats", "lock_timeout")  # fmt: skip
 
 
 def _now() -> datetime:
@@ -170,12 +186,66 @@ def _summary(report) -> str:
     selection = report.selection
     skipped = sum(selection.skipped.values())
     reasons = ", ".join(f"{count} {reason}" for reason, count in selection.skipped.items())
-    written = len(report.publish.written) if report.publish else 0
+    published = report.publish
+    files = (
+        f"{len(published.written)} written, {len(published.unchanged)} unchanged, {len(published.removed)} removed"
+        if published
+        else "none written"
+    )
     return (
         f"{report.records} records read, {len(selection.articles)} published, "
-        f"{skipped} skipped{f' ({reasons})' if reasons else ''}; "
-        f"{len(report.outputs)} feeds, {written} written"
+        f"{skipped} skipped{f' ({reasons})' if reasons else ''}; {len(report.outputs)} feeds: {files}"
     )
+
+
+def _change_lines(report) -> list[str]:
+    """One line per file that changed: what happened and how its items moved."""
+    return [
+        f"  {c.status:<9} {c.path}: {c.items} items (+{c.added} -{c.removed})"
+        for c in report.publish.changes
+        if c.status != "unchanged"
+    ]
+
+
+def _json_summary(report, code: ExitCode) -> str:
+    import json
+
+    publish = report.publish
+    document = {
+        "exit_code": int(code),
+        "records": report.records,
+        "published": len(report.selection.articles),
+        "skipped": report.selection.skipped,
+        "problems": [
+            {"path": p.path, "line": p.line, "field": p.field, "severity": p.severity.value, "message": p.message}
+            for p in report.problems
+        ],
+        "files": {
+            "written": len(publish.written),
+            "unchanged": len(publish.unchanged),
+            "removed": len(publish.removed),
+        },
+        "feeds": [
+            {
+                "path": c.path,
+                "feed": c.feed,
+                "status": c.status,
+                "items": c.items,
+                "added": c.added,
+                "removed": c.removed,
+            }
+            for c in publish.changes
+        ],
+    }
+    return json.dumps(document, indent=2, ensure_ascii=False)
+
+
+def _talkative(args: argparse.Namespace, out: TextIO) -> bool:
+    """Print the summary?  On a terminal, or when asked; never under cron by
+    default, so that cron mails only when something went to stderr."""
+    if args.quiet or args.json:
+        return False
+    return args.verbose or out.isatty()
 
 
 def _build(args: argparse.Namespace, out: TextIO, err: TextIO) -> ExitCode:
@@ -184,9 +254,17 @@ def _build(args: argparse.Namespace, out: TextIO, err: TextIO) -> ExitCode:
     report = build(_settings(args), as_of=_as_of(args.as_of))
     for problem in report.problems:
         print(problem, file=err)
-    if not args.quiet:
+    for warning in report.publish.warnings:
+        print(f"feedpub: warning: {warning}", file=err)
+    code = ExitCode.REJECTED if report.rejected else ExitCode.OK
+    if args.json:
+        print(_json_summary(report, code), file=out)
+    elif _talkative(args, out):
         print(_summary(report), file=out)
-    return ExitCode.REJECTED if report.rejected else ExitCode.OK
+        if args.verbose:
+            for line in _change_lines(report):
+                print(line, file=out)
+    return code
 
 
 def _check(args: argparse.Namespace, out: TextIO, err: TextIO) -> ExitCode:
@@ -215,7 +293,13 @@ def _check(args: argparse.Namespace, out: TextIO, err: TextIO) -> ExitCode:
     for finding in findings:
         print(finding, file=err)
     problems = len(report.problems) + len(findings)
-    if not args.quiet:
+    if args.json:
+        import json
+
+        messages = [str(p) for p in report.problems] + [str(f) for f in findings]
+        document = {"exit_code": 1 if problems else 0, "records": report.records, "problems": messages}
+        print(json.dumps(document, indent=2, ensure_ascii=False), file=out)
+    elif not args.quiet:
         feeds = f", {checked_files} feed files checked" if args.feeds is not None else ""
         print(
             f"{report.records} records checked, {len(report.selection.articles)} publishable, "
@@ -249,6 +333,9 @@ def main(argv: Sequence[str] | None = None, out: TextIO | None = None, err: Text
     except OutputError as exc:
         print(f"feedpub: {exc}", file=err)
         return ExitCode.OUTPUT
+    except LockError as exc:
+        print(f"feedpub: {exc}", file=err)
+        return ExitCode.LOCKED
     except FeedpubError as exc:  # pragma: no cover - every error has a branch above
         print(f"feedpub: {exc}", file=err)
         return ExitCode.USAGE

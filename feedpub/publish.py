@@ -1,33 +1,103 @@
 """Put rendered feeds into the output folder: the only module that writes there.
 
-A file is replaced atomically (temporary file in the same folder, flushed,
-renamed over the old one), and only when its bytes change: a static server
-derives ETag and Last-Modified from the file, so rewriting identical bytes
-would make every reader download the feed again.
+- A file is replaced atomically (temporary file in the same folder, flushed,
+  renamed over the old one), so a reader sees the old or the new file, whole,
+  even if the run is killed half-way.
+- A file is written only when its bytes change: a static server derives ETag
+  and Last-Modified from the file, so rewriting identical bytes would make
+  every reader download the feed again.
+- A manifest (``.feedpub-manifest.json``) records the files feedpub wrote and
+  the items of each feed.  It is how a run knows which files it owns (a feed
+  that left the plan is deleted; files feedpub did not write are never
+  touched) and what changed since the last run.  It is written before any new
+  file is created, so ownership is on record even if the run dies.
 """
 
 from __future__ import annotations
 
+import hashlib
+import json
 import os
+import re
 import tempfile
-from dataclasses import dataclass
+from collections.abc import Sequence
+from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 
 from feedpub.errors import OutputError
 
+MANIFEST_NAME = ".feedpub-manifest.json"
+MANIFEST_FORMAT = 1
+# What write_atomically leaves behind when a run is killed: ".<name>.<random>.tmp".
+_TEMPORARY = re.compile(r"^\..+\.[A-Za-z0-9_]{6,}\.tmp$")
+
+
+@dataclass(frozen=True)
+class PublishedFile:
+    """One file to publish."""
+
+    path: str  # relative to the output folder, "/" separators
+    feed: str  # the feed it renders ("all", "topics/ai"): formats of one feed share it
+    data: bytes
+    items: tuple[str, ...]  # entry ids, in feed order
+
+
+@dataclass(frozen=True)
+class Manifest:
+    """What the last run wrote: file -> sha256, feed -> item ids."""
+
+    files: dict[str, str] = field(default_factory=dict)
+    feeds: dict[str, tuple[str, ...]] = field(default_factory=dict)
+
+    def to_bytes(self) -> bytes:
+        document = {
+            "format": MANIFEST_FORMAT,
+            "generator": "feedpub",
+            "files": dict(sorted(self.files.items())),
+            "feeds": {name: list(items) for name, items in sorted(self.feeds.items())},
+        }
+        return (json.dumps(document, ensure_ascii=True, indent=0, separators=(",", ":")) + "\n").encode("ascii")
+
+
+@dataclass(frozen=True)
+class FileChange:
+    """What a run did to one file, and how its feed's items changed."""
+
+    path: str
+    feed: str
+    status: str  # "written", "unchanged" or "removed"
+    items: int
+    added: int
+    removed: int
+
 
 @dataclass(frozen=True)
 class PublishReport:
-    written: tuple[str, ...]
-    unchanged: tuple[str, ...]
+    changes: tuple[FileChange, ...]
+    warnings: tuple[str, ...] = ()
+
+    def _with(self, status: str) -> tuple[str, ...]:
+        return tuple(c.path for c in self.changes if c.status == status)
+
+    @property
+    def written(self) -> tuple[str, ...]:
+        return self._with("written")
+
+    @property
+    def unchanged(self) -> tuple[str, ...]:
+        return self._with("unchanged")
+
+    @property
+    def removed(self) -> tuple[str, ...]:
+        return self._with("removed")
 
 
 def target_path(output_dir: Path, relative: str) -> Path:
     """``output_dir / relative``, refusing anything that would leave the folder."""
-    parts = PurePosixPath(relative).parts
-    if not parts or PurePosixPath(relative).is_absolute() or any(p in ("", ".", "..") for p in parts):
+    pure = PurePosixPath(relative)
+    if not pure.parts or pure.is_absolute() or any(p in ("", ".", "..") for p in pure.parts) or "\\" in relative:
         raise OutputError(f"{relative!r} is not a path inside the output folder")
-    return output_dir.joinpath(*parts)
+    return output_dir.joinpath(*pure.parts)
 
 
 def same_bytes(path: Path, data: bytes) -> bool:
@@ -58,17 +128,99 @@ def write_atomically(path: Path, data: bytes) -> None:
         raise
 
 
-def publish(output_dir: Path, files: list[tuple[str, bytes]]) -> PublishReport:
-    """Write each (relative path, bytes) whose bytes differ from what is on disk."""
-    written, unchanged = [], []
+def _sha256(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()
+
+
+def load_manifest(output_dir: Path) -> tuple[Manifest, str | None]:
+    """The last run's manifest, and a warning when it was unusable (then empty:
+    an unreadable manifest costs a full rewrite, never a deleted foreign file)."""
+    path = output_dir / MANIFEST_NAME
     try:
-        for relative, data in files:
-            path = target_path(output_dir, relative)
-            if same_bytes(path, data):
-                unchanged.append(relative)
-            else:
-                write_atomically(path, data)
-                written.append(relative)
+        document = json.loads(path.read_bytes())
+        if not isinstance(document, dict) or document.get("format") != MANIFEST_FORMAT:
+            raise ValueError("not a feedpub manifest of this format")
+        files = {str(k): str(v) for k, v in document["files"].items()}
+        feeds = {str(k): tuple(str(i) for i in v) for k, v in document["feeds"].items()}
+        for relative in files:
+            target_path(output_dir, relative)  # a tampered manifest must not point outside
+    except FileNotFoundError:
+        return Manifest(), None
+    except (OSError, ValueError, KeyError, TypeError, AttributeError, OutputError) as exc:
+        return Manifest(), f"{path}: ignored ({exc}); files it listed will not be removed"
+    return Manifest(files, feeds), None
+
+
+def _remove_stale_temporaries(output_dir: Path, relatives: Sequence[str]) -> None:
+    """Temporary files a killed run left next to the files it was replacing."""
+    folders = {target_path(output_dir, r).parent for r in relatives} | {output_dir}
+    for folder in sorted(folders):
+        try:
+            names = os.listdir(folder)
+        except OSError:
+            continue
+        for name in names:
+            if _TEMPORARY.match(name):
+                try:
+                    os.unlink(folder / name)
+                except OSError:
+                    pass
+
+
+def publish(output_dir: Path, files: Sequence[PublishedFile]) -> PublishReport:
+    """Bring ``output_dir`` to ``files``: write what changed, remove the feeds
+    that left the plan, and record it all in the manifest.  Call it under the
+    output folder's lock."""
+    try:
+        return _publish(output_dir, files)
     except OSError as exc:
         raise OutputError(f"{exc.filename or output_dir}: cannot write: {exc.strerror or exc}") from None
-    return PublishReport(tuple(written), tuple(unchanged))
+
+
+def _publish(output_dir: Path, files: Sequence[PublishedFile]) -> PublishReport:
+    output_dir.mkdir(parents=True, exist_ok=True)
+    old, problem = load_manifest(output_dir)
+    warnings = [problem] if problem else []
+    _remove_stale_temporaries(output_dir, [*old.files, *(f.path for f in files)])
+    new_paths = {f.path for f in files}
+    new_feeds = {f.feed: f.items for f in files}
+    manifest_path = output_dir / MANIFEST_NAME
+
+    # Record ownership of files about to be created before creating them.
+    if not new_paths <= old.files.keys():
+        intent = Manifest({**old.files, **{p: "" for p in new_paths - old.files.keys()}}, old.feeds)
+        write_atomically(manifest_path, intent.to_bytes())
+
+    changes = []
+    for item in files:
+        path = target_path(output_dir, item.path)
+        if same_bytes(path, item.data):
+            status = "unchanged"
+        else:
+            write_atomically(path, item.data)
+            status = "written"
+        before = set(old.feeds.get(item.feed, ()))
+        after = set(item.items)
+        changes.append(
+            FileChange(item.path, item.feed, status, len(item.items), len(after - before), len(before - after))
+        )
+
+    for relative in sorted(old.files.keys() - new_paths):
+        path = target_path(output_dir, relative)
+        feed = relative.split(".", 1)[0]
+        items = len(old.feeds.get(feed, ()))
+        recorded = old.files[relative]
+        try:
+            data = path.read_bytes()
+        except FileNotFoundError:
+            data = None
+        if data is not None and recorded and _sha256(data) != recorded:
+            warnings.append(f"{path}: left in place: changed since feedpub wrote it")
+        elif data is not None:
+            path.unlink()
+        changes.append(FileChange(relative, feed, "removed", 0, 0, items))
+
+    final = Manifest({f.path: _sha256(f.data) for f in files}, new_feeds)
+    if not same_bytes(manifest_path, final.to_bytes()):
+        write_atomically(manifest_path, final.to_bytes())
+    return PublishReport(tuple(sorted(changes, key=lambda c: c.path)), tuple(warnings))

@@ -45,6 +45,7 @@ class Settings:
     max_topics: int = 20
     max_images: int = 10
     max_related: int = 10
+    lock_timeout: float = 60.0  # seconds to wait for another run on the same output folder
     source: str = field(default="defaults", compare=False)  # where the values came from
 
     @property
@@ -111,6 +112,12 @@ def _positive(value: Any, where: str) -> int:
     if _count(value, where) == 0:
         raise ConfigError(f"{where}: {value!r} must be at least 1")
     return value
+
+
+def _seconds(value: Any, where: str) -> float:
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 <= value <= 86400:
+        raise ConfigError(f"{where}: {value!r} is not a number of seconds from 0 to 86400")
+    return float(value)
 
 
 def _flag(value: Any, where: str) -> bool:
@@ -182,6 +189,7 @@ _CONVERTERS: dict[str, Callable[[Any, str], Any]] = {
     "max_topics": _positive,
     "max_images": _count,
     "max_related": _count,
+    "lock_timeout": _seconds,
 }
 
 

@@ -7,7 +7,6 @@ diff before committing it: every changed byte reaches every subscriber.
 
 from __future__ import annotations
 
-import dataclasses
 import shutil
 import sys
 from pathlib import Path
@@ -20,9 +19,12 @@ GOLDEN = Path(__file__).resolve().parent / "golden"
 
 def main() -> int:
     shutil.rmtree(GOLDEN, ignore_errors=True)
-    report = build(dataclasses.replace(make_settings(), output_dir=GOLDEN), as_of=AS_OF)
-    for path in report.publish.written:
-        print(f"wrote tests/golden/{path}")
+    report = build(make_settings(), as_of=AS_OF, write=False)
+    for output in report.outputs:
+        target = GOLDEN / output.path
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_bytes(output.data)
+        print(f"wrote tests/golden/{output.path}")
     return 0
 
 

@@ -14,6 +14,7 @@ from tests.conftest import ROOT, SEEDS, record
 
 
 def run(*argv: str) -> tuple[int, str, str]:
+    """main() in-process; its stdout is not a terminal, as under cron."""
     out, err = io.StringIO(), io.StringIO()
     code = main(list(argv), out=out, err=err)
     return code, out.getvalue(), err.getvalue()
@@ -23,14 +24,17 @@ AS_OF = ("--as-of", "2026-01-01T00:00:00Z")
 
 
 def test_build_of_the_seeds_succeeds_with_a_summary(tmp_path: Path) -> None:
-    code, out, err = run("build", str(SEEDS), "-o", str(tmp_path), *AS_OF)
+    code, out, err = run("build", str(SEEDS), "-o", str(tmp_path), "--verbose", *AS_OF)
     assert code == ExitCode.OK and err == ""
-    assert out == "5 records read, 1 published, 4 skipped (4 unpublished); 6 feeds, 6 written\n"
+    assert out.startswith(
+        "5 records read, 1 published, 4 skipped (4 unpublished); 6 feeds: 6 written, 0 unchanged, 0 removed\n"
+        "  written   all.atom.xml: 1 items (+1 -0)\n"
+    )
     assert (tmp_path / "all.atom.xml").is_file() and (tmp_path / "topics" / "ai.rss.xml").is_file()
 
 
 def test_include_unpublished_flag(tmp_path: Path) -> None:
-    code, out, _ = run("build", str(SEEDS), "-o", str(tmp_path), "--include-unpublished", *AS_OF)
+    code, out, _ = run("build", str(SEEDS), "-o", str(tmp_path), "--include-unpublished", "-v", *AS_OF)
     assert code == ExitCode.OK
     assert out.startswith("5 records read, 5 published, 0 skipped;")
 
@@ -38,7 +42,7 @@ def test_include_unpublished_flag(tmp_path: Path) -> None:
 def test_a_bad_record_is_reported_and_the_rest_published(records: Path, tmp_path: Path) -> None:
     (records / "good.txt").write_text(record(title="Good one"), "utf-8")
     (records / "bad.txt").write_text(record(title="Bad one", when="yesterday", url="https://example.com/b"), "utf-8")
-    code, out, err = run("build", str(records), "-o", str(tmp_path / "out"), *AS_OF)
+    code, out, err = run("build", str(records), "-o", str(tmp_path / "out"), "-v", *AS_OF)
     assert code == ExitCode.REJECTED
     assert err == f"{records / 'bad.txt'}:3: publishedDateTime: 'yesterday' is not a date\n"
     assert "2 records read, 1 published, 1 skipped (1 rejected)" in out
@@ -48,7 +52,7 @@ def test_a_bad_record_is_reported_and_the_rest_published(records: Path, tmp_path
 def test_warnings_go_to_stderr_without_failing(records: Path, tmp_path: Path) -> None:
     (records / "a.txt").write_text(record(url="https://example.com/same"), "utf-8")
     (records / "b.txt").write_text(record(url="https://EXAMPLE.com/same"), "utf-8")
-    code, out, err = run("build", str(records), "-o", str(tmp_path / "out"), *AS_OF)
+    code, out, err = run("build", str(records), "-o", str(tmp_path / "out"), "-v", *AS_OF)
     assert code == ExitCode.OK
     assert f"{records / 'b.txt'}: webUrl: warning: https://example.com/same is also in {records / 'a.txt'}" in err
     assert "1 published, 1 skipped (1 duplicate)" in out
@@ -57,10 +61,10 @@ def test_warnings_go_to_stderr_without_failing(records: Path, tmp_path: Path) ->
 def test_scheduled_records_are_held_back(records: Path, tmp_path: Path) -> None:
     (records / "now.txt").write_text(record(when="2025-12-31T00:00:00Z"), "utf-8")
     (records / "later.txt").write_text(record(when="2026-06-01T00:00:00Z", url="https://example.com/later"), "utf-8")
-    code, out, _ = run("build", str(records), "-o", str(tmp_path / "out"), *AS_OF)
+    code, out, _ = run("build", str(records), "-o", str(tmp_path / "out"), "-v", *AS_OF)
     assert code == ExitCode.OK
     assert "1 published, 1 skipped (1 scheduled)" in out
-    code, out, _ = run("build", str(records), "-o", str(tmp_path / "out"), "--as-of", "2026-07-01T00:00:00Z")
+    code, out, _ = run("build", str(records), "-o", str(tmp_path / "out"), "-v", "--as-of", "2026-07-01T00:00:00Z")
     assert "2 published, 0 skipped" in out
 
 

@@ -21,7 +21,8 @@ from tests.golden import GOLDEN
 
 
 def files_under(folder: Path) -> dict[str, bytes]:
-    return {p.relative_to(folder).as_posix(): p.read_bytes() for p in sorted(folder.rglob("*")) if p.is_file()}
+    """The feed files under ``folder`` (not the manifest or the lock), by relative path."""
+    return {p.relative_to(folder).as_posix(): p.read_bytes() for p in sorted(folder.rglob("*.xml"))}
 
 
 @pytest.fixture(scope="module")

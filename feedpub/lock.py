@@ -41,14 +41,13 @@ def output_lock(output_dir: Path, timeout: float) -> Iterator[None]:
                 break
             except BlockingIOError:
                 if time.monotonic() >= deadline:
-                    holder = os.pread(fd, 32, 0).decode("ascii", "replace").strip() or "unknown"
                     raise LockError(
-                        f"{output_dir}: another feedpub run (pid {holder}) is publishing here; "
+                        f"{output_dir}: another feedpub run is publishing here; "
                         f"gave up after {timeout:g} s (--lock-timeout)"
                     ) from None
                 time.sleep(_POLL_SECONDS)
-        os.ftruncate(fd, 0)
-        os.pwrite(fd, f"{os.getpid()}\n".encode("ascii"), 0)
+        # The file stays empty: writing a pid into it would change the folder
+        # on every run, and a run over unchanged records must write nothing.
         yield
     finally:
         os.close(fd)  # closing releases the lock

@@ -1,0 +1,288 @@
+"""Publishing under cron: atomic, idempotent, owning only its files, one run at a time."""
+
+from __future__ import annotations
+
+import dataclasses
+import io
+import json
+import random
+import signal
+import subprocess
+import sys
+import textwrap
+import threading
+import time
+from pathlib import Path
+
+import feedparser
+import pytest
+
+from feedpub.build import build
+from feedpub.cli import ExitCode, main
+from feedpub.lock import output_lock
+from feedpub.publish import MANIFEST_NAME
+from feedpub.validate import check_feed
+from tests.conftest import AS_OF, ROOT, SEEDS, make_settings, record
+
+AS_OF_ARG = ("--as-of", "2026-01-01T00:00:00Z")
+
+
+def run(*argv: str) -> tuple[int, str, str]:
+    out, err = io.StringIO(), io.StringIO()
+    return main(list(argv), out=out, err=err), out.getvalue(), err.getvalue()
+
+
+def feed_files(folder: Path) -> dict[str, bytes]:
+    return {p.relative_to(folder).as_posix(): p.read_bytes() for p in sorted(folder.rglob("*.xml"))}
+
+
+def stamps(folder: Path) -> dict[str, int]:
+    return {p.relative_to(folder).as_posix(): p.stat().st_mtime_ns for p in sorted(folder.rglob("*")) if p.is_file()}
+
+
+def write_records(folder: Path, count: int, topics=("AI", "Robots")) -> None:
+    for n in range(count):
+        topic = (topics[n % len(topics)],)
+        when = f"2023-05-{1 + n % 28:02d}T10:{n % 60:02d}:00Z"
+        text = record(title=f"Article {n}", url=f"https://example.com/{n}", when=when, topics=topic)
+        (folder / f"{n:04d}.txt").write_text(text, "utf-8")
+
+
+def test_a_second_run_over_unchanged_input_touches_nothing(records: Path, tmp_path: Path) -> None:
+    write_records(records, 6)
+    out = tmp_path / "out"
+    assert run("build", str(records), "-o", str(out), *AS_OF_ARG)[0] == ExitCode.OK
+    before = stamps(out)
+    time.sleep(0.01)
+    code, text, _ = run("build", str(records), "-o", str(out), "--json", *AS_OF_ARG)
+    report = json.loads(text)
+    assert code == ExitCode.OK and stamps(out) == before
+    assert report["files"] == {"written": 0, "unchanged": 6, "removed": 0}
+    assert all(f["added"] == 0 and f["removed"] == 0 for f in report["feeds"])
+
+
+def test_one_changed_record_rewrites_exactly_the_feeds_that_hold_it(records: Path, tmp_path: Path) -> None:
+    write_records(records, 6)  # even articles in AI, odd in Robots
+    out = tmp_path / "out"
+    run("build", str(records), "-o", str(out), *AS_OF_ARG)
+    before = stamps(out)
+    (records / "0002.txt").write_text(
+        record(title="Article 2, revised", url="https://example.com/2", when="2023-05-03T10:02:00Z", topics=("AI",)),
+        "utf-8",
+    )
+    code, text, _ = run("build", str(records), "-o", str(out), "--json", *AS_OF_ARG)
+    report = json.loads(text)
+    written = sorted(f["path"] for f in report["feeds"] if f["status"] == "written")
+    assert written == ["all.atom.xml", "all.rss.xml", "topics/ai.atom.xml", "topics/ai.rss.xml"]
+    after = stamps(out)
+    assert after["topics/robots.atom.xml"] == before["topics/robots.atom.xml"]
+    assert after["all.atom.xml"] != before["all.atom.xml"]
+
+
+def test_change_report_counts_items_added_and_removed(records: Path, tmp_path: Path) -> None:
+    write_records(records, 4)
+    out = tmp_path / "out"
+    run("build", str(records), "-o", str(out), *AS_OF_ARG)
+    (records / "0000.txt").unlink()
+    extra = record(title="New", url="https://example.com/new", when="2023-06-01T00:00:00Z", topics=("AI",))
+    (records / "new.txt").write_text(extra, "utf-8")
+    code, text, _ = run("build", str(records), "-o", str(out), "--verbose", *AS_OF_ARG)
+    assert code == ExitCode.OK
+    assert "  written   all.atom.xml: 4 items (+1 -1)\n" in text
+    assert "  written   topics/ai.rss.xml: 2 items (+1 -1)\n" in text
+    assert "topics/robots" not in text  # unchanged files are not listed
+
+
+def test_files_feedpub_did_not_write_survive_every_run(records: Path, tmp_path: Path) -> None:
+    write_records(records, 4, topics=("AI", "Robots"))
+    out = tmp_path / "out"
+    (out / "topics").mkdir(parents=True)
+    foreign = {out / "index.html": b"<html></html>", out / "topics" / "notes.txt": b"mine",
+               out / "topics" / "ai.json": b"{}", out / ".htaccess": b"x"}  # fmt: skip
+    for path, data in foreign.items():
+        path.write_bytes(data)
+    run("build", str(records), "-o", str(out), *AS_OF_ARG)
+    for n in range(4):  # every Robots article goes: its feeds vanish
+        if n % 2:
+            (records / f"{n:04d}.txt").unlink()
+    code, text, _ = run("build", str(records), "-o", str(out), "--json", *AS_OF_ARG)
+    removed = sorted(f["path"] for f in json.loads(text)["feeds"] if f["status"] == "removed")
+    assert removed == ["topics/robots.atom.xml", "topics/robots.rss.xml"]
+    assert not (out / "topics" / "robots.atom.xml").exists()
+    for path, data in foreign.items():
+        assert path.read_bytes() == data
+    assert sorted(feed_files(out)) == ["all.atom.xml", "all.rss.xml", "topics/ai.atom.xml", "topics/ai.rss.xml"]
+
+
+def test_a_vanished_feed_changed_by_someone_else_is_left_alone(records: Path, tmp_path: Path) -> None:
+    write_records(records, 2)
+    out = tmp_path / "out"
+    run("build", str(records), "-o", str(out), *AS_OF_ARG)
+    (out / "topics" / "robots.atom.xml").write_bytes(b"edited by hand")
+    (records / "0001.txt").unlink()
+    code, _, err = run("build", str(records), "-o", str(out), *AS_OF_ARG)
+    assert code == ExitCode.OK
+    assert (out / "topics" / "robots.atom.xml").read_bytes() == b"edited by hand"
+    assert "robots.atom.xml: left in place: changed since feedpub wrote it" in err
+    assert not (out / "topics" / "robots.rss.xml").exists()
+
+
+@pytest.mark.parametrize("damage", [b"", b"{not json", b'{"format": 99}', b'{"format": 1, "files": {"../x": ""}}'])
+def test_a_damaged_manifest_is_ignored_and_rebuilt(records: Path, tmp_path: Path, damage: bytes) -> None:
+    write_records(records, 2)
+    out = tmp_path / "out"
+    run("build", str(records), "-o", str(out), *AS_OF_ARG)
+    (out / MANIFEST_NAME).write_bytes(damage)
+    (out / "keep.xml").write_bytes(b"<x/>")
+    (records / "0001.txt").unlink()
+    code, _, err = run("build", str(records), "-o", str(out), *AS_OF_ARG)
+    assert code == ExitCode.OK and "manifest.json: ignored" in err
+    assert (out / "keep.xml").read_bytes() == b"<x/>"
+    assert (out / "topics" / "robots.atom.xml").exists()  # not provably ours any more: kept
+    assert json.loads((out / MANIFEST_NAME).read_bytes())["format"] == 1
+
+
+# --- kill -9 at any point ---------------------------------------------------------------
+
+CHILD = textwrap.dedent(
+    """
+    import os, signal, sys
+    import feedpub.publish as publish
+    from feedpub.cli import main
+
+    budget = int(sys.argv[1])
+    real = publish.write_atomically
+
+    def write_then_maybe_die(path, data):
+        global budget
+        if budget == 0:
+            os.kill(os.getpid(), signal.SIGKILL)
+        budget -= 1
+        # Die half-way through a write too: the temporary file exists, the rename has not happened.
+        if budget == 0 and len(data) % 2:
+            import tempfile
+            path.parent.mkdir(parents=True, exist_ok=True)
+            tempfile.mkstemp(dir=path.parent, prefix="." + path.name + ".", suffix=".tmp")
+            os.kill(os.getpid(), signal.SIGKILL)
+        real(path, data)
+
+    publish.write_atomically = write_then_maybe_die
+    sys.exit(main(sys.argv[2:]))
+    """
+)
+
+
+def _assert_every_feed_whole(out: Path) -> None:
+    for path, data in feed_files(out).items():
+        assert check_feed(path, data) == [], path
+        assert feedparser.parse(data).bozo == 0, path
+
+
+def test_killing_a_build_at_any_write_leaves_only_whole_feeds(records: Path, tmp_path: Path) -> None:
+    """Dozens of builds killed after a random number of writes: every feed on
+    disk is always complete and valid, and the next run repairs the rest."""
+    write_records(records, 12, topics=("AI", "Robots", "Space"))
+    out = tmp_path / "out"
+    reference = tmp_path / "reference"
+    run("build", str(records), "-o", str(reference), "--max-items", "5", *AS_OF_ARG)
+    chooser = random.Random(20261122)
+    kills = 0
+    for round_number in range(30):
+        # Change the input every round, so that every run has files to replace.
+        n = chooser.randrange(12)
+        text = record(title=f"Article {n} v{round_number}", url=f"https://example.com/{n}",
+                      when=f"2023-05-{1 + n % 28:02d}T10:{n:02d}:00Z", topics=("AI", "Space"))  # fmt: skip
+        (records / f"{n:04d}.txt").write_text(text, "utf-8")
+        budget = chooser.randrange(0, 6)
+        child = subprocess.run(
+            [sys.executable, "-c", CHILD, str(budget), "build", str(records), "-o", str(out), "--max-items", "5",
+             *AS_OF_ARG],
+            cwd=ROOT, capture_output=True, text=True,
+        )  # fmt: skip
+        if child.returncode == -signal.SIGKILL:
+            kills += 1
+        else:
+            assert child.returncode == 0, child.stderr
+        _assert_every_feed_whole(out)
+    assert kills >= 20
+    # One clean run repairs everything: the same bytes as a build from scratch.
+    for n in range(12):
+        (records / f"{n:04d}.txt").unlink()
+    write_records(records, 12, topics=("AI", "Robots", "Space"))
+    assert run("build", str(records), "-o", str(out), "--max-items", "5", *AS_OF_ARG)[0] == ExitCode.OK
+    assert feed_files(out) == feed_files(reference)
+    assert not [p for p in out.rglob("*.tmp")], "temporary files of killed runs were not cleared"
+
+
+# --- overlapping runs ------------------------------------------------------------------
+
+
+def test_a_run_that_cannot_get_the_lock_exits_4_and_writes_nothing(tmp_path: Path) -> None:
+    out = tmp_path / "out"
+    with output_lock(out, timeout=0):
+        code, out_text, err = run("build", str(SEEDS), "-o", str(out), "--lock-timeout", "0", *AS_OF_ARG)
+    assert code == ExitCode.LOCKED
+    assert f"{out}: another feedpub run is publishing here; gave up after 0 s" in err
+    assert feed_files(out) == {}
+
+
+def test_a_run_waits_for_the_lock_within_its_timeout(tmp_path: Path) -> None:
+    out = tmp_path / "out"
+    released = threading.Event()
+
+    def hold() -> None:
+        with output_lock(out, timeout=0):
+            time.sleep(0.5)
+        released.set()
+
+    holder = threading.Thread(target=hold)
+    holder.start()
+    time.sleep(0.1)
+    code, _, err = run("build", str(SEEDS), "-o", str(out), "--lock-timeout", "10", *AS_OF_ARG)
+    holder.join()
+    assert code == ExitCode.OK, err
+    assert released.is_set() and len(feed_files(out)) == 6
+
+
+def test_two_builds_at_once_on_one_folder_both_finish_cleanly(records: Path, tmp_path: Path) -> None:
+    write_records(records, 40, topics=("AI", "Robots", "Space", "Biology"))
+    out = tmp_path / "out"
+    command = [sys.executable, "-m", "feedpub", "build", str(records), "-o", str(out), "--max-items", "0",
+               "--json", *AS_OF_ARG]  # fmt: skip
+    first = subprocess.Popen(command, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    second = subprocess.Popen(command, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    results = [p.communicate(timeout=120) + (p.returncode,) for p in (first, second)]
+    assert [code for _, _, code in results] == [0, 0], [err for _, err, _ in results]
+    written = sorted(json.loads(out_text)["files"]["written"] for out_text, _, _ in results)
+    assert written == [0, 10]  # one run wrote everything, the other found it done
+    _assert_every_feed_whole(out)
+
+
+# --- quiet under cron -------------------------------------------------------------------
+
+
+def test_a_successful_run_under_cron_prints_nothing(tmp_path: Path) -> None:
+    done = subprocess.run(
+        [sys.executable, "-m", "feedpub", "build", str(SEEDS), "-o", str(tmp_path / "out"), *AS_OF_ARG],
+        cwd=ROOT, capture_output=True, stdin=subprocess.DEVNULL,
+    )  # fmt: skip
+    assert (done.returncode, done.stdout, done.stderr) == (0, b"", b"")
+
+
+def test_problems_still_reach_stderr_under_cron(records: Path, tmp_path: Path) -> None:
+    (records / "bad.txt").write_text("---\ntitle: x\n---\n", "utf-8")
+    done = subprocess.run(
+        [sys.executable, "-m", "feedpub", "build", str(records), "-o", str(tmp_path / "out"), *AS_OF_ARG],
+        cwd=ROOT, capture_output=True, text=True,
+    )  # fmt: skip
+    assert done.returncode == ExitCode.REJECTED and done.stdout == ""
+    assert f"{records / 'bad.txt'}: publishedDateTime: is missing\n" in done.stderr
+
+
+def test_library_build_reports_changes(tmp_path: Path) -> None:
+    settings = dataclasses.replace(make_settings(), output_dir=tmp_path)
+    first = build(settings, as_of=AS_OF)
+    assert {c.status for c in first.publish.changes} == {"written"}
+    assert sum(c.added for c in first.publish.changes) == 30  # 5 articles x 3 feeds x 2 formats
+    second = build(settings, as_of=AS_OF)
+    assert {c.status for c in second.publish.changes} == {"unchanged"}

@@ -15,6 +15,13 @@ _SPACES = re.compile(r"\s+")
 _ELLIPSIS = "\u2026"
 
 _ftfy_config = None
+# UTF-8 read as Latin-1 or cp1252 leaves a lead byte's character (Â, Ã, â, ð...)
+# before a continuation byte's (U+0080-U+00BF, or what cp1252 puts there: €,
+# ™, “...), or raw C1 controls.  Only text with such a pair pays for ftfy.
+_MOJIBAKE_HINT = re.compile(
+    "[\x80-\x9f]|[\xc2-\xf4][\x80-\xbf\u0152\u0153\u0160\u0161\u0178\u017d\u017e\u0192\u02c6\u02dc"
+    "\u2013\u2014\u2018-\u201e\u2020-\u2022\u2026\u2030\u2039\u203a\u20ac\u2122]"
+)
 
 _REPR = reprlib.Repr()
 _REPR.maxstring = _REPR.maxother = 80
@@ -81,7 +88,9 @@ def clean_text(text: str) -> str:
     """One line of plain text: mojibake repaired, markup reduced to its text,
     forbidden characters and runs of white space removed, NFC-normalised."""
     if not text.isascii():
-        text = unicodedata.normalize("NFC", _fix_encoding(text))
+        if _MOJIBAKE_HINT.search(text):
+            text = _fix_encoding(text)
+        text = unicodedata.normalize("NFC", text)
     text = html_to_text(text)
     text = _UNWANTED.sub("", text)
     return _SPACES.sub(" ", text).strip()

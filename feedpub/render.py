@@ -125,9 +125,8 @@ def _numeric_references(match: re.Match[str]) -> str:
 
 
 def render_rss_entry(article: Article, settings: Settings) -> bytes:
-    from lxml import etree
-
     from feedgen.ext.dc import DcEntryExtension
+    from lxml import etree
 
     entry = _feed_entry(article)
     entry.register_extension("dc", DcEntryExtension, atom=False, rss=True)

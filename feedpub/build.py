@@ -1,35 +1,57 @@
 """The build pipeline: records folder -> parse -> select -> plan -> render -> publish.
 
-Reading the records and publishing the files are the only I/O; everything in
-between is a pure function of values.
+Reading the records and publishing the files are the only I/O; parsing,
+planning and rendering are pure functions of values.  Around them:
+
+- records whose file is unchanged since the last run come from the cache
+  (``feedpub.cache``); the others are parsed, in parallel when there are many;
+- planning works on small ``Listing`` values; a whole article is fetched only
+  when a feed shows it, and each entry is rendered once per format;
+- a run whose records, settings and output files are all as the last run left
+  them sees it at once, and writes nothing.
 """
 
 from __future__ import annotations
 
+import hashlib
+import json
 import os
 import stat
-from dataclasses import dataclass
-from datetime import datetime
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass, field, replace
+from datetime import UTC, datetime
 from pathlib import Path
 
+from feedpub import __version__
+from feedpub.cache import RecordCache, RecordRow, Stamp, cache_file, record_row
 from feedpub.errors import ConfigError
 from feedpub.lock import output_lock
-from feedpub.model import FeedPlan, ParseResult, Problem, Severity
+from feedpub.model import FeedPlan, Listing, ParseResult, Problem, Severity
 from feedpub.normalise import parse_record
 from feedpub.plan import Selection, plan_feeds, select
-from feedpub.publish import PublishedFile, PublishReport, publish
+from feedpub.publish import MANIFEST_NAME, FileChange, PublishedFile, PublishReport, publish
 from feedpub.render import FORMATS
 from feedpub.settings import Settings
+
+Progress = Callable[[str, int, int], None]  # (stage, done, total)
+# Below this many files to parse, a process pool costs more than it saves.
+PARALLEL_THRESHOLD = 256
+_BATCH = 200
 
 
 @dataclass(frozen=True)
 class Output:
-    """One file to publish: a feed plan in one format."""
+    """One file to publish: a feed plan in one format, as chunks of bytes
+    (entries are shared between feeds, not copied into each)."""
 
     path: str  # relative to the output folder, with "/" separators
     plan: FeedPlan
     format: str
-    data: bytes
+    chunks: tuple[bytes, ...]
+
+    @property
+    def data(self) -> bytes:
+        return b"".join(self.chunks)
 
 
 @dataclass(frozen=True)
@@ -37,96 +59,321 @@ class BuildReport:
     """What a build read, published, skipped and wrote."""
 
     records: int
-    selection: Selection
+    published: int
+    skipped: dict[str, int]  # reason -> count
     problems: tuple[Problem, ...]  # every record's errors and warnings, in path order
-    outputs: tuple[Output, ...]
-    publish: PublishReport | None  # None for a dry run
+    feeds: int  # feed files in the plan
+    outputs: tuple[Output, ...] = ()  # empty when the run found nothing to do
+    selection: Selection | None = None  # None when the run found nothing to do
+    publish: PublishReport | None = None  # None for a dry run
+    parsed: int = 0  # records parsed in this run (the others came from the cache)
 
     @property
     def rejected(self) -> int:
-        return self.selection.skipped.get("rejected", 0)
+        return self.skipped.get("rejected", 0)
 
     @property
     def errors(self) -> tuple[Problem, ...]:
         return tuple(p for p in self.problems if p.severity is Severity.ERROR)
 
 
-def discover(records_dir: Path, settings: Settings) -> tuple[list[Path], list[Problem]]:
-    """Record files under ``records_dir``, in a stable order.  Hidden files and
-    folders are skipped; links are not followed, so a record folder cannot
-    make feedpub read files outside it."""
+# --- reading ------------------------------------------------------------------------------
+
+
+def discover(records_dir: Path, settings: Settings) -> tuple[dict[str, Stamp], list[Problem]]:
+    """Record files under ``records_dir`` with their size and mtime, in path order.
+    Hidden files and folders are skipped; links are not followed, so a record
+    folder cannot make feedpub read files outside it."""
     if not records_dir.is_dir():
         raise ConfigError(f"{records_dir}: records folder does not exist")
-    found: list[Path] = []
+    found: dict[str, Stamp] = {}
     problems: list[Problem] = []
     for root, dirs, files in os.walk(records_dir):
         dirs[:] = sorted(d for d in dirs if not d.startswith(".") and not os.path.islink(os.path.join(root, d)))
         for name in sorted(files):
             if name.startswith(".") or not name.endswith(settings.record_suffixes):
                 continue
-            path = Path(root, name)
-            mode = os.lstat(path).st_mode
-            if stat.S_ISREG(mode):
-                found.append(path)
+            path = os.path.join(root, name)
+            info = os.lstat(path)
+            if stat.S_ISREG(info.st_mode):
+                found[path] = Stamp(info.st_size, info.st_mtime_ns)
             else:
-                kind = "a symbolic link" if stat.S_ISLNK(mode) else "not a regular file"
-                problems.append(Problem(str(path), None, f"is {kind}; not read", Severity.WARNING))
+                kind = "a symbolic link" if stat.S_ISLNK(info.st_mode) else "not a regular file"
+                problems.append(Problem(path, None, f"is {kind}; not read", Severity.WARNING))
     return found, problems
 
 
-def read_record(path: Path, settings: Settings) -> ParseResult:
-    """Read one record (at most one byte over the size limit) and parse it."""
-    label = str(path)
+def read_bytes(path: str, limit: int) -> bytes | Problem:
+    """A record's bytes (at most one over the size limit, which parsing reports)."""
     try:
         fd = os.open(path, os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_NONBLOCK", 0))
         with os.fdopen(fd, "rb") as stream:
-            data = stream.read(settings.max_record_bytes + 1)
+            return stream.read(limit + 1)
     except OSError as exc:
-        return ParseResult(label, None, (Problem(label, None, f"cannot be read: {exc.strerror or exc}"),))
-    return parse_record(label, data, settings)
+        return Problem(path, None, f"cannot be read: {exc.strerror or exc}")
 
 
-def render_outputs(plans: tuple[FeedPlan, ...], settings: Settings) -> tuple[Output, ...]:
-    """Every (feed, format) as bytes; each entry is rendered once per format."""
+@dataclass(frozen=True)
+class Parsed:
+    """What parsing one file gave, in the form the cache stores."""
+
+    path: str
+    sha256: bytes
+    row: RecordRow | None  # None: the same bytes as the cached parse
+    entries: dict[str, tuple[str, int, bytes]] = field(default_factory=dict)  # format -> (id, updated, entry)
+
+
+def parse_file(path: str, cached_sha: bytes | None, settings: Settings, render: bool) -> Parsed:
+    """Read and parse one record: what a worker process runs.  ``render``:
+    also render its entries (every article will be shown: no item limit)."""
+    data = read_bytes(path, settings.max_record_bytes)
+    if isinstance(data, Problem):
+        return Parsed(path, b"", record_row(ParseResult(path, None, (data,))))
+    sha = hashlib.sha256(data).digest()
+    if sha == cached_sha:
+        return Parsed(path, sha, None)
+    result = parse_record(path, data, settings)
+    article = result.article
+    entries = {}
+    if render and article is not None and (settings.include_unpublished or not article.draft):
+        updated = _seconds(article.updated)
+        entries = {
+            name: (article.id, updated, FORMATS[name].render_entry(article, settings)) for name in settings.formats
+        }
+    return Parsed(path, sha, record_row(result), entries)
+
+
+def _parse_batch(batch: list[tuple[str, bytes | None]], settings: Settings, render: bool) -> list[Parsed]:
+    return [parse_file(path, sha, settings, render) for path, sha in batch]
+
+
+def parse_files(
+    todo: Sequence[tuple[str, bytes | None]], settings: Settings, render: bool, progress: Progress | None
+) -> Iterator[Parsed]:
+    """Parse ``todo`` (path, cached sha) in order; in worker processes when there
+    are many.  The results are the same either way: parsing is a pure function."""
+    jobs = settings.jobs or os.cpu_count() or 1
+    batches = [list(todo[i : i + _BATCH]) for i in range(0, len(todo), _BATCH)]
+    done = 0
+    if jobs == 1 or len(todo) < PARALLEL_THRESHOLD:
+        results: Iterator[list[Parsed]] = (_parse_batch(b, settings, render) for b in batches)
+        pool = None
+    else:
+        import multiprocessing
+        from concurrent.futures import ProcessPoolExecutor
+
+        pool = ProcessPoolExecutor(max_workers=jobs, mp_context=multiprocessing.get_context("fork"))
+        results = pool.map(_parse_batch, batches, [settings] * len(batches), [render] * len(batches))
+    try:
+        for batch in results:
+            done += len(batch)
+            if progress:
+                progress("parse", done, len(todo))
+            yield from batch
+    finally:
+        if pool is not None:
+            pool.shutdown(cancel_futures=True)
+
+
+# --- rendering ----------------------------------------------------------------------------
+
+
+def _seconds(when: datetime) -> int:
+    return int(when.timestamp())
+
+
+def render_outputs(
+    plans: tuple[FeedPlan, ...], settings: Settings, cache: RecordCache, early: dict[str, dict[str, tuple[int, bytes]]]
+) -> tuple[Output, ...]:
+    """Every (feed, format) as chunks.  Each entry shown is rendered once per
+    format, or taken from this run's workers (``early``) or from the cache when
+    it was rendered with the same ``updated`` stamp."""
+    shown: dict[str, Listing] = {}
+    for plan in plans:
+        for listing in plan.articles:
+            shown.setdefault(listing.id, listing)
     outputs = []
     for fmt_name in settings.formats:
         fmt = FORMATS[fmt_name]
+        wanted = {id_: _seconds(listing.updated) for id_, listing in shown.items()}
         entries: dict[str, bytes] = {}
+        for id_, (updated, data) in early.get(fmt_name, {}).items():
+            if wanted.get(id_) == updated:
+                entries[id_] = data
+        missing = {id_: s for id_, s in wanted.items() if id_ not in entries}
+        entries.update(cache.entries(fmt_name, missing))
+        fresh = []
+        for id_ in wanted:
+            if id_ not in entries:
+                listing = shown[id_]
+                article = cache.article(listing.source)
+                if article.updated != listing.updated:  # moved on a second by the planner
+                    article = replace(article, updated=listing.updated)
+                entries[id_] = fmt.render_entry(article, settings)
+                fresh.append((id_, wanted[id_], entries[id_]))
+        cache.store_entries(fmt_name, fresh)
         for plan in plans:
-            for article in plan.articles:
-                if article.id not in entries:
-                    entries[article.id] = fmt.render_entry(article, settings)
-            data = fmt.render_document(plan, [entries[a.id] for a in plan.articles], settings)
-            outputs.append(Output(plan.name + fmt.suffix, plan, fmt_name, data))
+            chunks = fmt.render_document(plan, [entries[a.id] for a in plan.articles], settings)
+            outputs.append(Output(plan.name + fmt.suffix, plan, fmt_name, chunks))
     return tuple(sorted(outputs, key=lambda o: o.path))
 
 
-def build(settings: Settings, as_of: datetime | None = None, write: bool = True) -> BuildReport:
+# --- the run --------------------------------------------------------------------------------
+
+
+def build(
+    settings: Settings, as_of: datetime | None = None, write: bool = True, progress: Progress | None = None
+) -> BuildReport:
     """Build every feed from ``settings.records_dir`` into ``settings.output_dir``.
 
     ``as_of``: records dated after it are held back as scheduled (None: none are).
     ``write``: False renders everything but writes nothing (and takes no lock).
     With ``write``, the whole run holds the output folder's lock, so overlapping
     runs publish one after the other, each from what it read.
+    ``progress``: called as stages advance, for a progress bar.
     """
-    if not write:
-        return _build(settings, as_of, write)
     if not settings.records_dir.is_dir():  # a usage error must not create the output folder
         raise ConfigError(f"{settings.records_dir}: records folder does not exist")
+    _check_cache_location(settings)
+    if not write:  # a dry run leaves nothing behind, not even a cache
+        return _build(replace(settings, cache_dir=None), as_of, write, progress)
     with output_lock(settings.output_dir, settings.lock_timeout):
-        return _build(settings, as_of, write)
+        return _build(settings, as_of, write, progress)
 
 
-def _build(settings: Settings, as_of: datetime | None, write: bool) -> BuildReport:
-    paths, problems = discover(settings.records_dir, settings)
-    results = [read_record(path, settings) for path in paths]
-    selection = select(results, settings, as_of)
+def _check_cache_location(settings: Settings) -> None:
+    if settings.cache_dir is None:
+        return
+    cache, output = settings.cache_dir.resolve(), settings.output_dir.resolve()
+    if cache == output or output in cache.parents:
+        raise ConfigError(f"cache_dir: {settings.cache_dir} is inside the output folder; the cache is never published")
+
+
+def _open_cache(settings: Settings) -> RecordCache:
+    parse_key = json.dumps(settings.parse_key())
+    path = None if settings.cache_dir is None else cache_file(settings.cache_dir, settings.records_dir)
+    return RecordCache(path, parse_key)
+
+
+def _state(settings: Settings, stamps: dict[str, Stamp]) -> str:
+    """A digest of everything a build's output depends on besides the clock."""
+    digest = hashlib.sha256()
+    digest.update(json.dumps([__version__, repr(replace(settings, lock_timeout=0, jobs=0)),
+                              str(settings.output_dir.resolve())]).encode("utf-8"))  # fmt: skip
+    for path, stamp in stamps.items():
+        digest.update(f"{path}\0{stamp.size}\0{stamp.mtime_ns}\n".encode("utf-8", "surrogateescape"))
+    return digest.hexdigest()
+
+
+def _output_stamps(output_dir: Path, paths: Sequence[str]) -> dict[str, tuple[int, int]]:
+    stamps = {}
+    for relative in [*paths, MANIFEST_NAME]:
+        try:
+            info = os.stat(output_dir / relative)
+        except OSError:
+            continue
+        stamps[relative] = (info.st_size, info.st_mtime_ns)
+    return stamps
+
+
+def _nothing_to_do(cache: RecordCache, state: str, settings: Settings, as_of: datetime | None) -> dict | None:
+    """The last run's summary when this run would change nothing: same records,
+    settings and output files, and no scheduled record has come due."""
+    last = cache.last_state()
+    if last is None:
+        return None
+    summary = json.loads(last)
+    if summary["state"] != state or (summary["as_of"] is None) != (as_of is None):
+        return None
+    if summary["next_due"] is not None and as_of is not None and as_of >= _when(summary["next_due"]):
+        return None
+    recorded = cache.output_stamps()
+    if _output_stamps(settings.output_dir, [p for p in recorded if p != MANIFEST_NAME]) != recorded:
+        return None
+    return summary
+
+
+def _when(seconds: int) -> datetime:
+    return datetime.fromtimestamp(seconds, UTC)
+
+
+def _build(settings: Settings, as_of: datetime | None, write: bool, progress: Progress | None) -> BuildReport:
+    stamps, scan_problems = discover(settings.records_dir, settings)
+    cache = _open_cache(settings)
+    if cache.warning:
+        scan_problems.append(Problem(str(settings.cache_dir), None, cache.warning, Severity.WARNING))
+    try:
+        report = _build_with(cache, stamps, scan_problems, settings, as_of, write, progress)
+    except BaseException:
+        cache.abandon()
+        raise
+    cache.close()
+    return report
+
+
+def _build_with(
+    cache: RecordCache,
+    stamps: dict[str, Stamp],
+    scan_problems: list[Problem],
+    settings: Settings,
+    as_of: datetime | None,
+    write: bool,
+    progress: Progress | None,
+) -> BuildReport:
+    state = _state(settings, stamps)
+    if write and cache.path is not None:
+        summary = _nothing_to_do(cache, state, settings, as_of)
+        if summary is not None:
+            problems = sorted([*scan_problems, *cache.problems(), *(Problem(*p) for p in summary["dedup"])],
+                              key=lambda p: (p.path, p.line or 0))  # fmt: skip
+            changes = tuple(FileChange(path, feed, "unchanged", items, 0, 0) for path, feed, items in summary["files"])
+            return BuildReport(
+                len(stamps), summary["published"], summary["skipped"], tuple(problems), len(changes),
+                publish=PublishReport(changes),
+            )  # fmt: skip
+
+    cached = cache.stamps()
+    cache.forget(cached.keys() - stamps.keys())
+    todo = [
+        (path, cached[path][2] if path in cached else None)
+        for path, stamp in stamps.items()
+        if path not in cached or cached[path][:2] != (stamp.size, stamp.mtime_ns)
+    ]
+    render_early = settings.max_items == 0 and len(todo) >= PARALLEL_THRESHOLD
+    early: dict[str, dict[str, tuple[int, bytes]]] = {name: {} for name in settings.formats}
+    for parsed in parse_files(todo, settings, render_early, progress):
+        stamp = stamps[parsed.path]
+        if parsed.row is None:
+            cache.restamp(parsed.path, stamp)
+            continue
+        cache.store(parsed.path, stamp, parsed.sha256, parsed.row)
+        for name, (id_, updated, data) in parsed.entries.items():
+            early[name][id_] = (updated, data)
+
+    selection = select(cache.listings(), settings, as_of, rejected=cache.rejected())
     plans = plan_feeds(selection, settings)
-    outputs = render_outputs(plans, settings)
+    if progress:
+        progress("render", 0, len(plans))
+    outputs = render_outputs(plans, settings, cache, early)
+    for name, entries in early.items():
+        cache.store_entries(name, ((id_, updated, data) for id_, (updated, data) in entries.items()))
+    cache.drop_entries_except({listing.id for listing in selection.articles})
+    problems = sorted([*scan_problems, *cache.problems(), *selection.problems], key=lambda p: (p.path, p.line or 0))
     report = None
     if write:
-        files = [PublishedFile(o.path, o.plan.name, o.data, tuple(a.id for a in o.plan.articles)) for o in outputs]
+        files = [PublishedFile(o.path, o.plan.name, o.chunks, tuple(a.id for a in o.plan.articles)) for o in outputs]
         report = publish(settings.output_dir, files)
-    all_problems = problems + [p for r in results for p in r.problems] + list(selection.problems)
-    all_problems.sort(key=lambda p: (p.path, p.line or 0))
-    return BuildReport(len(paths), selection, tuple(all_problems), outputs, report)
+        summary = {
+            "state": state,
+            "as_of": None if as_of is None else _seconds(as_of),
+            "next_due": None if selection.next_due is None else _seconds(selection.next_due),
+            "published": len(selection.articles),
+            "skipped": selection.skipped,
+            "dedup": [[p.path, p.field, p.message, p.severity.value, p.line] for p in selection.problems],
+            "files": [[o.path, o.plan.name, len(o.plan.articles)] for o in outputs],
+        }
+        cache.remember(json.dumps(summary), _output_stamps(settings.output_dir, [o.path for o in outputs]))
+    return BuildReport(
+        len(stamps), len(selection.articles), selection.skipped, tuple(problems), len(outputs),
+        outputs, selection, report, parsed=len(todo),
+    )  # fmt: skip

@@ -93,6 +93,7 @@ def _common_options() -> argparse.ArgumentParser:
         help="print the summary and what changed in each feed, even when not on a terminal",
     )
     common.add_argument("--json", action="store_true", help="print a machine-readable summary on stdout")
+    common.add_argument("--jobs", type=int, metavar="N", help="worker processes for parsing (default: one per CPU)")
     return common
 
 
@@ -129,6 +130,19 @@ def _parser() -> argparse.ArgumentParser:
         help="folder to write feeds into (default: feeds, or output_dir in the config)",
     )
     build.add_argument(
+        "--cache-dir",
+        type=Path,
+        metavar="DIR",
+        help="where parsed records are cached between runs (default: .feedpub-cache)",
+    )
+    build.add_argument(
+        "--no-cache",
+        dest="cache_dir",
+        action="store_const",
+        const=False,
+        help="keep no cache: parse every record on every run",
+    )
+    build.add_argument(
         "--lock-timeout",
         type=float,
         metavar="SECONDS",
@@ -154,8 +168,8 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
-_OVERRIDES = ("records_dir", "output_dir", "base_url", "site_url", "title", "max_items",
-              "include_unpublished", "default_timezone", "ambiguous_dates", "formats", "lock_timeout")  # fmt: skip
+_OVERRIDES = ("records_dir", "output_dir", "base_url", "site_url", "title", "max_items", "include_unpublished",
+              "default_timezone", "ambiguous_dates", "formats", "lock_timeout", "cache_dir", "jobs")  # fmt: skip
 
 
 def _now() -> datetime:
@@ -183,9 +197,8 @@ def _settings(args: argparse.Namespace):  # -> Settings
 
 
 def _summary(report) -> str:
-    selection = report.selection
-    skipped = sum(selection.skipped.values())
-    reasons = ", ".join(f"{count} {reason}" for reason, count in selection.skipped.items())
+    skipped = sum(report.skipped.values())
+    reasons = ", ".join(f"{count} {reason}" for reason, count in report.skipped.items())
     published = report.publish
     files = (
         f"{len(published.written)} written, {len(published.unchanged)} unchanged, {len(published.removed)} removed"
@@ -193,8 +206,8 @@ def _summary(report) -> str:
         else "none written"
     )
     return (
-        f"{report.records} records read, {len(selection.articles)} published, "
-        f"{skipped} skipped{f' ({reasons})' if reasons else ''}; {len(report.outputs)} feeds: {files}"
+        f"{report.records} records read, {report.published} published, "
+        f"{skipped} skipped{f' ({reasons})' if reasons else ''}; {report.feeds} feeds: {files}"
     )
 
 
@@ -214,8 +227,8 @@ def _json_summary(report, code: ExitCode) -> str:
     document = {
         "exit_code": int(code),
         "records": report.records,
-        "published": len(report.selection.articles),
-        "skipped": report.selection.skipped,
+        "published": report.published,
+        "skipped": report.skipped,
         "problems": [
             {"path": p.path, "line": p.line, "field": p.field, "severity": p.severity.value, "message": p.message}
             for p in report.problems
@@ -240,6 +253,36 @@ def _json_summary(report, code: ExitCode) -> str:
     return json.dumps(document, indent=2, ensure_ascii=False)
 
 
+class ProgressBar:
+    """A one-line progress bar on stderr for long builds (a terminal only)."""
+
+    WIDTH = 30
+
+    def __init__(self, stream: TextIO) -> None:
+        self.stream = stream
+        self.shown = False
+
+    def __call__(self, stage: str, done: int, total: int) -> None:
+        if stage != "parse" or total < 1000:  # short stages need no bar
+            if self.shown and stage != "parse":
+                self.close()
+            return
+        filled = self.WIDTH * done // total
+        self.stream.write(f"\r{stage} [{'#' * filled}{'.' * (self.WIDTH - filled)}] {done}/{total}")
+        self.stream.flush()
+        self.shown = True
+
+    def close(self) -> None:
+        if self.shown:
+            self.stream.write("\r\033[K")
+            self.stream.flush()
+            self.shown = False
+
+
+def _wants_progress(args: argparse.Namespace, err: TextIO) -> bool:
+    return not (args.quiet or args.json) and err.isatty()
+
+
 def _talkative(args: argparse.Namespace, out: TextIO) -> bool:
     """Print the summary?  On a terminal, or when asked; never under cron by
     default, so that cron mails only when something went to stderr."""
@@ -251,7 +294,12 @@ def _talkative(args: argparse.Namespace, out: TextIO) -> bool:
 def _build(args: argparse.Namespace, out: TextIO, err: TextIO) -> ExitCode:
     from feedpub.build import build
 
-    report = build(_settings(args), as_of=_as_of(args.as_of))
+    bar = ProgressBar(err) if _wants_progress(args, err) else None
+    try:
+        report = build(_settings(args), as_of=_as_of(args.as_of), progress=bar)
+    finally:
+        if bar:
+            bar.close()
     for problem in report.problems:
         print(problem, file=err)
     for warning in report.publish.warnings:
@@ -302,7 +350,7 @@ def _check(args: argparse.Namespace, out: TextIO, err: TextIO) -> ExitCode:
     elif not args.quiet:
         feeds = f", {checked_files} feed files checked" if args.feeds is not None else ""
         print(
-            f"{report.records} records checked, {len(report.selection.articles)} publishable, "
+            f"{report.records} records checked, {report.published} publishable, "
             f"{report.rejected} rejected{feeds}; {problems} problems",
             file=out,
         )

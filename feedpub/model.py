@@ -47,6 +47,20 @@ class Topic:
 
 
 @dataclass(frozen=True, slots=True)
+class Listing:
+    """What planning needs of an article: enough to choose, order and group
+    it, small enough to keep for a hundred thousand records."""
+
+    id: str
+    url: str
+    published: datetime
+    updated: datetime
+    draft: bool
+    topics: tuple[Topic, ...]
+    source: str
+
+
+@dataclass(frozen=True, slots=True)
 class Article:
     """One publishable record, normalised."""
 
@@ -62,6 +76,9 @@ class Article:
     related: tuple[RelatedLink, ...]
     draft: bool  # the record says ``published: false``
     source: str  # the record's path, for messages only; never rendered
+
+    def listing(self) -> Listing:
+        return Listing(self.id, self.url, self.published, self.updated, self.draft, self.topics, self.source)
 
 
 class Severity(StrEnum):
@@ -108,5 +125,5 @@ class FeedPlan:
     title: str
     subtitle: str
     topic: str | None  # display name of the topic, None for the combined feed
-    articles: tuple[Article, ...]  # newest first, already limited
+    articles: tuple[Listing, ...]  # newest first, already limited
     updated: datetime

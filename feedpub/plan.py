@@ -14,7 +14,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
-from feedpub.model import Article, FeedPlan, ParseResult, Problem, Severity
+from feedpub.model import FeedPlan, Listing, Problem, Severity
 from feedpub.settings import Settings
 from feedpub.text import slugify
 
@@ -28,20 +28,21 @@ TOPICS_DIR = "topics"
 class Selection:
     """The articles to publish, and what was left out and why."""
 
-    articles: tuple[Article, ...]  # newest first
+    articles: tuple[Listing, ...]  # newest first
     skipped: dict[str, int]  # reason -> count, for the summary
     problems: tuple[Problem, ...]  # warnings about duplicates
+    next_due: datetime | None = None  # the earliest publish time held back as scheduled
 
 
-def newest_first(article: Article) -> tuple[float, str]:
+def newest_first(article: Listing) -> tuple[float, str]:
     return (-article.published.timestamp(), article.id)
 
 
-def _distinct_updated(articles: list[Article]) -> list[Article]:
+def _distinct_updated(articles: list[Listing]) -> list[Listing]:
     """Give every article a distinct ``updated`` second.
 
     Validators warn when two entries of a feed share ``atom:updated``
-    (DuplicateUpdated); records often share a publish minute.  Articles are
+    (DuplicateUpdated); records often share a publish minute.  Listings are
     taken in (updated, id) order and a tie moves the later one on by a second,
     so the result is deterministic and never earlier than the record says.
     """
@@ -55,23 +56,25 @@ def _distinct_updated(articles: list[Article]) -> list[Article]:
     return result
 
 
-def select(results: Iterable[ParseResult], settings: Settings, as_of: datetime | None) -> Selection:
-    """The publishable articles among ``results``, newest first.
+def select(listings: Iterable[Listing], settings: Settings, as_of: datetime | None, rejected: int = 0) -> Selection:
+    """The publishable articles among ``listings``, newest first.
 
     Drafts are left out unless ``include_unpublished``; records dated after
     ``as_of`` are held back as scheduled; the same article (same canonical URL)
     in several records is published once, from the record whose path sorts first.
+    ``rejected`` counts the records that gave no article, for the summary.
     """
     skipped: Counter[str] = Counter()
-    by_url: dict[str, list[Article]] = defaultdict(list)
-    for result in results:
-        article = result.article
-        if article is None:
-            skipped["rejected"] += 1
-        elif article.draft and not settings.include_unpublished:
+    if rejected:
+        skipped["rejected"] = rejected
+    by_url: dict[str, list[Listing]] = defaultdict(list)
+    next_due: datetime | None = None
+    for article in listings:
+        if article.draft and not settings.include_unpublished:
             skipped["unpublished"] += 1
         elif as_of is not None and article.published > as_of:
             skipped["scheduled"] += 1
+            next_due = article.published if next_due is None else min(next_due, article.published)
         else:
             by_url[article.url].append(article)
     problems = []
@@ -90,15 +93,15 @@ def select(results: Iterable[ParseResult], settings: Settings, as_of: datetime |
                 )
             )
     articles = sorted(_distinct_updated(chosen), key=newest_first)
-    return Selection(tuple(articles), dict(sorted(skipped.items())), tuple(problems))
+    return Selection(tuple(articles), dict(sorted(skipped.items())), tuple(problems), next_due)
 
 
-def _limited(articles: Iterable[Article], settings: Settings) -> tuple[Article, ...]:
+def _limited(articles: Iterable[Listing], settings: Settings) -> tuple[Listing, ...]:
     articles = tuple(articles)
     return articles if settings.max_items == 0 else articles[: settings.max_items]
 
 
-def _feed(name: str, title: str, subtitle: str, topic: str | None, articles: tuple[Article, ...]) -> FeedPlan:
+def _feed(name: str, title: str, subtitle: str, topic: str | None, articles: tuple[Listing, ...]) -> FeedPlan:
     updated = max((a.updated for a in articles), default=EMPTY_FEED_DATE)
     return FeedPlan(name=name, title=title, subtitle=subtitle, topic=topic, articles=articles, updated=updated)
 
@@ -122,7 +125,7 @@ def topic_slugs(keys: Iterable[str]) -> dict[str, str]:
 def plan_feeds(selection: Selection, settings: Settings) -> tuple[FeedPlan, ...]:
     """The combined feed, then one feed per topic in slug order."""
     plans = [_feed("all", settings.title, settings.subtitle, None, _limited(selection.articles, settings))]
-    members: dict[str, list[Article]] = defaultdict(list)
+    members: dict[str, list[Listing]] = defaultdict(list)
     spellings: dict[str, Counter[str]] = defaultdict(Counter)
     for article in selection.articles:
         for topic in article.topics:

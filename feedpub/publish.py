@@ -38,8 +38,19 @@ class PublishedFile:
 
     path: str  # relative to the output folder, "/" separators
     feed: str  # the feed it renders ("all", "topics/ai"): formats of one feed share it
-    data: bytes
+    chunks: tuple[bytes, ...]  # the file's bytes, in pieces
     items: tuple[str, ...]  # entry ids, in feed order
+
+    @property
+    def size(self) -> int:
+        return sum(len(chunk) for chunk in self.chunks)
+
+    @property
+    def sha256(self) -> str:
+        digest = hashlib.sha256()
+        for chunk in self.chunks:
+            digest.update(chunk)
+        return digest.hexdigest()
 
 
 @dataclass(frozen=True)
@@ -100,22 +111,24 @@ def target_path(output_dir: Path, relative: str) -> Path:
     return output_dir.joinpath(*pure.parts)
 
 
-def same_bytes(path: Path, data: bytes) -> bool:
+def same_bytes(path: Path, chunks: Sequence[bytes]) -> bool:
+    """Whether the file at ``path`` holds exactly ``chunks`` (read piece by piece)."""
     try:
-        if path.is_symlink() or path.stat().st_size != len(data):
+        if path.is_symlink() or path.stat().st_size != sum(len(c) for c in chunks):
             return False
-        return path.read_bytes() == data
+        with open(path, "rb") as stream:
+            return all(stream.read(len(chunk)) == chunk for chunk in chunks)
     except OSError:
         return False
 
 
-def write_atomically(path: Path, data: bytes) -> None:
-    """Replace ``path`` with ``data`` so that a reader sees the old or the new file, whole."""
+def write_atomically(path: Path, chunks: Sequence[bytes]) -> None:
+    """Replace ``path`` with ``chunks`` so that a reader sees the old or the new file, whole."""
     path.parent.mkdir(parents=True, exist_ok=True)
     handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     try:
         with os.fdopen(handle, "wb") as stream:
-            stream.write(data)
+            stream.writelines(chunks)
             stream.flush()
             os.fsync(stream.fileno())
         os.chmod(temporary, 0o644)  # mkstemp makes 0600; a web server must read it
@@ -189,15 +202,15 @@ def _publish(output_dir: Path, files: Sequence[PublishedFile]) -> PublishReport:
     # Record ownership of files about to be created before creating them.
     if not new_paths <= old.files.keys():
         intent = Manifest({**old.files, **{p: "" for p in new_paths - old.files.keys()}}, old.feeds)
-        write_atomically(manifest_path, intent.to_bytes())
+        write_atomically(manifest_path, (intent.to_bytes(),))
 
     changes = []
     for item in files:
         path = target_path(output_dir, item.path)
-        if same_bytes(path, item.data):
+        if same_bytes(path, item.chunks):
             status = "unchanged"
         else:
-            write_atomically(path, item.data)
+            write_atomically(path, item.chunks)
             status = "written"
         before = set(old.feeds.get(item.feed, ()))
         after = set(item.items)
@@ -220,7 +233,7 @@ def _publish(output_dir: Path, files: Sequence[PublishedFile]) -> PublishReport:
             path.unlink()
         changes.append(FileChange(relative, feed, "removed", 0, 0, items))
 
-    final = Manifest({f.path: _sha256(f.data) for f in files}, new_feeds)
-    if not same_bytes(manifest_path, final.to_bytes()):
-        write_atomically(manifest_path, final.to_bytes())
+    final = Manifest({f.path: f.sha256 for f in files}, new_feeds).to_bytes()
+    if not same_bytes(manifest_path, (final,)):
+        write_atomically(manifest_path, (final,))
     return PublishReport(tuple(sorted(changes, key=lambda c: c.path)), tuple(warnings))

@@ -39,7 +39,7 @@ class FeedFormat:
     suffix: str
     media_type: str
     render_entry: Callable[[Article, Settings], bytes]
-    render_document: Callable[[FeedPlan, Sequence[bytes], Settings], bytes]
+    render_document: Callable[[FeedPlan, Sequence[bytes], Settings], tuple[bytes, ...]]
 
 
 def self_url(plan: FeedPlan, fmt: FeedFormat, settings: Settings) -> str:
@@ -158,14 +158,16 @@ def _generator(settings: Settings):  # -> feedgen.feed.FeedGenerator
     return feed
 
 
-def _splice(header: bytes, closing: bytes, entries: Sequence[bytes]) -> bytes:
+def _splice(header: bytes, closing: bytes, entries: Sequence[bytes]) -> tuple[bytes, ...]:
+    """The document as chunks: head, entries, tail.  Entries are not copied into
+    one string: a large feed's bytes are written straight from the shared entries."""
     cut = header.rindex(closing)
     # feedgen writes an element without children as <feed/> only when it has
     # none at all; ours always has children, so the closing tag is there.
-    return b"".join((header[:cut], *entries, header[cut:]))
+    return (header[:cut], *entries, header[cut:])
 
 
-def render_atom_document(plan: FeedPlan, entries: Sequence[bytes], settings: Settings) -> bytes:
+def render_atom_document(plan: FeedPlan, entries: Sequence[bytes], settings: Settings) -> tuple[bytes, ...]:
     feed = _generator(settings)
     feed.load_extension("media", atom=True, rss=False)
     url = self_url(plan, ATOM, settings)
@@ -180,7 +182,7 @@ def render_atom_document(plan: FeedPlan, entries: Sequence[bytes], settings: Set
     return _splice(header, b"</feed>", entries)
 
 
-def render_rss_document(plan: FeedPlan, entries: Sequence[bytes], settings: Settings) -> bytes:
+def render_rss_document(plan: FeedPlan, entries: Sequence[bytes], settings: Settings) -> tuple[bytes, ...]:
     feed = _generator(settings)
     feed.load_extension("dc", atom=False, rss=True)
     feed.load_extension("media", atom=False, rss=True)

@@ -46,6 +46,8 @@ class Settings:
     max_images: int = 10
     max_related: int = 10
     lock_timeout: float = 60.0  # seconds to wait for another run on the same output folder
+    cache_dir: Path | None = Path(".feedpub-cache")  # None: no cache kept between runs
+    jobs: int = 0  # worker processes for parsing; 0: one per CPU
     source: str = field(default="defaults", compare=False)  # where the values came from
 
     @property
@@ -132,6 +134,10 @@ def _path(value: Any, where: str) -> Path:
     return Path(_text(value, where))
 
 
+def _optional_path(value: Any, where: str) -> Path | None:
+    return None if value is None or value is False else _path(value, where)
+
+
 def _zone(value: Any, where: str) -> str:
     from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -190,6 +196,8 @@ _CONVERTERS: dict[str, Callable[[Any, str], Any]] = {
     "max_images": _count,
     "max_related": _count,
     "lock_timeout": _seconds,
+    "cache_dir": _optional_path,
+    "jobs": _count,
 }
 
 

@@ -26,6 +26,7 @@ def make_settings(**changes) -> Settings:
         title="Facial recognition news",
         subtitle="Articles on computer vision and AI, newest first",
         include_unpublished=True,
+        cache_dir=None,
     )
     return dataclasses.replace(base, **changes)
 

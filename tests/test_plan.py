@@ -6,7 +6,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from feedpub.model import Article, ParseResult, Topic
+from feedpub.model import Article, Listing, Topic
 from feedpub.normalise import article_id
 from feedpub.plan import plan_feeds, select, topic_slugs
 from feedpub.text import slugify, topic_key
@@ -22,7 +22,7 @@ def article(
     draft: bool = False,
     url: str | None = None,
     source: str | None = None,
-) -> ParseResult:
+) -> Listing:
     url = url or f"https://example.com/{n}"
     when = T0 + timedelta(minutes=minutes)
     value = Article(
@@ -39,7 +39,7 @@ def article(
         draft=draft,
         source=source or f"records/{n:03d}.txt",
     )
-    return ParseResult(value.source, value)
+    return value.listing()
 
 
 def test_newest_first_with_ties_broken_by_id() -> None:
@@ -82,7 +82,7 @@ def test_duplicates_publish_once_from_the_first_path_with_a_warning() -> None:
 def test_drafts_and_scheduled_are_skipped_and_counted() -> None:
     results = [article(1), article(2, draft=True), article(3, minutes=60 * 24)]
     selection = select(results, make_settings(include_unpublished=False), as_of=T0 + timedelta(hours=1))
-    assert [a.title for a in selection.articles] == ["Article 1"]
+    assert [a.url for a in selection.articles] == ["https://example.com/1"]
     assert selection.skipped == {"scheduled": 1, "unpublished": 1}
     with_drafts = select(results, make_settings(include_unpublished=True), as_of=None)
     assert len(with_drafts.articles) == 3
@@ -106,7 +106,7 @@ def test_topic_feeds_hold_only_their_articles_newest_first_and_limited() -> None
     results = [article(n, n, topics=("AI",) if n % 2 else ("AI", "Robots")) for n in range(10)]
     plans = plan_feeds(select(results, make_settings(max_items=3), None), make_settings(max_items=3))
     robots = next(p for p in plans if p.topic == "Robots")
-    assert [a.title for a in robots.articles] == ["Article 8", "Article 6", "Article 4"]
+    assert [a.url for a in robots.articles] == [f"https://example.com/{n}" for n in (8, 6, 4)]
     assert robots.updated == max(a.updated for a in robots.articles)
 
 

@@ -1,0 +1,292 @@
+"""A persistent cache of parsed records and rendered entries, in SQLite.
+
+It is an optimisation only: deleting it changes no output byte.
+
+- A record is keyed by its path, size and mtime; when those disagree with the
+  cache, its content hash decides (a touched but unchanged file is not parsed
+  again).
+- Planning reads only small columns (id, URL, dates, topics); a whole article
+  is read back only when a feed shows it.  Rendered entries are kept per
+  format, with the ``updated`` stamp they were rendered with.
+- Nothing in it is executable: articles and problems are JSON, entries are
+  the bytes that were written.  A cache that is corrupt, truncated, of
+  another schema, another feedpub version or other parse settings is
+  discarded and rebuilt, never trusted.
+- The last build's state (records, settings, output files) is kept too, so a
+  run over unchanged records can see at once that it has nothing to do.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import sqlite3
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+
+from feedpub import __version__
+from feedpub.model import Article, Image, Listing, ParseResult, Problem, Provider, RelatedLink, Severity, Topic
+
+SCHEMA = 1
+UTC = UTC
+
+_TABLES = """
+CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS records (
+    path TEXT PRIMARY KEY,
+    size INTEGER NOT NULL,
+    mtime_ns INTEGER NOT NULL,
+    sha256 BLOB NOT NULL,
+    id TEXT, url TEXT, published INTEGER, updated INTEGER, draft INTEGER, topics TEXT,
+    article TEXT,
+    problems TEXT
+);
+CREATE TABLE IF NOT EXISTS entries (
+    id TEXT NOT NULL, format TEXT NOT NULL, updated INTEGER NOT NULL, data BLOB NOT NULL,
+    PRIMARY KEY (id, format)
+);
+CREATE TABLE IF NOT EXISTS outputs (path TEXT PRIMARY KEY, size INTEGER NOT NULL, mtime_ns INTEGER NOT NULL);
+"""
+
+
+@dataclass(frozen=True)
+class Stamp:
+    """A record file's identity as the file system gives it."""
+
+    size: int
+    mtime_ns: int
+
+
+# --- JSON codec: plain values only --------------------------------------------------------
+
+
+def _seconds(when: datetime) -> int:
+    return int(when.timestamp())
+
+
+def _when(seconds: int) -> datetime:
+    return datetime.fromtimestamp(seconds, UTC)
+
+
+def article_to_json(article: Article) -> str:
+    provider = None if article.provider is None else [article.provider.name, article.provider.url]
+    return json.dumps(
+        [
+            article.id, article.url, article.title, article.summary,
+            _seconds(article.published), _seconds(article.updated), provider,
+            [[t.name, t.key] for t in article.topics],
+            [[i.url, i.width, i.height] for i in article.images],
+            [[r.url, r.title] for r in article.related],
+            article.draft, article.source,
+        ],
+        ensure_ascii=False, separators=(",", ":"),
+    )  # fmt: skip
+
+
+def article_from_json(text: str) -> Article:
+    (id_, url, title, summary, published, updated, provider, topics, images, related, draft, source) = json.loads(text)
+    return Article(
+        id=id_, url=url, title=title, summary=summary,
+        published=_when(published), updated=_when(updated),
+        provider=None if provider is None else Provider(*provider),
+        topics=tuple(Topic(*t) for t in topics), images=tuple(Image(*i) for i in images),
+        related=tuple(RelatedLink(*r) for r in related), draft=bool(draft), source=source,
+    )  # fmt: skip
+
+
+def _problems_to_json(problems: tuple[Problem, ...]) -> str | None:
+    if not problems:
+        return None
+    return json.dumps([[p.path, p.field, p.message, p.severity.value, p.line] for p in problems], ensure_ascii=False)
+
+
+def _problems_from_json(text: str | None) -> tuple[Problem, ...]:
+    if not text:
+        return ()
+    return tuple(Problem(path, field, message, Severity(severity), line)
+                 for path, field, message, severity, line in json.loads(text))  # fmt: skip
+
+
+def _topics_to_json(topics: tuple[Topic, ...]) -> str:
+    return json.dumps([[t.name, t.key] for t in topics], ensure_ascii=False, separators=(",", ":"))
+
+
+# What the cache stores of a parse: (id, url, published, updated, draft, topics,
+# article, problems).  Made where the parse runs (a worker), so the main
+# process handles strings, not objects.
+RecordRow = tuple[str | None, str | None, int | None, int | None, int | None, str | None, str | None, str | None]
+
+
+def record_row(result: ParseResult) -> RecordRow:
+    article = result.article
+    problems = _problems_to_json(result.problems)
+    if article is None:
+        return (None, None, None, None, None, None, None, problems)
+    return (
+        article.id, article.url, _seconds(article.published), _seconds(article.updated), int(article.draft),
+        _topics_to_json(article.topics), article_to_json(article), problems,
+    )  # fmt: skip
+
+
+# --- the cache ------------------------------------------------------------------------------
+
+
+class RecordCache:
+    """Parsed records of one records folder.  ``path=None`` keeps it in memory
+    (``--no-cache``): the build runs the same way and leaves nothing behind."""
+
+    def __init__(self, path: Path | None, parse_key: str) -> None:
+        self.path = path
+        self.warning: str | None = None
+        identity = json.dumps([SCHEMA, __version__, parse_key])
+        try:
+            self.db = self._open(identity)
+        except (sqlite3.DatabaseError, OSError) as exc:
+            # Corrupt, truncated, foreign or unwritable: start afresh, or run in memory.
+            self.warning = f"cache {path.name if path else ''} unusable ({exc}); rebuilt"
+            self._discard()
+            try:
+                self.db = self._open(identity)
+            except (sqlite3.DatabaseError, OSError) as exc2:
+                self.warning = f"cache {path.name if path else ''} unusable ({exc2}); running without one"
+                self.path = None
+                self.db = self._open(identity)
+
+    def _open(self, identity: str) -> sqlite3.Connection:
+        if self.path is not None:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+        db = sqlite3.connect(":memory:" if self.path is None else str(self.path), isolation_level=None)
+        try:
+            db.execute("PRAGMA journal_mode=WAL" if self.path is not None else "PRAGMA journal_mode=OFF")
+            db.execute("PRAGMA synchronous=NORMAL")
+            if self.path is not None:
+                check = db.execute("PRAGMA quick_check").fetchone()
+                if check is None or check[0] != "ok":
+                    raise sqlite3.DatabaseError(f"integrity check failed: {check}")
+            db.executescript(_TABLES)
+            row = db.execute("SELECT value FROM meta WHERE key = 'identity'").fetchone()
+            if row is None or row[0] != identity:
+                # Another schema, version or parse settings: nothing in it can be reused.
+                db.executescript("DELETE FROM records; DELETE FROM entries; DELETE FROM outputs; DELETE FROM meta;")
+                db.execute("INSERT INTO meta VALUES ('identity', ?)", (identity,))
+            db.execute("BEGIN")
+        except BaseException:
+            db.close()
+            raise
+        return db
+
+    def _discard(self) -> None:
+        if self.path is None:
+            return
+        for suffix in ("", "-wal", "-shm", "-journal"):
+            try:
+                os.unlink(f"{self.path}{suffix}")
+            except FileNotFoundError:
+                pass
+
+    def close(self) -> None:
+        """Commit what this run learned (a failed run commits nothing)."""
+        self.db.execute("COMMIT")
+        self.db.close()
+
+    def abandon(self) -> None:
+        self.db.execute("ROLLBACK")
+        self.db.close()
+
+    # --- records ---------------------------------------------------------------------------
+
+    def stamps(self) -> dict[str, tuple[int, int, bytes]]:
+        """path -> (size, mtime_ns, sha256) of every cached record."""
+        rows = self.db.execute("SELECT path, size, mtime_ns, sha256 FROM records")
+        return {row[0]: (row[1], row[2], row[3]) for row in rows}
+
+    def store(self, path: str, stamp: Stamp, sha256: bytes, row: RecordRow) -> None:
+        # Entries are kept by article id: whatever the record held before, and
+        # whatever it holds now, their rendered entries are stale.
+        old = self.db.execute("SELECT id FROM records WHERE path = ?", (path,)).fetchone()
+        self.db.executemany("DELETE FROM entries WHERE id = ?", {(old and old[0],), (row[0],)} - {(None,)})
+        self.db.execute("INSERT OR REPLACE INTO records VALUES (?,?,?,?,?,?,?,?,?,?,?,?)",
+                        (path, stamp.size, stamp.mtime_ns, sha256, *row))  # fmt: skip
+
+    def restamp(self, path: str, stamp: Stamp) -> None:
+        """The file was touched but its bytes are the same: keep its parse."""
+        self.db.execute("UPDATE records SET size = ?, mtime_ns = ? WHERE path = ?", (stamp.size, stamp.mtime_ns, path))
+
+    def forget(self, paths: Iterable[str]) -> None:
+        for path in paths:
+            old = self.db.execute("SELECT id FROM records WHERE path = ?", (path,)).fetchone()
+            if old and old[0]:
+                self.db.execute("DELETE FROM entries WHERE id = ?", old)
+            self.db.execute("DELETE FROM records WHERE path = ?", (path,))
+
+    def listings(self) -> Iterator[Listing]:
+        """Every cached article's listing (records that parsed)."""
+        topics_cache: dict[str, tuple[Topic, ...]] = {}
+        for id_, url, published, updated, draft, topics, source in self.db.execute(
+            "SELECT id, url, published, updated, draft, topics, path FROM records WHERE id IS NOT NULL"
+        ):
+            parsed = topics_cache.get(topics)
+            if parsed is None:
+                parsed = topics_cache[topics] = tuple(Topic(*t) for t in json.loads(topics))
+            yield Listing(id_, url, _when(published), _when(updated), bool(draft), parsed, source)
+
+    def rejected(self) -> int:
+        return self.db.execute("SELECT count(*) FROM records WHERE id IS NULL").fetchone()[0]
+
+    def problems(self) -> list[Problem]:
+        rows = self.db.execute("SELECT problems FROM records WHERE problems IS NOT NULL ORDER BY path")
+        return [p for (text,) in rows for p in _problems_from_json(text)]
+
+    def article(self, path: str) -> Article:
+        row = self.db.execute("SELECT article FROM records WHERE path = ?", (path,)).fetchone()
+        return article_from_json(row[0])
+
+    # --- rendered entries --------------------------------------------------------------------
+
+    def entries(self, fmt: str, wanted: dict[str, int]) -> dict[str, bytes]:
+        """Cached entries of ``fmt`` for ``wanted`` (id -> updated seconds) that were
+        rendered with that same updated stamp."""
+        found: dict[str, bytes] = {}
+        ids = list(wanted)
+        for start in range(0, len(ids), 500):
+            chunk = ids[start : start + 500]
+            marks = ",".join("?" * len(chunk))
+            for id_, updated, data in self.db.execute(
+                f"SELECT id, updated, data FROM entries WHERE format = ? AND id IN ({marks})", (fmt, *chunk)
+            ):
+                if wanted[id_] == updated:
+                    found[id_] = data
+        return found
+
+    def store_entries(self, fmt: str, rendered: Iterable[tuple[str, int, bytes]]) -> None:
+        rows = ((id_, fmt, updated, data) for id_, updated, data in rendered)
+        self.db.executemany("INSERT OR REPLACE INTO entries VALUES (?,?,?,?)", rows)
+
+    def drop_entries_except(self, ids: set[str]) -> None:
+        """Forget entries of articles that no longer exist (the cache must not grow forever)."""
+        stale = [(id_,) for (id_,) in self.db.execute("SELECT DISTINCT id FROM entries") if id_ not in ids]
+        self.db.executemany("DELETE FROM entries WHERE id = ?", stale)
+
+    # --- the last build ------------------------------------------------------------------------
+
+    def last_state(self) -> str | None:
+        row = self.db.execute("SELECT value FROM meta WHERE key = 'state'").fetchone()
+        return None if row is None else row[0]
+
+    def output_stamps(self) -> dict[str, tuple[int, int]]:
+        return {row[0]: (row[1], row[2]) for row in self.db.execute("SELECT path, size, mtime_ns FROM outputs")}
+
+    def remember(self, state: str, outputs: dict[str, tuple[int, int]]) -> None:
+        """Keep the summary of a finished build and the stamps of the files it left."""
+        self.db.execute("INSERT OR REPLACE INTO meta VALUES ('state', ?)", (state,))
+        self.db.execute("DELETE FROM outputs")
+        self.db.executemany("INSERT INTO outputs VALUES (?,?,?)", ((p, s, m) for p, (s, m) in outputs.items()))
+
+
+def cache_file(cache_dir: Path, records_dir: Path) -> Path:
+    """One cache file per records folder, named after its absolute path."""
+    digest = hashlib.sha256(str(records_dir.resolve()).encode("utf-8")).hexdigest()[:16]
+    return cache_dir / f"records-{digest}.sqlite"

@@ -1,0 +1,167 @@
+"""The cache and the workers are optimisations only: every way of building gives the same bytes."""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+import sqlite3
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+
+from feedpub.build import PARALLEL_THRESHOLD, build
+from feedpub.cache import cache_file
+from feedpub.errors import ConfigError
+from tests.conftest import AS_OF, make_settings, record
+
+COUNT = PARALLEL_THRESHOLD + 44  # enough to use the worker processes
+
+
+def feed_files(folder: Path) -> dict[str, bytes]:
+    return {p.relative_to(folder).as_posix(): p.read_bytes() for p in sorted(folder.rglob("*.xml"))}
+
+
+@pytest.fixture(scope="module")
+def corpus(tmp_path_factory) -> Path:
+    folder = tmp_path_factory.mktemp("corpus")
+    topics = ["AI", "Robots", "Space", "Biology", "Climate"]
+    for n in range(COUNT):
+        # Several records share a publish minute: the planner's tie-breaks are exercised.
+        when = f"2023-{1 + n % 12:02d}-{1 + n % 27:02d}T{n % 24:02d}:{(n // 7) % 60:02d}:00Z"
+        chosen = tuple(topics[(n * k) % 5] for k in (1, 2, 3)[: 1 + n % 3])
+        extra = "related:\n  - title: Other\n    webUrl: https://example.org/x\n" if n % 4 == 0 else ""
+        text = record(title=f"Article {n} & <more>", url=f"https://example.com/a/{n}", when=when,
+                      topics=chosen, published=n % 10 != 0, extra=extra)  # fmt: skip
+        (folder / f"{n:05d}.txt").write_text(text, "utf-8")
+    (folder / "broken.txt").write_text("---\ntitle: [\n---\n", "utf-8")
+    return folder
+
+
+def settings_for(corpus: Path, out: Path, **changes):
+    return dataclasses.replace(make_settings(records_dir=corpus, output_dir=out, cache_dir=None), **changes)
+
+
+@pytest.mark.parametrize("max_items", [0, 7])
+def test_serial_parallel_cached_and_uncached_builds_are_byte_identical(corpus: Path, tmp_path: Path,
+                                                                       max_items: int) -> None:  # fmt: skip
+    reference_out = tmp_path / "serial"
+    build(settings_for(corpus, reference_out, jobs=1, max_items=max_items), as_of=AS_OF)
+    reference = feed_files(reference_out)
+    assert len(reference) == 12
+    cache_dir = tmp_path / "cache"
+    variants = {
+        "parallel": settings_for(corpus, tmp_path / "parallel", jobs=2, max_items=max_items),
+        "cached-cold": settings_for(corpus, tmp_path / "cached", jobs=2, max_items=max_items, cache_dir=cache_dir),
+    }
+    for name, settings in variants.items():
+        report = build(settings, as_of=AS_OF)
+        assert report.parsed == COUNT + 1, name
+        assert feed_files(settings.output_dir) == reference, name
+    # Warm: from the cache into a fresh folder, then again with nothing to do.
+    warm = settings_for(corpus, tmp_path / "warm", jobs=2, max_items=max_items, cache_dir=cache_dir)
+    report = build(warm, as_of=AS_OF)
+    assert report.parsed == 0 and feed_files(warm.output_dir) == reference
+    again = build(warm, as_of=AS_OF)
+    assert again.parsed == 0 and again.publish.written == () and again.rejected == 1
+    assert [str(p) for p in again.problems] == [str(p) for p in report.problems]
+    # Deleting the cache changes no byte.
+    for path in cache_dir.iterdir():
+        path.unlink()
+    build(warm, as_of=AS_OF)
+    assert feed_files(warm.output_dir) == reference
+
+
+def test_a_changed_touched_added_and_deleted_record(corpus: Path, tmp_path: Path) -> None:
+    records = tmp_path / "records"
+    records.mkdir()
+    for path in sorted(corpus.iterdir())[:40]:
+        (records / path.name).write_bytes(path.read_bytes())
+    settings = settings_for(records, tmp_path / "out", cache_dir=tmp_path / "cache", max_items=0)
+    build(settings, as_of=AS_OF)
+
+    def fresh_build() -> dict[str, bytes]:
+        build(dataclasses.replace(settings, output_dir=tmp_path / "fresh", cache_dir=None), as_of=AS_OF)
+        return feed_files(tmp_path / "fresh")
+
+    target = records / "00003.txt"
+    target.write_text(target.read_text("utf-8").replace("Article 3 ", "Article three "), "utf-8")
+    report = build(settings, as_of=AS_OF)
+    assert report.parsed == 1 and report.publish.written
+    assert feed_files(settings.output_dir) == fresh_build()
+
+    os.utime(records / "00004.txt", ns=(1, 1))  # touched, same bytes
+    report = build(settings, as_of=AS_OF)
+    assert report.parsed == 1 and report.publish.written == ()
+
+    (records / "new.txt").write_text(record(title="Newest", url="https://example.com/new",
+                                            when="2024-06-01T00:00:00Z"), "utf-8")  # fmt: skip
+    report = build(settings, as_of=AS_OF)
+    assert report.parsed == 1 and "all.atom.xml" in report.publish.written
+    assert b"Newest" in (settings.output_dir / "all.atom.xml").read_bytes()
+    (records / "new.txt").unlink()
+    report = build(settings, as_of=AS_OF)
+    assert report.parsed == 0 and b"Newest" not in (settings.output_dir / "all.atom.xml").read_bytes()
+    assert feed_files(settings.output_dir) == fresh_build()
+
+
+@pytest.mark.parametrize(
+    "damage",
+    [b"", b"not a database at all" * 100, b"SQLite format 3\x00" + b"\x00" * 50],
+    ids=["empty", "foreign", "truncated"],
+)
+def test_a_damaged_cache_is_detected_and_rebuilt(corpus: Path, tmp_path: Path, damage: bytes) -> None:
+    settings = settings_for(corpus, tmp_path / "out", cache_dir=tmp_path / "cache", max_items=5)
+    build(settings, as_of=AS_OF)
+    reference = feed_files(settings.output_dir)
+    path = cache_file(settings.cache_dir, corpus)
+    for suffix in ("-wal", "-shm"):
+        Path(f"{path}{suffix}").unlink(missing_ok=True)
+    path.write_bytes(damage)
+    (settings.output_dir / "all.atom.xml").unlink()
+    report = build(settings, as_of=AS_OF)
+    assert report.parsed == COUNT + 1
+    assert feed_files(settings.output_dir) == reference
+    assert any("cache" in p.message and "rebuilt" in p.message for p in report.problems) or damage == b""
+
+
+def test_a_cache_of_other_parse_settings_or_schema_is_not_trusted(corpus: Path, tmp_path: Path) -> None:
+    settings = settings_for(corpus, tmp_path / "out", cache_dir=tmp_path / "cache", max_items=5)
+    build(settings, as_of=AS_OF)
+    other_zone = dataclasses.replace(settings, default_timezone="Asia/Tokyo")
+    assert build(other_zone, as_of=AS_OF).parsed == COUNT + 1
+    db = sqlite3.connect(cache_file(settings.cache_dir, corpus))
+    db.execute("UPDATE meta SET value = 'someone else' WHERE key = 'identity'")
+    db.commit()
+    db.close()
+    assert build(settings, as_of=AS_OF).parsed == COUNT + 1
+
+
+def test_a_scheduled_record_comes_due_without_any_file_changing(records: Path, tmp_path: Path) -> None:
+    (records / "now.txt").write_text(record(when="2025-12-01T00:00:00Z"), "utf-8")
+    (records / "later.txt").write_text(record(url="https://example.com/later", when="2026-03-01T00:00:00Z"), "utf-8")
+    settings = settings_for(records, tmp_path / "out", cache_dir=tmp_path / "cache")
+    assert build(settings, as_of=AS_OF).skipped == {"scheduled": 1}
+    assert build(settings, as_of=AS_OF).publish.written == ()
+    later = build(settings, as_of=datetime(2026, 3, 2, tzinfo=UTC))
+    assert later.published == 2 and "all.atom.xml" in later.publish.written
+
+
+def test_a_deleted_output_file_is_written_again(corpus: Path, tmp_path: Path) -> None:
+    settings = settings_for(corpus, tmp_path / "out", cache_dir=tmp_path / "cache", max_items=5)
+    build(settings, as_of=AS_OF)
+    (settings.output_dir / "topics" / "ai.rss.xml").unlink()
+    report = build(settings, as_of=AS_OF)
+    assert report.publish.written == ("topics/ai.rss.xml",)
+
+
+def test_the_cache_never_lands_in_the_published_folder(corpus: Path, tmp_path: Path) -> None:
+    settings = settings_for(corpus, tmp_path / "out", cache_dir=tmp_path / "out" / "cache")
+    with pytest.raises(ConfigError, match="inside the output folder"):
+        build(settings, as_of=AS_OF)
+
+
+def test_a_dry_run_leaves_no_cache(corpus: Path, tmp_path: Path) -> None:
+    settings = settings_for(corpus, tmp_path / "out", cache_dir=tmp_path / "cache", max_items=5)
+    build(settings, as_of=AS_OF, write=False)
+    assert not (tmp_path / "cache").exists() and not (tmp_path / "out").exists()

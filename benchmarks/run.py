@@ -1,0 +1,141 @@
+"""Benchmark feedpub against the parse floor, at several corpus sizes.
+
+    .venv/bin/python benchmarks/run.py [--sizes 1000,10000,100000] [--work DIR]
+
+For each size it makes (or reuses) a synthetic corpus with make_corpus.py,
+then measures, in this one run on this machine:
+
+- the floor: reading every record and parsing it with PyYAML's C loader, on
+  one core (what any Python tool reading these records pays at least);
+- a full build from a cold cache, with the default item limit and with none;
+- a rebuild with nothing changed; after one record changed, one added, one
+  deleted (default limit, warm cache); and one changed with no item limit;
+- the peak resident memory of the build process and of its largest worker.
+
+Every build is a separate `feedpub build` process, timed from start to exit
+(what cron pays).  Times are printed with their ratio to the floor, so the
+figures compare across machines.  This is a script that prints figures, not a
+test: nothing here passes or fails.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import yaml
+
+HERE = Path(__file__).resolve().parent
+ROOT = HERE.parent
+AS_OF = "2030-01-01T00:00:00Z"
+# Runs the CLI in-process and reports its peak memory, and its children's.
+WRAPPER = """
+import json, resource, sys
+from feedpub.cli import main
+code = main(sys.argv[1:])
+me = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+kids = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+sys.stderr.write("\\nPEAK " + json.dumps([me, kids]) + "\\n")
+sys.exit(code)
+"""
+
+
+def corpus(size: int, work: Path) -> Path:
+    folder = work / f"corpus-{size}"
+    if not folder.is_dir() or sum(1 for _ in folder.iterdir()) != size:
+        shutil.rmtree(folder, ignore_errors=True)
+        subprocess.run([sys.executable, str(HERE / "make_corpus.py"), str(size), str(folder)], check=True,
+                       stdout=subprocess.DEVNULL)  # fmt: skip
+    return folder
+
+
+def floor(folder: Path) -> float:
+    """Seconds to read every record and parse its front matter with the C loader."""
+    loader = yaml.CSafeLoader
+    start = time.perf_counter()
+    for entry in sorted(os.scandir(folder), key=lambda e: e.name):
+        with open(entry.path, "rb") as stream:
+            text = stream.read().decode("utf-8")
+        front = text.split("\n---", 1)[0].removeprefix("---\n")
+        yaml.load(front, Loader=loader)
+    return time.perf_counter() - start
+
+
+def run_build(folder: Path, out: Path, cache: Path, *extra: str) -> dict:
+    command = [sys.executable, "-c", WRAPPER, "build", str(folder), "-o", str(out), "--cache-dir", str(cache),
+               "--json", "--as-of", AS_OF, "--lock-timeout", "0", *extra]  # fmt: skip
+    start = time.perf_counter()
+    done = subprocess.run(command, capture_output=True, text=True, cwd=ROOT)
+    seconds = time.perf_counter() - start
+    if done.returncode not in (0, 1):
+        raise SystemExit(f"build failed ({done.returncode}):\n{done.stderr[-2000:]}")
+    peak = json.loads(done.stderr.rsplit("PEAK ", 1)[1])
+    summary = json.loads(done.stdout)
+    return {"seconds": seconds, "rss_mb": peak[0] / 1024, "worker_mb": peak[1] / 1024, "summary": summary}
+
+
+def newest_record(folder: Path) -> Path:
+    best = None
+    for path in sorted(folder.iterdir()):
+        text = path.read_text("utf-8")
+        when = text.split("publishedDateTime: ", 1)[1].split("\n", 1)[0]
+        if "published: true" in text and (best is None or when > best[0]):
+            best = (when, path)
+    return best[1]
+
+
+def measure(size: int, work: Path) -> dict:
+    folder = corpus(size, work)
+    base = work / f"run-{size}"
+    shutil.rmtree(base, ignore_errors=True)
+    figures = {"floor": floor(folder)}
+    figures["full"] = run_build(folder, base / "out", base / "cache")
+    figures["full, no limit"] = run_build(folder, base / "out-all", base / "cache-all", "--max-items", "0")
+    figures["no change"] = run_build(folder, base / "out", base / "cache")
+    target = newest_record(folder)
+    original = target.read_bytes()
+    try:
+        target.write_bytes(original.replace(b'title: "', b'title: "Updated: ', 1))
+        figures["one changed"] = run_build(folder, base / "out", base / "cache")
+        figures["one changed, no limit"] = run_build(folder, base / "out-all", base / "cache-all", "--max-items", "0")
+        target.write_bytes(original)
+        added = folder / "zzzzzz_added.txt"
+        added.write_bytes(original.replace(b'webUrl: "https://', b'webUrl: "https://added.', 1))
+        figures["one added"] = run_build(folder, base / "out", base / "cache")
+        added.unlink()
+        figures["one deleted"] = run_build(folder, base / "out", base / "cache")
+    finally:
+        target.write_bytes(original)
+        (folder / "zzzzzz_added.txt").unlink(missing_ok=True)
+    return figures
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--sizes", default="1000,10000,100000", help="comma-separated corpus sizes")
+    parser.add_argument("--work", type=Path, default=Path("/tmp/feedpub-bench"), help="where corpora and outputs go")
+    args = parser.parse_args(argv)
+    args.work.mkdir(parents=True, exist_ok=True)
+    print(f"feedpub benchmark on {os.cpu_count()} CPUs, Python {sys.version.split()[0]}")
+    for size in (int(s) for s in args.sizes.split(",")):
+        figures = measure(size, args.work)
+        base = figures.pop("floor")
+        print(f"\n{size} records: floor (read + PyYAML C loader, one core) {base:.2f} s")
+        for name, figure in figures.items():
+            files = figure["summary"]["files"]
+            print(
+                f"  {name:<22} {figure['seconds']:7.2f} s  {figure['seconds'] / base:5.2f} x floor  "
+                f"peak RSS {figure['rss_mb']:6.0f} MB (largest worker {figure['worker_mb']:4.0f} MB)  "
+                f"written {files['written']}, unchanged {files['unchanged']}, removed {files['removed']}"
+            )
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -49,13 +49,13 @@ import random
 import re
 import sys
 import time
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 MIN_BYTES = 1536  # 1.5 KiB
 MAX_BYTES = 4500  # 4.5 kB (also below 4.5 KiB)
 
-_START = datetime(2019, 1, 1, tzinfo=timezone.utc)
-_SPAN_SECONDS = int((datetime(2025, 1, 1, tzinfo=timezone.utc) - _START).total_seconds())  # to 2024-12-31T23:59:59Z
+_START = datetime(2019, 1, 1, tzinfo=UTC)
+_SPAN_SECONDS = int((datetime(2025, 1, 1, tzinfo=UTC) - _START).total_seconds())  # to 2024-12-31T23:59:59Z
 _MONTHS = ("jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec")
 
 RSQ = "\u2019"  # right single quotation mark, the curly apostrophe

@@ -19,7 +19,7 @@ from typing import Any
 from feedpub.dates import DateError, format_rfc3339, parse_date
 from feedpub.errors import FieldError
 from feedpub.model import Article, Image, ParseResult, Problem, Provider, RelatedLink, Severity, Topic
-from feedpub.reader import read_mapping
+from feedpub.reader import Fields, read_mapping
 from feedpub.settings import Settings
 from feedpub.text import clean_text, show, topic_key, truncate
 from feedpub.urls import URLError, canonical_url
@@ -268,6 +268,21 @@ _NORMALISERS: tuple[tuple[str, Callable[[_Context], Any]], ...] = (
     ("draft", _draft),
 )
 
+# What the normalisers read of a record; nothing else is even built.
+RECORD_FIELDS: Fields = {
+    "title": None,
+    "excerpt": None,
+    "publishedDateTime": None,
+    "updatedDateTime": None,
+    "webUrl": None,
+    "originalUrl": None,
+    "published": None,
+    "provider": {"name": None, "domain": None},
+    "topics": None,
+    "images": {"url": None, "width": None, "height": None},
+    "related": {"title": None, "webUrl": None, "originalUrl": None},
+}
+
 # Unquoted values cut at a " #" by YAML; warned about for the text fields only.
 _TEXT_FIELDS = {"title", "excerpt"}
 
@@ -317,7 +332,7 @@ def parse_record(path: str, data: bytes, settings: Settings) -> ParseResult:
             (Problem(path, None, f"is {len(data)} bytes, over the limit of {settings.max_record_bytes}"),),
         )
     try:
-        document = read_mapping(data)
+        document = read_mapping(data, RECORD_FIELDS)
     except FieldError as exc:
         field_name = None if exc.field.startswith("(") else exc.field
         return ParseResult(path, None, (Problem(path, field_name, exc.message, line=exc.line),))

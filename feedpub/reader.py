@@ -31,6 +31,8 @@ _PARK_BASE = 0xF0000
 # "key: plain text # more": YAML 1.1 reads " #" as the start of a comment.
 _COMMENT_CUT = re.compile(r"^([A-Za-z_][\w-]*):[ \t]+[^'\"\s|>&*!\[{#][^\n]*?[ \t]+(#[^\n]*)$", re.MULTILINE)
 
+# Which keys of a mapping to build: key -> the same for its value (None: all of it).
+Fields = dict[str, "Fields | None"]
 _STR = "tag:yaml.org,2002:str"
 _SEQ = "tag:yaml.org,2002:seq"
 _MAP = "tag:yaml.org,2002:map"
@@ -67,8 +69,13 @@ class _RecordLoader(_BaseLoader):  # type: ignore[misc, valid-type]
     def _line(self, node: yaml.Node) -> int:
         return self.first_line + node.start_mark.line
 
-    def build(self, node: yaml.Node, seen: set[int]) -> Any:
-        """The value of ``node``; ``seen`` holds the collections already built."""
+    def build(self, node: yaml.Node, seen: set[int], fields: Fields | None = None) -> Any:
+        """The value of ``node``; ``seen`` holds the collections already built.
+
+        ``fields``: of a mapping, build only these keys (a value of None builds
+        all below); a list applies it to each item.  What a record holds but
+        feedpub does not read is never built: it costs nothing and hides nothing.
+        """
         if type(node) is yaml.ScalarNode:
             if node.tag == _STR:
                 return node.value
@@ -80,22 +87,25 @@ class _RecordLoader(_BaseLoader):  # type: ignore[misc, valid-type]
             raise FieldError("(yaml)", "anchors and aliases (&name, *name) are not accepted", self._line(node))
         seen.add(id(node))
         if node.tag == _SEQ:
-            return [self.build(child, seen) for child in node.value]
+            return [self.build(child, seen, fields) for child in node.value]
         if node.tag != _MAP:
             raise FieldError("(yaml)", f"the tag {node.tag!r} is not accepted", self._line(node))
         mapping: dict[Any, Any] = {}
-        lines: dict[Any, int] = {}
+        key_nodes: dict[Any, yaml.Node] = {}
         for key_node, value_node in node.value:
             key = self.build(key_node, seen)
-            line = self._line(key_node)
             try:
-                duplicate = key in mapping
+                duplicate = key in key_nodes
             except TypeError:
-                raise FieldError("(yaml)", "a mapping key must be a plain value", line) from None
+                raise FieldError("(yaml)", "a mapping key must be a plain value", self._line(key_node)) from None
             if duplicate:
-                raise FieldError(str(key), f"is given twice (lines {lines[key]} and {line}); keep one", line)
-            lines[key] = line
-            mapping[key] = self.build(value_node, seen)
+                first, line = self._line(key_nodes[key]), self._line(key_node)
+                raise FieldError(str(key), f"is given twice (lines {first} and {line}); keep one", line)
+            key_nodes[key] = key_node
+            if fields is None:
+                mapping[key] = self.build(value_node, seen)
+            elif key in fields:
+                mapping[key] = self.build(value_node, seen, fields[key])
         return mapping
 
 
@@ -114,8 +124,23 @@ def decode(data: bytes) -> str:
         ) from None
 
 
+_OPENING = re.compile(r"(?:[ \t]*\r?\n)*---[ \t]*\r?\n")
+_CLOSING = re.compile(r"^(?:---|\.\.\.)[ \t]*(?:\r?\n|\Z)", re.MULTILINE)
+
+
 def front_matter(text: str) -> tuple[str, int, str]:
     """(YAML text, line number of its first line, text after the closing line)."""
+    opening = _OPENING.match(text)
+    if opening:
+        closing = _CLOSING.search(text, opening.end())
+        if closing:
+            first_line = text.count("\n", 0, opening.end()) + 1
+            return text[opening.end() : closing.start()], first_line, text[closing.end() :]
+    return _front_matter_slowly(text)
+
+
+def _front_matter_slowly(text: str) -> tuple[str, int, str]:
+    """front_matter for every line break Python knows, and for the error messages."""
     lines = text.splitlines(keepends=True)
     start = 0
     while start < len(lines) and not lines[start].strip():
@@ -128,6 +153,26 @@ def front_matter(text: str) -> tuple[str, int, str]:
         if _CLOSER.match(lines[end].rstrip("\r\n")):
             return "".join(lines[start + 1 : end]), start + 2, "".join(lines[end + 1 :])
     raise FieldError("(file)", "has no closing '---' line after the opening one", start + 1)
+
+
+def _refuse_aliases(node: yaml.Node, first_line: int) -> None:
+    """Reject a document in which any node is reached twice (an alias), even in
+    fields feedpub does not read: nested aliases are how a few hundred bytes
+    stand for billions of values, and such a record is hostile, not data."""
+    seen: set[int] = set()
+    stack = [node]
+    while stack:
+        current = stack.pop()
+        if id(current) in seen:
+            line = first_line + current.start_mark.line
+            raise FieldError("(yaml)", "anchors and aliases (&name, *name) are not accepted", line)
+        seen.add(id(current))
+        if isinstance(current, yaml.MappingNode):
+            for key, value in current.value:
+                stack.append(key)
+                stack.append(value)
+        elif isinstance(current, yaml.SequenceNode):
+            stack.extend(current.value)
 
 
 MAX_DEPTH = 50  # records nest four levels deep; libyaml's composer recurses in C
@@ -158,14 +203,18 @@ def _refuse_deep_nesting(source: str, first_line: int) -> None:
         loader.dispose()
 
 
-def load_yaml(source: str, first_line: int) -> Any:
+def load_yaml(source: str, first_line: int, fields: Fields | None = None) -> Any:
     """The value of one YAML document; errors carry the line in the file."""
     loader = _RecordLoader(source)
     loader.first_line = first_line
     try:
         _refuse_deep_nesting(source, first_line)
         node = loader.get_single_node()
-        return None if node is None else loader.build(node, set())
+        if node is None:
+            return None
+        if "*" in source:  # an alias needs a "*": only then walk what is not built
+            _refuse_aliases(node, first_line)
+        return loader.build(node, set(), fields)
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         line = first_line + mark.line if mark is not None else None
@@ -223,15 +272,15 @@ class Document:
         return comment_cuts(self.source, self.first_line)
 
 
-def read_mapping(data: bytes) -> Document:
+def read_mapping(data: bytes, fields: Fields | None = None) -> Document:
     """The record's fields (a mapping with text keys), or ``FieldError``."""
     source, first_line, _body = front_matter(decode(data))
     try:
-        value = load_yaml(source, first_line)
+        value = load_yaml(source, first_line, fields)
     except FieldError:
         if not _NON_PRINTABLE.search(source):
             raise
-        value = _unpark(load_yaml(_park(_PARKED.sub("", source)), first_line))
+        value = _unpark(load_yaml(_park(_PARKED.sub("", source)), first_line, fields))
     if not isinstance(value, dict):
         kind = "nothing" if value is None else f"a {type(value).__name__}"
         raise FieldError("(yaml)", f"the record holds {kind}, not a mapping of fields", first_line)

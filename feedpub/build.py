@@ -341,14 +341,19 @@ def _build_with(
     ]
     render_early = settings.max_items == 0 and len(todo) >= PARALLEL_THRESHOLD
     early: dict[str, dict[str, tuple[int, bytes]]] = {name: {} for name in settings.formats}
+    pending: list[tuple[str, Stamp, bytes, RecordRow]] = []
     for parsed in parse_files(todo, settings, render_early, progress):
         stamp = stamps[parsed.path]
         if parsed.row is None:
             cache.restamp(parsed.path, stamp)
             continue
-        cache.store(parsed.path, stamp, parsed.sha256, parsed.row)
+        pending.append((parsed.path, stamp, parsed.sha256, parsed.row))
+        if len(pending) >= _BATCH:
+            cache.store(pending, replacing=any(p in cached for p, *_ in pending))
+            pending.clear()
         for name, (id_, updated, data) in parsed.entries.items():
             early[name][id_] = (updated, data)
+    cache.store(pending, replacing=any(p in cached for p, *_ in pending))
 
     selection = select(cache.listings(), settings, as_of, rejected=cache.rejected())
     plans = plan_feeds(selection, settings)

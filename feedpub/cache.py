@@ -22,7 +22,7 @@ import hashlib
 import json
 import os
 import sqlite3
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -203,13 +203,21 @@ class RecordCache:
         rows = self.db.execute("SELECT path, size, mtime_ns, sha256 FROM records")
         return {row[0]: (row[1], row[2], row[3]) for row in rows}
 
-    def store(self, path: str, stamp: Stamp, sha256: bytes, row: RecordRow) -> None:
-        # Entries are kept by article id: whatever the record held before, and
-        # whatever it holds now, their rendered entries are stale.
-        old = self.db.execute("SELECT id FROM records WHERE path = ?", (path,)).fetchone()
-        self.db.executemany("DELETE FROM entries WHERE id = ?", {(old and old[0],), (row[0],)} - {(None,)})
-        self.db.execute("INSERT OR REPLACE INTO records VALUES (?,?,?,?,?,?,?,?,?,?,?,?)",
-                        (path, stamp.size, stamp.mtime_ns, sha256, *row))  # fmt: skip
+    def store(self, parsed: Sequence[tuple[str, Stamp, bytes, RecordRow]], replacing: bool) -> None:
+        """Keep new parses: (path, stamp, sha256, row).  ``replacing``: some paths
+        were cached before (their old entries must go)."""
+        if replacing:
+            # Entries are kept by article id: whatever a record held before, and
+            # whatever it holds now, their rendered entries are stale.
+            paths = [(path,) for path, *_ in parsed]
+            self.db.executemany(
+                "DELETE FROM entries WHERE id = (SELECT id FROM records WHERE path = ?)", paths
+            )
+            self.db.executemany("DELETE FROM entries WHERE id = ?", ((row[0],) for *_, row in parsed if row[0]))
+        self.db.executemany(
+            "INSERT OR REPLACE INTO records VALUES (?,?,?,?,?,?,?,?,?,?,?,?)",
+            ((path, stamp.size, stamp.mtime_ns, sha256, *row) for path, stamp, sha256, row in parsed),
+        )
 
     def restamp(self, path: str, stamp: Stamp) -> None:
         """The file was touched but its bytes are the same: keep its parse."""

@@ -16,6 +16,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import sqlite3
 import stat
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field, replace
@@ -88,19 +89,25 @@ def discover(records_dir: Path, settings: Settings) -> tuple[dict[str, Stamp], l
         raise ConfigError(f"{records_dir}: records folder does not exist")
     found: dict[str, Stamp] = {}
     problems: list[Problem] = []
-    for root, dirs, files in os.walk(records_dir):
-        dirs[:] = sorted(d for d in dirs if not d.startswith(".") and not os.path.islink(os.path.join(root, d)))
-        for name in sorted(files):
-            if name.startswith(".") or not name.endswith(settings.record_suffixes):
+    folders = [str(records_dir)]
+    while folders:
+        with os.scandir(folders.pop()) as scan:
+            entries = sorted(scan, key=lambda e: e.name)
+        subfolders = []
+        for entry in entries:
+            if entry.name.startswith("."):
                 continue
-            path = os.path.join(root, name)
-            info = os.lstat(path)
-            if stat.S_ISREG(info.st_mode):
-                found[path] = Stamp(info.st_size, info.st_mtime_ns)
-            else:
-                kind = "a symbolic link" if stat.S_ISLNK(info.st_mode) else "not a regular file"
-                problems.append(Problem(path, None, f"is {kind}; not read", Severity.WARNING))
-    return found, problems
+            if entry.is_dir(follow_symlinks=False):
+                subfolders.append(entry.path)
+            elif entry.name.endswith(settings.record_suffixes):
+                info = entry.stat(follow_symlinks=False)
+                if stat.S_ISREG(info.st_mode):
+                    found[entry.path] = Stamp(info.st_size, info.st_mtime_ns)
+                else:
+                    kind = "a symbolic link" if stat.S_ISLNK(info.st_mode) else "not a regular file"
+                    problems.append(Problem(entry.path, None, f"is {kind}; not read", Severity.WARNING))
+        folders.extend(reversed(subfolders))
+    return dict(sorted(found.items())), problems
 
 
 def read_bytes(path: str, limit: int) -> bytes | Problem:
@@ -303,7 +310,19 @@ def _build(settings: Settings, as_of: datetime | None, write: bool, progress: Pr
     if cache.warning:
         scan_problems.append(Problem(str(settings.cache_dir), None, cache.warning, Severity.WARNING))
     try:
-        report = _build_with(cache, stamps, scan_problems, settings, as_of, write, progress)
+        report = _build_with(cache, stamps, list(scan_problems), settings, as_of, write, progress)
+    except sqlite3.DatabaseError as exc:
+        # The cache broke under us (a corrupt page found mid-run): it is an
+        # optimisation only, so throw it away and build again from the records.
+        cache.discard()
+        cache = _open_cache(settings)
+        warning = f"cache unusable ({exc}); rebuilt"
+        scan_problems.append(Problem(str(settings.cache_dir), None, warning, Severity.WARNING))
+        try:
+            report = _build_with(cache, stamps, scan_problems, settings, as_of, write, progress)
+        except BaseException:
+            cache.abandon()
+            raise
     except BaseException:
         cache.abandon()
         raise

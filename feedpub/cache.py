@@ -9,9 +9,10 @@ It is an optimisation only: deleting it changes no output byte.
   is read back only when a feed shows it.  Rendered entries are kept per
   format, with the ``updated`` stamp they were rendered with.
 - Nothing in it is executable: articles and problems are JSON, entries are
-  the bytes that were written.  A cache that is corrupt, truncated, of
-  another schema, another feedpub version or other parse settings is
-  discarded and rebuilt, never trusted.
+  the bytes that were written.  A cache of another schema, another feedpub
+  version or other parse settings is emptied; one that SQLite finds corrupt
+  or truncated, when opening it or at any later query, is deleted and the
+  build runs again without it (``feedpub.build``): never trusted.
 - The last build's state (records, settings, output files) is kept too, so a
   run over unchanged records can see at once that it has nothing to do.
 """
@@ -162,10 +163,6 @@ class RecordCache:
         try:
             db.execute("PRAGMA journal_mode=WAL" if self.path is not None else "PRAGMA journal_mode=OFF")
             db.execute("PRAGMA synchronous=NORMAL")
-            if self.path is not None:
-                check = db.execute("PRAGMA quick_check").fetchone()
-                if check is None or check[0] != "ok":
-                    raise sqlite3.DatabaseError(f"integrity check failed: {check}")
             db.executescript(_TABLES)
             row = db.execute("SELECT value FROM meta WHERE key = 'identity'").fetchone()
             if row is None or row[0] != identity:
@@ -177,6 +174,14 @@ class RecordCache:
             db.close()
             raise
         return db
+
+    def discard(self) -> None:
+        """Throw the cache away (it failed mid-run): the next open starts afresh."""
+        try:
+            self.db.close()
+        except sqlite3.Error:
+            pass
+        self._discard()
 
     def _discard(self) -> None:
         if self.path is None:
@@ -210,9 +215,7 @@ class RecordCache:
             # Entries are kept by article id: whatever a record held before, and
             # whatever it holds now, their rendered entries are stale.
             paths = [(path,) for path, *_ in parsed]
-            self.db.executemany(
-                "DELETE FROM entries WHERE id = (SELECT id FROM records WHERE path = ?)", paths
-            )
+            self.db.executemany("DELETE FROM entries WHERE id = (SELECT id FROM records WHERE path = ?)", paths)
             self.db.executemany("DELETE FROM entries WHERE id = ?", ((row[0],) for *_, row in parsed if row[0]))
         self.db.executemany(
             "INSERT OR REPLACE INTO records VALUES (?,?,?,?,?,?,?,?,?,?,?,?)",

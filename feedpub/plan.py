@@ -80,7 +80,11 @@ def select(listings: Iterable[Listing], settings: Settings, as_of: datetime | No
     problems = []
     chosen = []
     for url in sorted(by_url):
-        copies = sorted(by_url[url], key=lambda a: a.source)
+        copies = by_url[url]
+        if len(copies) == 1:
+            chosen.append(copies[0])
+            continue
+        copies = sorted(copies, key=lambda a: a.source)
         chosen.append(copies[0])
         for duplicate in copies[1:]:
             skipped["duplicate"] += 1

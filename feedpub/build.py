@@ -107,7 +107,7 @@ def discover(records_dir: Path, settings: Settings) -> tuple[dict[str, Stamp], l
                     kind = "a symbolic link" if stat.S_ISLNK(info.st_mode) else "not a regular file"
                     problems.append(Problem(entry.path, None, f"is {kind}; not read", Severity.WARNING))
         folders.extend(reversed(subfolders))
-    return dict(sorted(found.items())), problems
+    return found, problems
 
 
 def read_bytes(path: str, limit: int) -> bytes | Problem:
@@ -374,7 +374,10 @@ def _build_with(
             early[name][id_] = (updated, data)
     cache.store(pending, replacing=any(p in cached for p, *_ in pending))
 
-    selection = select(cache.listings(), settings, as_of, rejected=cache.rejected())
+    drafts = settings.include_unpublished
+    selection = select(
+        cache.listings(drafts), settings, as_of, rejected=cache.rejected(), unpublished=0 if drafts else cache.drafts()
+    )
     plans = plan_feeds(selection, settings)
     if progress:
         progress("render", 0, len(plans))

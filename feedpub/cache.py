@@ -233,11 +233,12 @@ class RecordCache:
                 self.db.execute("DELETE FROM entries WHERE id = ?", old)
             self.db.execute("DELETE FROM records WHERE path = ?", (path,))
 
-    def listings(self) -> Iterator[Listing]:
-        """Every cached article's listing (records that parsed)."""
+    def listings(self, drafts: bool) -> Iterator[Listing]:
+        """Every cached article's listing (records that parsed); drafts only if asked."""
         topics_cache: dict[str, tuple[Topic, ...]] = {}
+        query = "SELECT id, url, published, updated, draft, topics, path FROM records WHERE id IS NOT NULL"
         for id_, url, published, updated, draft, topics, source in self.db.execute(
-            "SELECT id, url, published, updated, draft, topics, path FROM records WHERE id IS NOT NULL"
+            query if drafts else query + " AND draft = 0"
         ):
             parsed = topics_cache.get(topics)
             if parsed is None:
@@ -246,6 +247,9 @@ class RecordCache:
 
     def rejected(self) -> int:
         return self.db.execute("SELECT count(*) FROM records WHERE id IS NULL").fetchone()[0]
+
+    def drafts(self) -> int:
+        return self.db.execute("SELECT count(*) FROM records WHERE draft = 1").fetchone()[0]
 
     def problems(self) -> list[Problem]:
         rows = self.db.execute("SELECT problems FROM records WHERE problems IS NOT NULL ORDER BY path")

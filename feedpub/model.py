@@ -10,6 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
+from typing import NamedTuple
 
 
 @dataclass(frozen=True, slots=True)
@@ -46,10 +47,10 @@ class Topic:
     key: str
 
 
-@dataclass(frozen=True, slots=True)
-class Listing:
+class Listing(NamedTuple):
     """What planning needs of an article: enough to choose, order and group
-    it, small enough to keep for a hundred thousand records."""
+    it, small enough to keep for a hundred thousand records.  (A named tuple,
+    not a frozen dataclass: as immutable, and several times cheaper to make.)"""
 
     id: str
     url: str

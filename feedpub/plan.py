@@ -7,12 +7,12 @@ and the item limit all happen here, once, for every format.
 
 from __future__ import annotations
 
-import dataclasses
 import hashlib
 from collections import Counter, defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from operator import attrgetter
 
 from feedpub.model import FeedPlan, Listing, Problem, Severity
 from feedpub.settings import Settings
@@ -35,7 +35,15 @@ class Selection:
 
 
 def newest_first(article: Listing) -> tuple[float, str]:
+    """The feed order as a sort key: newest publish time first, ties by id."""
     return (-article.published.timestamp(), article.id)
+
+
+def sort_newest_first(articles: Iterable[Listing]) -> list[Listing]:
+    """``sorted(articles, key=newest_first)``, in two C-keyed stable sorts."""
+    ordered = sorted(articles, key=attrgetter("id"))
+    ordered.sort(key=attrgetter("published"), reverse=True)  # reverse keeps ties in id order
+    return ordered
 
 
 def _distinct_updated(articles: list[Listing]) -> list[Listing]:
@@ -48,25 +56,30 @@ def _distinct_updated(articles: list[Listing]) -> list[Listing]:
     """
     result = []
     previous: datetime | None = None
-    for article in sorted(articles, key=lambda a: (a.updated, a.id)):
+    for article in sorted(articles, key=attrgetter("updated", "id")):
         if previous is not None and article.updated <= previous:
-            article = dataclasses.replace(article, updated=previous + timedelta(seconds=1))
+            article = article._replace(updated=previous + timedelta(seconds=1))
         previous = article.updated
         result.append(article)
     return result
 
 
-def select(listings: Iterable[Listing], settings: Settings, as_of: datetime | None, rejected: int = 0) -> Selection:
+def select(
+    listings: Iterable[Listing], settings: Settings, as_of: datetime | None, rejected: int = 0, unpublished: int = 0
+) -> Selection:
     """The publishable articles among ``listings``, newest first.
 
     Drafts are left out unless ``include_unpublished``; records dated after
     ``as_of`` are held back as scheduled; the same article (same canonical URL)
     in several records is published once, from the record whose path sorts first.
-    ``rejected`` counts the records that gave no article, for the summary.
+    ``rejected`` and ``unpublished`` count records left out before this step
+    (no article; drafts not listed), for the summary.
     """
     skipped: Counter[str] = Counter()
     if rejected:
         skipped["rejected"] = rejected
+    if unpublished:
+        skipped["unpublished"] = unpublished
     by_url: dict[str, list[Listing]] = defaultdict(list)
     next_due: datetime | None = None
     for article in listings:
@@ -79,8 +92,7 @@ def select(listings: Iterable[Listing], settings: Settings, as_of: datetime | No
             by_url[article.url].append(article)
     problems = []
     chosen = []
-    for url in sorted(by_url):
-        copies = by_url[url]
+    for url, copies in by_url.items():
         if len(copies) == 1:
             chosen.append(copies[0])
             continue
@@ -96,7 +108,8 @@ def select(listings: Iterable[Listing], settings: Settings, as_of: datetime | No
                     Severity.WARNING,
                 )
             )
-    articles = sorted(_distinct_updated(chosen), key=newest_first)
+    articles = sort_newest_first(_distinct_updated(chosen))
+    problems.sort(key=lambda p: p.path)
     return Selection(tuple(articles), dict(sorted(skipped.items())), tuple(problems), next_due)
 
 

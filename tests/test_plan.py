@@ -140,3 +140,10 @@ def test_colliding_slugs_stay_distinct_and_stable() -> None:
     assert len(set(slugs.values())) == 3
     assert all(s.startswith("c-") for k, s in slugs.items() if k != "c")
     assert topic_slugs(["c#", "c++", "c"]) == slugs
+
+
+def test_the_fast_sort_is_the_feed_order() -> None:
+    from feedpub.plan import newest_first, sort_newest_first
+
+    listings = [article(n, minutes=n % 4) for n in range(40)]
+    assert sort_newest_first(listings) == sorted(listings, key=newest_first)

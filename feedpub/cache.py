@@ -31,7 +31,7 @@ from pathlib import Path
 from feedpub import __version__
 from feedpub.model import Article, Image, Listing, ParseResult, Problem, Provider, RelatedLink, Severity, Topic
 
-SCHEMA = 1
+SCHEMA = 2
 UTC = UTC
 
 _TABLES = """
@@ -42,9 +42,11 @@ CREATE TABLE IF NOT EXISTS records (
     mtime_ns INTEGER NOT NULL,
     sha256 BLOB NOT NULL,
     id TEXT, url TEXT, published INTEGER, updated INTEGER, draft INTEGER, topics TEXT,
-    article TEXT,
     problems TEXT
 );
+-- Whole articles live apart: every run scans the small columns above, and
+-- reads an article only when a feed shows it.
+CREATE TABLE IF NOT EXISTS articles (path TEXT PRIMARY KEY, article TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS entries (
     id TEXT NOT NULL, format TEXT NOT NULL, updated INTEGER NOT NULL, data BLOB NOT NULL,
     PRIMARY KEY (id, format)
@@ -167,7 +169,10 @@ class RecordCache:
             row = db.execute("SELECT value FROM meta WHERE key = 'identity'").fetchone()
             if row is None or row[0] != identity:
                 # Another schema, version or parse settings: nothing in it can be reused.
-                db.executescript("DELETE FROM records; DELETE FROM entries; DELETE FROM outputs; DELETE FROM meta;")
+                db.executescript(
+                    "DELETE FROM records; DELETE FROM articles; DELETE FROM entries;"
+                    "DELETE FROM outputs; DELETE FROM meta;"
+                )
                 db.execute("INSERT INTO meta VALUES ('identity', ?)", (identity,))
             db.execute("BEGIN")
         except BaseException:
@@ -218,8 +223,12 @@ class RecordCache:
             self.db.executemany("DELETE FROM entries WHERE id = (SELECT id FROM records WHERE path = ?)", paths)
             self.db.executemany("DELETE FROM entries WHERE id = ?", ((row[0],) for *_, row in parsed if row[0]))
         self.db.executemany(
-            "INSERT OR REPLACE INTO records VALUES (?,?,?,?,?,?,?,?,?,?,?,?)",
-            ((path, stamp.size, stamp.mtime_ns, sha256, *row) for path, stamp, sha256, row in parsed),
+            "INSERT OR REPLACE INTO records VALUES (?,?,?,?,?,?,?,?,?,?,?)",
+            ((path, stamp.size, stamp.mtime_ns, sha256, *row[:6], row[7]) for path, stamp, sha256, row in parsed),
+        )
+        self.db.executemany("DELETE FROM articles WHERE path = ?", ((p,) for p, *_, row in parsed if row[6] is None))
+        self.db.executemany(
+            "INSERT OR REPLACE INTO articles VALUES (?,?)", ((p, row[6]) for p, *_, row in parsed if row[6] is not None)
         )
 
     def restamp(self, path: str, stamp: Stamp) -> None:
@@ -232,6 +241,7 @@ class RecordCache:
             if old and old[0]:
                 self.db.execute("DELETE FROM entries WHERE id = ?", old)
             self.db.execute("DELETE FROM records WHERE path = ?", (path,))
+            self.db.execute("DELETE FROM articles WHERE path = ?", (path,))
 
     def listings(self, drafts: bool) -> Iterator[Listing]:
         """Every cached article's listing (records that parsed); drafts only if asked."""
@@ -256,7 +266,7 @@ class RecordCache:
         return [p for (text,) in rows for p in _problems_from_json(text)]
 
     def article(self, path: str) -> Article:
-        row = self.db.execute("SELECT article FROM records WHERE path = ?", (path,)).fetchone()
+        row = self.db.execute("SELECT article FROM articles WHERE path = ?", (path,)).fetchone()
         return article_from_json(row[0])
 
     # --- rendered entries --------------------------------------------------------------------

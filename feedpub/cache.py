@@ -246,6 +246,7 @@ class RecordCache:
     def listings(self, drafts: bool) -> Iterator[Listing]:
         """Every cached article's listing (records that parsed); drafts only if asked."""
         topics_cache: dict[str, tuple[Topic, ...]] = {}
+        fromtimestamp = datetime.fromtimestamp
         query = "SELECT id, url, published, updated, draft, topics, path FROM records WHERE id IS NOT NULL"
         for id_, url, published, updated, draft, topics, source in self.db.execute(
             query if drafts else query + " AND draft = 0"
@@ -253,7 +254,9 @@ class RecordCache:
             parsed = topics_cache.get(topics)
             if parsed is None:
                 parsed = topics_cache[topics] = tuple(Topic(*t) for t in json.loads(topics))
-            yield Listing(id_, url, _when(published), _when(updated), bool(draft), parsed, source)
+            yield Listing(
+                id_, url, fromtimestamp(published, UTC), fromtimestamp(updated, UTC), draft == 1, parsed, source
+            )
 
     def rejected(self) -> int:
         return self.db.execute("SELECT count(*) FROM records WHERE id IS NULL").fetchone()[0]

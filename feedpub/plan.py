@@ -54,6 +54,8 @@ def _distinct_updated(articles: list[Listing]) -> list[Listing]:
     taken in (updated, id) order and a tie moves the later one on by a second,
     so the result is deterministic and never earlier than the record says.
     """
+    if len({a.updated for a in articles}) == len(articles):
+        return articles  # no two alike: nothing to move
     result = []
     previous: datetime | None = None
     for article in sorted(articles, key=attrgetter("updated", "id")):

@@ -181,3 +181,27 @@ def test_check_reports_broken_feed_files(tmp_path: Path) -> None:
 def test_check_of_a_missing_feed_path_is_a_usage_error() -> None:
     code, _, err = run("check", str(SEEDS), "--feeds", "no/such/feeds", *AS_OF)
     assert code == ExitCode.USAGE and "no/such/feeds: no such feed file or folder" in err
+
+
+class _Terminal(io.StringIO):
+    def isatty(self) -> bool:
+        return True
+
+
+def test_a_terminal_gets_a_progress_bar_and_cron_does_not(tmp_path: Path, monkeypatch) -> None:
+    import feedpub.build
+
+    monkeypatch.setattr(feedpub.build, "PARALLEL_THRESHOLD", 10_000)  # stay in-process
+    records = tmp_path / "records"
+    records.mkdir()
+    for n in range(1200):  # the bar shows from 1000 records to parse
+        (records / f"{n}.txt").write_text(record(url=f"https://example.com/{n}"), "utf-8")
+    out, err = _Terminal(), _Terminal()
+    code = main(["build", str(records), "-o", str(tmp_path / "out"), "--no-cache", *AS_OF], out=out, err=err)
+    assert code == ExitCode.OK
+    assert "parse [" in err.getvalue() and "1200/1200" in err.getvalue()
+    assert err.getvalue().endswith("\r\x1b[K")  # the bar is cleared when done
+    assert out.getvalue().startswith("1200 records read")  # a terminal gets the summary
+    quiet_err = io.StringIO()
+    main(["build", str(records), "-o", str(tmp_path / "out2"), "--no-cache", *AS_OF], out=io.StringIO(), err=quiet_err)
+    assert quiet_err.getvalue() == ""

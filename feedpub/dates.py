@@ -75,9 +75,14 @@ def _zone_for(name: str | None, offset: int | None) -> tzinfo:
 
 
 def _to_utc(value: datetime, default_zone: tzinfo) -> datetime:
-    if value.tzinfo is None or value.tzinfo.utcoffset(value) is None:
-        value = value.replace(tzinfo=default_zone)
-    return value.astimezone(UTC).replace(microsecond=0)
+    try:
+        if value.tzinfo is None or value.tzinfo.utcoffset(value) is None:
+            value = value.replace(tzinfo=default_zone)
+        return value.astimezone(UTC).replace(microsecond=0)
+    except (OverflowError, ValueError):
+        # 9999-12-31T23:59:59-01:00 is past the end of datetime in UTC; an
+        # offset of 25 hours is not an offset.
+        raise DateError(f"{value.replace(tzinfo=None).isoformat()} with its offset is out of range") from None
 
 
 def _from_epoch(seconds: float) -> datetime:

@@ -13,6 +13,7 @@ from typing import Any
 import yaml
 
 from feedpub.errors import FieldError
+from feedpub.text import show
 
 try:  # libyaml's parser is several times faster; the pure-Python one is the fallback
     _BaseLoader = yaml.CSafeLoader
@@ -28,12 +29,16 @@ _CLOSER = re.compile(r"^(---|\.\.\.)[ \t]*$")
 _NON_PRINTABLE = re.compile("[^\t\n\r\x20-\x7e\x85\xa0-\ud7ff\ue000-\ufffd\U00010000-\U000effff\U00100000-\U0010ffff]")
 _PARKED = re.compile("[\U000f0000-\U000fffff]")
 _PARK_BASE = 0xF0000
-# "key: plain text # more": YAML 1.1 reads " #" as the start of a comment.
-_COMMENT_CUT = re.compile(r"^([A-Za-z_][\w-]*):[ \t]+[^'\"\s|>&*!\[{#][^\n]*?[ \t]+(#[^\n]*)$", re.MULTILINE)
+# "key: value" at the start of a line: a top-level field and its plain value
+# (YAML 1.1 reads " #" in a plain value as the start of a comment).
+_KEY_LINE = re.compile(r"([A-Za-z_][\w-]*):[ \t]+")
 
 # Which keys of a mapping to build: key -> the same for its value (None: all of it).
 Fields = dict[str, "Fields | None"]
 _STR = "tag:yaml.org,2002:str"
+# The scalars a record may hold; anything else (!!set, !!binary, !!python/...)
+# is refused, whether written out or implied.
+_SCALAR_TAGS = frozenset(f"tag:yaml.org,2002:{name}" for name in ("str", "int", "float", "bool", "null", "timestamp"))
 _SEQ = "tag:yaml.org,2002:seq"
 _MAP = "tag:yaml.org,2002:map"
 
@@ -79,10 +84,14 @@ class _RecordLoader(_BaseLoader):  # type: ignore[misc, valid-type]
         if type(node) is yaml.ScalarNode:
             if node.tag == _STR:
                 return node.value
-            constructor = self.yaml_constructors.get(node.tag)
-            if constructor is None or node.tag == "tag:yaml.org,2002:merge":
+            if node.tag not in _SCALAR_TAGS:
                 raise FieldError("(yaml)", f"the tag {node.tag!r} is not accepted", self._line(node))
-            return constructor(self, node)
+            try:
+                return self.yaml_constructors[node.tag](self, node)
+            except (ValueError, TypeError, KeyError, IndexError, AttributeError, OverflowError, yaml.YAMLError):
+                # "!!int x", "!!timestamp x": an explicit tag on a value that is not one
+                kind = node.tag.rsplit(":", 1)[-1]
+                raise FieldError("(yaml)", f"{show(node.value)} is not a valid !!{kind}", self._line(node)) from None
         if id(node) in seen:
             raise FieldError("(yaml)", "anchors and aliases (&name, *name) are not accepted", self._line(node))
         seen.add(id(node))
@@ -234,9 +243,16 @@ def comment_cuts(source: str, first_line: int) -> list[tuple[str, int, str]]:
     if " #" not in source and "\t#" not in source:
         return []
     cuts = []
-    for match in _COMMENT_CUT.finditer(source):
-        line = first_line + source.count("\n", 0, match.start())
-        cuts.append((match.group(1), line, match.group(2).strip()))
+    for number, line in enumerate(source.split("\n")):
+        match = _KEY_LINE.match(line)
+        if match is None:
+            continue
+        value = line[match.end() :]
+        if not value or value[0] in "'\"|>&*![{#":  # quoted, block or flow: no cut
+            continue
+        found = [at for at in (value.find(" #"), value.find("\t#")) if at >= 0]
+        if found:
+            cuts.append((match.group(1), first_line + number, value[min(found) + 1 :].strip()))
     return cuts
 
 

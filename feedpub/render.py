@@ -22,6 +22,10 @@ import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
+# feedgen 1.0.0's util module does "import lxml" and then uses lxml.etree,
+# which works only once something has imported lxml.etree: do it here.
+import lxml.etree  # noqa: F401
+
 from feedpub.model import Article, FeedPlan
 from feedpub.settings import Settings
 

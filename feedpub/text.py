@@ -11,6 +11,8 @@ import unicodedata
 # U+FFFE and U+FFFF.  C1 controls (U+0080-U+009F), DEL and U+FFFD are legal XML
 # but draw BadCharacters from feed validators: they are mojibake residue.
 _UNWANTED = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\ud800-\udfff\ufffd\ufffe\uffff]")
+# The same less the C1 controls, which the mojibake repair reads as cp1252 bytes.
+_FORBIDDEN = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\ud800-\udfff\ufffe\uffff]")
 _SPACES = re.compile(r"\s+")
 _ELLIPSIS = "\u2026"
 
@@ -53,7 +55,6 @@ def _fix_encoding(text: str) -> str:
 _HIDDEN_ELEMENT = re.compile(r"<(script|style|template)\b.*?</\1\s*>", re.IGNORECASE | re.DOTALL)
 _TAG = re.compile(r"<!--.*?-->|</?[A-Za-z][A-Za-z0-9:-]*(?:\s[^<>]*)?/?>", re.DOTALL)
 _ENTITY = re.compile(r"&(?:#[0-9]+|#[xX][0-9A-Fa-f]+|[A-Za-z][A-Za-z0-9]*);?")
-_MAX_ROUNDS = 3  # escaped three times over is where scraped text stops being text
 
 
 # Tags inside a word ("<b>Bold</b>er") vanish; any other tag separates words.
@@ -73,26 +74,30 @@ def html_to_text(text: str) -> str:
     script/style elements removed.  Titles and excerpts are plain text, so a
     reader never interprets markup from a record, and the validators' "contains
     HTML" checks never fire on what is left."""
-    for _ in range(_MAX_ROUNDS):
+    # Until nothing changes: text escaped several times over, or tags nested
+    # inside tags ("<<b>/b>"), unwrap a layer per round.  Every round that
+    # changes the text shortens it, so this ends.
+    while True:
         before = text
         if "&" in text and _ENTITY.search(text):
-            text = html.unescape(text)
+            text = _FORBIDDEN.sub("", html.unescape(text))  # "&#1;" decodes to a control
         if "<" in text:
             text = _TAG.sub(_tag_replacement, _HIDDEN_ELEMENT.sub(" ", text))
         if text == before:
-            break
-    return text
+            return text
 
 
 def clean_text(text: str) -> str:
     """One line of plain text: mojibake repaired, markup reduced to its text,
     forbidden characters and runs of white space removed, NFC-normalised."""
+    # The order makes it idempotent: controls go before anything can decode
+    # across them, NFC comes after entities that decode to combining marks.
+    text = _FORBIDDEN.sub("", text)
+    if not text.isascii() and _MOJIBAKE_HINT.search(text):
+        text = _fix_encoding(text)
+    text = _UNWANTED.sub("", html_to_text(text))
     if not text.isascii():
-        if _MOJIBAKE_HINT.search(text):
-            text = _fix_encoding(text)
         text = unicodedata.normalize("NFC", text)
-    text = html_to_text(text)
-    text = _UNWANTED.sub("", text)
     return _SPACES.sub(" ", text).strip()
 
 

@@ -185,7 +185,7 @@ def _refuse_aliases(node: yaml.Node, first_line: int) -> None:
 
 
 MAX_DEPTH = 50  # records nest four levels deep; libyaml's composer recurses in C
-_DEEP_INDENT = re.compile(rf"^[ \t-]{{{MAX_DEPTH},}}\S", re.MULTILINE)
+_DEEP_INDENT = re.compile(rf"^[ \t?-]{{{MAX_DEPTH},}}\S", re.MULTILINE)  # indents, "- - -", "? ? ?"
 
 
 def _refuse_deep_nesting(source: str, first_line: int) -> None:

@@ -113,10 +113,6 @@ class ParseResult:
     article: Article | None
     problems: tuple[Problem, ...] = ()
 
-    @property
-    def rejected(self) -> bool:
-        return self.article is None
-
 
 @dataclass(frozen=True, slots=True)
 class FeedPlan:

@@ -89,15 +89,3 @@ def canonical_url(value: object) -> str:
     path = _quote(parts.path, _PATH_SAFE) or "/"
     query = _quote(parts.query, _QUERY_SAFE)
     return urlunsplit((scheme, netloc, path, query, ""))
-
-
-def try_canonical_url(value: object) -> str | None:
-    try:
-        return canonical_url(value)
-    except URLError:
-        return None
-
-
-def join_url(base: str, path: str) -> str:
-    """``base`` (ending in ``/``) followed by a relative ``path`` of ASCII slugs."""
-    return base + path

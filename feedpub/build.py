@@ -343,8 +343,9 @@ def _build_with(
     if write and cache.path is not None:
         summary = _nothing_to_do(cache, state, settings, as_of)
         if summary is not None:
-            problems = sorted([*scan_problems, *cache.problems(), *(Problem(*p) for p in summary["dedup"])],
-                              key=lambda p: (p.path, p.line or 0))  # fmt: skip
+            duplicates = [Problem(path, field, message, Severity(severity), line)
+                          for path, field, message, severity, line in summary["dedup"]]  # fmt: skip
+            problems = sorted([*scan_problems, *cache.problems(), *duplicates], key=lambda p: (p.path, p.line or 0))
             changes = tuple(FileChange(path, feed, "unchanged", items, 0, 0) for path, feed, items in summary["files"])
             return BuildReport(
                 len(stamps), summary["published"], summary["skipped"], tuple(problems), len(changes),

@@ -165,3 +165,15 @@ def test_a_dry_run_leaves_no_cache(corpus: Path, tmp_path: Path) -> None:
     settings = settings_for(corpus, tmp_path / "out", cache_dir=tmp_path / "cache", max_items=5)
     build(settings, as_of=AS_OF, write=False)
     assert not (tmp_path / "cache").exists() and not (tmp_path / "out").exists()
+
+
+def test_a_run_with_nothing_to_do_still_reports_every_problem(records: Path, tmp_path: Path) -> None:
+    (records / "a.txt").write_text(record(url="https://example.com/same"), "utf-8")
+    (records / "b.txt").write_text(record(url="https://example.com/same"), "utf-8")
+    (records / "bad.txt").write_text("---\ntitle: x\n---\n", "utf-8")
+    settings = settings_for(records, tmp_path / "out", cache_dir=tmp_path / "cache")
+    first = build(settings, as_of=AS_OF)
+    second = build(settings, as_of=AS_OF)
+    assert second.parsed == 0 and second.publish.written == ()
+    assert [(str(p), p.severity) for p in second.problems] == [(str(p), p.severity) for p in first.problems]
+    assert (second.rejected, second.skipped) == (1, {"duplicate": 1, "rejected": 1})

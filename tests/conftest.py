@@ -68,3 +68,10 @@ def record(
         f"{extra}"
         "---\n"
     )
+
+
+@pytest.fixture(autouse=True)
+def _work_in_tmp(tmp_path: Path, monkeypatch) -> None:
+    """Each test runs in its own folder, so relative defaults (the cache in
+    .feedpub-cache/) land there and not in the project."""
+    monkeypatch.chdir(tmp_path)

@@ -24,17 +24,17 @@ AS_OF = ("--as-of", "2026-01-01T00:00:00Z")
 
 
 def test_build_of_the_seeds_succeeds_with_a_summary(tmp_path: Path) -> None:
-    code, out, err = run("build", str(SEEDS), "-o", str(tmp_path), "--verbose", *AS_OF)
+    code, out, err = run("build", str(SEEDS), "-o", str(tmp_path / "out"), "--verbose", *AS_OF)
     assert code == ExitCode.OK and err == ""
     assert out.startswith(
         "5 records read, 1 published, 4 skipped (4 unpublished); 6 feeds: 6 written, 0 unchanged, 0 removed\n"
         "  written   all.atom.xml: 1 items (+1 -0)\n"
     )
-    assert (tmp_path / "all.atom.xml").is_file() and (tmp_path / "topics" / "ai.rss.xml").is_file()
+    assert (tmp_path / "out" / "all.atom.xml").is_file() and (tmp_path / "out" / "topics" / "ai.rss.xml").is_file()
 
 
 def test_include_unpublished_flag(tmp_path: Path) -> None:
-    code, out, _ = run("build", str(SEEDS), "-o", str(tmp_path), "--include-unpublished", "-v", *AS_OF)
+    code, out, _ = run("build", str(SEEDS), "-o", str(tmp_path / "out"), "--include-unpublished", "-v", *AS_OF)
     assert code == ExitCode.OK
     assert out.startswith("5 records read, 5 published, 0 skipped;")
 
@@ -69,7 +69,7 @@ def test_scheduled_records_are_held_back(records: Path, tmp_path: Path) -> None:
 
 
 def test_quiet_prints_nothing_when_all_is_well(tmp_path: Path) -> None:
-    assert run("build", str(SEEDS), "-o", str(tmp_path), "--quiet", *AS_OF) == (0, "", "")
+    assert run("build", str(SEEDS), "-o", str(tmp_path / "out"), "--quiet", *AS_OF) == (0, "", "")
 
 
 @pytest.mark.parametrize(

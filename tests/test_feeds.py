@@ -71,12 +71,14 @@ def test_bytes_do_not_depend_on_clock_zone_locale_or_hash_seed(tmp_path: Path) -
             str(SEEDS),
             "-o",
             str(out),
+            "-c",
+            str(ROOT / "feedpub.yaml"),
             "--include-unpublished",
             "--as-of",
             "2026-01-01T00:00:00Z",
             "--quiet",
         ]
-        run = subprocess.run(command, cwd=ROOT, env={**os.environ, **env}, capture_output=True, text=True)
+        run = subprocess.run(command, cwd=tmp_path, env={**os.environ, **env}, capture_output=True, text=True)
         assert run.returncode == 0, run.stderr
         outputs.append(files_under(out))
         if index == 0:
@@ -146,7 +148,7 @@ def test_committed_feeds_are_the_default_build(tmp_path: Path, monkeypatch) -> N
     from feedpub.settings import load_settings
 
     monkeypatch.chdir(ROOT)
-    settings = dataclasses.replace(load_settings(), output_dir=tmp_path)
+    settings = dataclasses.replace(load_settings(), output_dir=tmp_path, cache_dir=None)
     build(settings, as_of=AS_OF)
     assert files_under(tmp_path) == files_under(ROOT / "feeds")
 

@@ -22,7 +22,7 @@ from feedpub.cli import ExitCode, main
 from feedpub.lock import output_lock
 from feedpub.publish import MANIFEST_NAME
 from feedpub.validate import check_feed
-from tests.conftest import AS_OF, ROOT, SEEDS, make_settings, record
+from tests.conftest import AS_OF, SEEDS, make_settings, record
 
 AS_OF_ARG = ("--as-of", "2026-01-01T00:00:00Z")
 
@@ -197,7 +197,7 @@ def test_killing_a_build_at_any_write_leaves_only_whole_feeds(records: Path, tmp
         child = subprocess.run(
             [sys.executable, "-c", CHILD, str(budget), "build", str(records), "-o", str(out), "--max-items", "5",
              *AS_OF_ARG],
-            cwd=ROOT, capture_output=True, text=True,
+            cwd=tmp_path, capture_output=True, text=True,
         )  # fmt: skip
         if child.returncode == -signal.SIGKILL:
             kills += 1
@@ -249,8 +249,8 @@ def test_two_builds_at_once_on_one_folder_both_finish_cleanly(records: Path, tmp
     out = tmp_path / "out"
     command = [sys.executable, "-m", "feedpub", "build", str(records), "-o", str(out), "--max-items", "0",
                "--json", *AS_OF_ARG]  # fmt: skip
-    first = subprocess.Popen(command, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    second = subprocess.Popen(command, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    first = subprocess.Popen(command, cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    second = subprocess.Popen(command, cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     results = [p.communicate(timeout=120) + (p.returncode,) for p in (first, second)]
     assert [code for _, _, code in results] == [0, 0], [err for _, err, _ in results]
     written = sorted(json.loads(out_text)["files"]["written"] for out_text, _, _ in results)
@@ -264,7 +264,7 @@ def test_two_builds_at_once_on_one_folder_both_finish_cleanly(records: Path, tmp
 def test_a_successful_run_under_cron_prints_nothing(tmp_path: Path) -> None:
     done = subprocess.run(
         [sys.executable, "-m", "feedpub", "build", str(SEEDS), "-o", str(tmp_path / "out"), *AS_OF_ARG],
-        cwd=ROOT, capture_output=True, stdin=subprocess.DEVNULL,
+        cwd=tmp_path, capture_output=True, stdin=subprocess.DEVNULL,
     )  # fmt: skip
     assert (done.returncode, done.stdout, done.stderr) == (0, b"", b"")
 
@@ -273,7 +273,7 @@ def test_problems_still_reach_stderr_under_cron(records: Path, tmp_path: Path) -
     (records / "bad.txt").write_text("---\ntitle: x\n---\n", "utf-8")
     done = subprocess.run(
         [sys.executable, "-m", "feedpub", "build", str(records), "-o", str(tmp_path / "out"), *AS_OF_ARG],
-        cwd=ROOT, capture_output=True, text=True,
+        cwd=tmp_path, capture_output=True, text=True,
     )  # fmt: skip
     assert done.returncode == ExitCode.REJECTED and done.stdout == ""
     assert f"{records / 'bad.txt'}: publishedDateTime: is missing\n" in done.stderr

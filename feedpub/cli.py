@@ -9,6 +9,7 @@ import argparse
 import contextlib
 import os
 import sys
+import textwrap
 from collections.abc import Sequence
 from datetime import UTC, datetime
 from enum import IntEnum
@@ -113,7 +114,7 @@ def _parser() -> argparse.ArgumentParser:
         "build",
         parents=[common],
         help="build the combined and per-topic feeds",
-        description=(
+        description=textwrap.fill(
             "Read every record in RECORDS_DIR and write the combined feed (all.atom.xml, "
             "all.rss.xml) and one feed per topic (topics/<slug>.atom.xml, .rss.xml) into "
             "OUTPUT_DIR.  Settings come from feedpub.yaml in the current folder (or --config); "
@@ -153,7 +154,7 @@ def _parser() -> argparse.ArgumentParser:
         "check",
         parents=[common],
         help="validate records, and written feeds, without writing anything",
-        description=(
+        description=textwrap.fill(
             "Parse every record in RECORDS_DIR and render every feed in memory, reporting each "
             "problem as path[:line]: field: message; write nothing.  With --feeds, also check "
             "feed files already written (well-formed XML, required elements, date formats, "

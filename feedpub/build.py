@@ -20,11 +20,11 @@ import sqlite3
 import stat
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field, replace
-from datetime import UTC, datetime
+from datetime import datetime
 from pathlib import Path
 
 from feedpub import __version__
-from feedpub.cache import RecordCache, RecordRow, Stamp, cache_file, record_row
+from feedpub.cache import RecordCache, RecordRow, Stamp, cache_file, from_seconds, record_row, to_seconds
 from feedpub.errors import ConfigError
 from feedpub.lock import output_lock
 from feedpub.model import FeedPlan, Listing, ParseResult, Problem, Severity
@@ -143,7 +143,7 @@ def parse_file(path: str, cached_sha: bytes | None, settings: Settings, render: 
     article = result.article
     entries = {}
     if render and article is not None and (settings.include_unpublished or not article.draft):
-        updated = _seconds(article.updated)
+        updated = to_seconds(article.updated)
         entries = {
             name: (article.id, updated, FORMATS[name].render_entry(article, settings)) for name in settings.formats
         }
@@ -185,10 +185,6 @@ def parse_files(
 # --- rendering ----------------------------------------------------------------------------
 
 
-def _seconds(when: datetime) -> int:
-    return int(when.timestamp())
-
-
 def render_outputs(
     plans: tuple[FeedPlan, ...], settings: Settings, cache: RecordCache, early: dict[str, dict[str, tuple[int, bytes]]]
 ) -> tuple[Output, ...]:
@@ -202,7 +198,7 @@ def render_outputs(
     outputs = []
     for fmt_name in settings.formats:
         fmt = FORMATS[fmt_name]
-        wanted = {id_: _seconds(listing.updated) for id_, listing in shown.items()}
+        wanted = {id_: to_seconds(listing.updated) for id_, listing in shown.items()}
         entries: dict[str, bytes] = {}
         for id_, (updated, data) in early.get(fmt_name, {}).items():
             if wanted.get(id_) == updated:
@@ -292,16 +288,12 @@ def _nothing_to_do(cache: RecordCache, state: str, settings: Settings, as_of: da
     summary = json.loads(last)
     if summary["state"] != state or (summary["as_of"] is None) != (as_of is None):
         return None
-    if summary["next_due"] is not None and as_of is not None and as_of >= _when(summary["next_due"]):
+    if summary["next_due"] is not None and as_of is not None and as_of >= from_seconds(summary["next_due"]):
         return None
     recorded = cache.output_stamps()
     if _output_stamps(settings.output_dir, [p for p in recorded if p != MANIFEST_NAME]) != recorded:
         return None
     return summary
-
-
-def _when(seconds: int) -> datetime:
-    return datetime.fromtimestamp(seconds, UTC)
 
 
 def _build(settings: Settings, as_of: datetime | None, write: bool, progress: Progress | None) -> BuildReport:
@@ -393,8 +385,8 @@ def _build_with(
         report = publish(settings.output_dir, files)
         summary = {
             "state": state,
-            "as_of": None if as_of is None else _seconds(as_of),
-            "next_due": None if selection.next_due is None else _seconds(selection.next_due),
+            "as_of": None if as_of is None else to_seconds(as_of),
+            "next_due": None if selection.next_due is None else to_seconds(selection.next_due),
             "published": len(selection.articles),
             "skipped": selection.skipped,
             "dedup": [[p.path, p.field, p.message, p.severity.value, p.line] for p in selection.problems],

@@ -66,11 +66,13 @@ class Stamp:
 # --- JSON codec: plain values only --------------------------------------------------------
 
 
-def _seconds(when: datetime) -> int:
+def to_seconds(when: datetime) -> int:
+    """Epoch seconds of an aware datetime (how the cache and the build state store times)."""
     return int(when.timestamp())
 
 
-def _when(seconds: int) -> datetime:
+def from_seconds(seconds: int) -> datetime:
+    """The aware UTC datetime of epoch seconds."""
     return datetime.fromtimestamp(seconds, UTC)
 
 
@@ -79,7 +81,7 @@ def article_to_json(article: Article) -> str:
     return json.dumps(
         [
             article.id, article.url, article.title, article.summary,
-            _seconds(article.published), _seconds(article.updated), provider,
+            to_seconds(article.published), to_seconds(article.updated), provider,
             [[t.name, t.key] for t in article.topics],
             [[i.url, i.width, i.height] for i in article.images],
             [[r.url, r.title] for r in article.related],
@@ -93,7 +95,7 @@ def article_from_json(text: str) -> Article:
     (id_, url, title, summary, published, updated, provider, topics, images, related, draft, source) = json.loads(text)
     return Article(
         id=id_, url=url, title=title, summary=summary,
-        published=_when(published), updated=_when(updated),
+        published=from_seconds(published), updated=from_seconds(updated),
         provider=None if provider is None else Provider(*provider),
         topics=tuple(Topic(*t) for t in topics), images=tuple(Image(*i) for i in images),
         related=tuple(RelatedLink(*r) for r in related), draft=bool(draft), source=source,
@@ -129,7 +131,7 @@ def record_row(result: ParseResult) -> RecordRow:
     if article is None:
         return (None, None, None, None, None, None, None, problems)
     return (
-        article.id, article.url, _seconds(article.published), _seconds(article.updated), int(article.draft),
+        article.id, article.url, to_seconds(article.published), to_seconds(article.updated), int(article.draft),
         _topics_to_json(article.topics), article_to_json(article), problems,
     )  # fmt: skip
 

@@ -110,18 +110,18 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"feedpub {__version__}")
     commands = parser.add_subparsers(dest="command", metavar="COMMAND")
     common = _common_options()
-    build = commands.add_parser(
+
+    def command(name: str, summary: str, description: str) -> argparse.ArgumentParser:
+        return commands.add_parser(name, parents=[common], help=summary, description=textwrap.fill(description),
+                                   epilog=EXIT_CODES_HELP, formatter_class=formatter)  # fmt: skip
+
+    build = command(
         "build",
-        parents=[common],
-        help="build the combined and per-topic feeds",
-        description=textwrap.fill(
-            "Read every record in RECORDS_DIR and write the combined feed (all.atom.xml, "
-            "all.rss.xml) and one feed per topic (topics/<slug>.atom.xml, .rss.xml) into "
-            "OUTPUT_DIR.  Settings come from feedpub.yaml in the current folder (or --config); "
-            "options given here override them."
-        ),
-        epilog=EXIT_CODES_HELP,
-        formatter_class=formatter,
+        "build the combined and per-topic feeds",
+        "Read every record in RECORDS_DIR and write the combined feed (all.atom.xml, "
+        "all.rss.xml) and one feed per topic (topics/<slug>.atom.xml, .rss.xml) into "
+        "OUTPUT_DIR.  Settings come from feedpub.yaml in the current folder (or --config); "
+        "options given here override them.",
     )
     build.add_argument(
         "-o",
@@ -150,19 +150,14 @@ def _parser() -> argparse.ArgumentParser:
         metavar="SECONDS",
         help="wait this long for another run on the same output folder, then exit 4 (default 60)",
     )
-    check = commands.add_parser(
+    check = command(
         "check",
-        parents=[common],
-        help="validate records, and written feeds, without writing anything",
-        description=textwrap.fill(
-            "Parse every record in RECORDS_DIR and render every feed in memory, reporting each "
-            "problem as path[:line]: field: message; write nothing.  With --feeds, also check "
-            "feed files already written (well-formed XML, required elements, date formats, "
-            "unique ids, absolute URLs, no unsafe HTML).  Any problem, error or warning, "
-            "makes the exit status 1."
-        ),
-        epilog=EXIT_CODES_HELP,
-        formatter_class=formatter,
+        "validate records, and written feeds, without writing anything",
+        "Parse every record in RECORDS_DIR and render every feed in memory, reporting each "
+        "problem as path[:line]: field: message; write nothing.  With --feeds, also check "
+        "feed files already written (well-formed XML, required elements, date formats, "
+        "unique ids, absolute URLs, no unsafe HTML).  Any problem, error or warning, "
+        "makes the exit status 1.",
     )
     check.add_argument(
         "--feeds", nargs="*", metavar="PATH", help="feed files or folders to check (no PATH: the output folder)"

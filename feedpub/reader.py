@@ -210,6 +210,13 @@ def _refuse_deep_nesting(source: str, first_line: int) -> None:
                     )
             elif isinstance(event, yaml.CollectionEndEvent):
                 depth -= 1
+    except yaml.MarkedYAMLError as exc:
+        # The libyaml in PyYAML 6.0.4's wheels stops at a nesting limit of its
+        # own (1,000 levels) while scanning ahead, before the events reach ours.
+        if "nesting depth" not in str(exc.problem):
+            raise
+        line = None if exc.problem_mark is None else first_line + exc.problem_mark.line
+        raise FieldError("(yaml)", f"is nested more than {MAX_DEPTH} levels deep", line) from None
     finally:
         loader.dispose()
 

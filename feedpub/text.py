@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import html
 import re
 import reprlib
@@ -87,9 +88,25 @@ def html_to_text(text: str) -> str:
             return text
 
 
+def _already_clean(text: str) -> bool:
+    """Whether ``clean_text`` would return ``text`` unchanged, decided with
+    C-speed string methods: most titles and names need no work at all."""
+    # isprintable is false for every control, surrogate, noncharacter and
+    # white space but " ": what the substitutions below would touch.
+    if not text.isprintable() or "&" in text or "<" in text or "  " in text or "\ufffd" in text:
+        return False
+    if text[:1] == " " or text[-1:] == " ":
+        return False
+    return text.isascii() or (_MOJIBAKE_HINT.search(text) is None and unicodedata.is_normalized("NFC", text))
+
+
 def clean_text(text: str) -> str:
     """One line of plain text: mojibake repaired, markup reduced to its text,
     forbidden characters and runs of white space removed, NFC-normalised."""
+    return text if _already_clean(text) else _clean(text)
+
+
+def _clean(text: str) -> str:
     # The order makes it idempotent: controls go before anything can decode
     # across them, NFC comes after entities that decode to combining marks.
     text = _FORBIDDEN.sub("", text)
@@ -112,6 +129,7 @@ def truncate(text: str, limit: int) -> str:
     return cut.rstrip() + _ELLIPSIS
 
 
+@functools.lru_cache(maxsize=4096)  # a folder has few topics, each named in thousands of records
 def topic_key(name: str) -> str:
     """The identity of a topic: spellings differing only in case, width or spacing are one."""
     return " ".join(unicodedata.normalize("NFKC", name).casefold().split())

@@ -26,8 +26,15 @@ _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 # A URL already in canonical form: http(s), a lower-case DNS host without a
 # port, a path, an optional query; only RFC 3986 characters, valid escapes.
 _LABEL = r"[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?"
-_SAFE = r"(?:[A-Za-z0-9\-._~:/@!$&'()*+,;=]|%[0-9A-Fa-f]{2})"
-_CANONICAL = re.compile(rf"https?://(?:{_LABEL}\.)*{_LABEL}/{_SAFE}*(?:\?(?:{_SAFE}|\?)*)?")
+# (Runs of plain characters in one possessive class: no backtracking, and
+# several times faster than an alternation per character.)
+_PLAIN = r"[A-Za-z0-9\-._~:/@!$&'()*+,;=]*+"
+_PLAIN_OR_QUESTION = r"[A-Za-z0-9\-._~:/@!$&'()*+,;=?]*+"
+_ESCAPE = r"%[0-9A-Fa-f]{2}"
+_CANONICAL = re.compile(
+    rf"https?://(?:{_LABEL}\.)*{_LABEL}/{_PLAIN}(?:{_ESCAPE}{_PLAIN})*+"
+    rf"(?:\?{_PLAIN_OR_QUESTION}(?:{_ESCAPE}{_PLAIN_OR_QUESTION})*+)?"
+)
 
 
 class URLError(ValueError):
@@ -65,6 +72,11 @@ def canonical_url(value: object) -> str:
         raise URLError(f"is longer than {MAX_URL_LENGTH} characters")
     if _CANONICAL.fullmatch(text):
         return text  # most URLs in records are already canonical: skip the rebuild
+    return _rebuild(text)
+
+
+def _rebuild(text: str) -> str:
+    """The canonical form of a stripped, non-empty URL, part by part."""
     if _CONTROL.search(text):
         raise URLError(f"{show(text)} contains control characters")
     try:

@@ -30,6 +30,7 @@ import dataclasses
 import os
 import re
 import tempfile
+import uuid
 from datetime import UTC, date, datetime, timedelta, timezone
 from pathlib import Path
 
@@ -44,9 +45,9 @@ from lxml import etree
 from feedpub.build import build
 from feedpub.dates import DateError, parse_date
 from feedpub.model import Severity
-from feedpub.normalise import parse_record
-from feedpub.text import clean_text
-from feedpub.urls import URLError, canonical_url
+from feedpub.normalise import article_id, parse_record
+from feedpub.text import _already_clean, _clean, clean_text
+from feedpub.urls import _CANONICAL, URLError, _rebuild, canonical_url
 from tests.conftest import AS_OF, make_settings
 
 # --- hypothesis settings ------------------------------------------------------------------
@@ -841,6 +842,25 @@ def test_clean_text_properties(text: str) -> None:
     )
 
 
+@UNIT_SETTINGS
+@given(st.one_of(any_text, st.text(st.characters(codec="utf-8"), max_size=30)))
+@example("caf\u0065\u0301")  # decomposed: not NFC
+@example("Government\xe2\u20ac\u2122s")  # mojibake
+@example("a\xa0b")  # a no-break space: white space, but printable to no one
+def test_clean_text_fast_path(text: str) -> None:
+    """Text the fast check passes is text the full clean-up leaves as it is."""
+    if _already_clean(text):
+        assert _clean(text) == text, ascii(text)
+    assert clean_text(text) == _clean(text)
+
+
+@UNIT_SETTINGS
+@given(st.text(max_size=60))
+@example("https://www.ft.com/content/b8477e16-349d-442d-8e69-59b328ba9189")
+def test_article_id_is_uuid5(url: str) -> None:
+    assert article_id(url) == f"urn:uuid:{uuid.uuid5(uuid.NAMESPACE_URL, url)}"
+
+
 # --- canonical_url -----------------------------------------------------------------------------
 
 RFC3986 = re.compile(r"^[A-Za-z0-9\-._~:/?#\[\]@!$&'()*+,;=%]*$")
@@ -865,6 +885,8 @@ def test_canonical_url_properties(value: str) -> None:
     assert url.startswith(("http://", "https://")), url
     assert " " not in url and RFC3986.match(url), url
     assert canonical_url(url) == url, f"not idempotent: {value!r} -> {url!r} -> {canonical_url(url)!r}"
+    if _CANONICAL.fullmatch(value):  # the shortcut for canonical URLs changes nothing
+        assert _rebuild(value) == value, value
 
 
 # --- parse_date -------------------------------------------------------------------------------

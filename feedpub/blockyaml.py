@@ -18,9 +18,11 @@ it to the full reader's answers on every record case and on generated ones.
 from __future__ import annotations
 
 import re
+from datetime import date
 from typing import Any
 
 import yaml
+
 
 # Whatever libyaml treats specially or refuses, anywhere in the text: tabs,
 # carriage returns and YAML 1.1's other line breaks (NEL, LS, PS), byte order
@@ -66,8 +68,24 @@ _STR = "tag:yaml.org,2002:str"
 _TEXT_KEYS: dict[str, bool] = {}  # key -> whether YAML reads it as text (not "yes", "null", ...)
 
 
+_KNOWN: dict[str, Any] = {}  # short plain values seen before: names, domains, flags, numbers
+_KNOWN_MAX = 4096
+
+
 def _plain(text: str) -> Any:
-    """A plain scalar's value, resolved as PyYAML resolves it."""
+    """A plain scalar's value, resolved as PyYAML resolves it.  Every value is
+    immutable (text, number, flag, null, date), so short ones are remembered."""
+    if text in _KNOWN:
+        return _KNOWN[text]
+    value = _resolve(text)
+    if len(text) <= 64 and not isinstance(value, date):  # dates are nearly all different
+        if len(_KNOWN) >= _KNOWN_MAX:
+            _KNOWN.clear()
+        _KNOWN[text] = value
+    return value
+
+
+def _resolve(text: str) -> Any:
     for tag, regexp in _RESOLVERS.get(text[:1], ()):
         if regexp.match(text):
             if tag == _STR:

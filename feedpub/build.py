@@ -24,7 +24,7 @@ from datetime import datetime
 from pathlib import Path
 
 from feedpub import __version__
-from feedpub.cache import RecordCache, RecordRow, Stamp, cache_file, from_seconds, record_row, to_seconds
+from feedpub.cache import RecordCache, RecordRow, Stamp, cache_file, from_seconds, record_row, row_listing, to_seconds
 from feedpub.errors import ConfigError
 from feedpub.lock import output_lock
 from feedpub.model import FeedPlan, Listing, ParseResult, Problem, Severity
@@ -110,14 +110,33 @@ def discover(records_dir: Path, settings: Settings) -> tuple[dict[str, Stamp], l
     return found, problems
 
 
+_READ_FLAGS = os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_NONBLOCK", 0)
+
+
 def read_bytes(path: str, limit: int) -> bytes | Problem:
     """A record's bytes (at most one over the size limit, which parsing reports)."""
     try:
-        fd = os.open(path, os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_NONBLOCK", 0))
-        with os.fdopen(fd, "rb") as stream:
-            return stream.read(limit + 1)
+        fd = os.open(path, _READ_FLAGS)
     except OSError as exc:
         return Problem(path, None, f"cannot be read: {exc.strerror or exc}")
+    try:
+        # Ask for the size the file has, and one byte more to see it end:
+        # asking for the whole limit would allocate a megabyte for every record.
+        wanted = limit + 1
+        parts = []
+        ask = min(os.fstat(fd).st_size + 1, wanted)
+        while wanted > 0:
+            part = os.read(fd, ask)
+            if not part:
+                break
+            parts.append(part)
+            wanted -= len(part)
+            ask = min(1 << 16, wanted)  # it grew, or the read was short: go on in pieces
+        return parts[0] if len(parts) == 1 else b"".join(parts)
+    except OSError as exc:
+        return Problem(path, None, f"cannot be read: {exc.strerror or exc}")
+    finally:
+        os.close(fd)
 
 
 @dataclass(frozen=True)
@@ -205,11 +224,12 @@ def render_outputs(
                 entries[id_] = data
         missing = {id_: s for id_, s in wanted.items() if id_ not in entries}
         entries.update(cache.entries(fmt_name, missing))
+        articles = cache.articles([shown[id_].source for id_ in wanted if id_ not in entries])
         fresh = []
         for id_ in wanted:
             if id_ not in entries:
                 listing = shown[id_]
-                article = cache.article(listing.source)
+                article = articles[listing.source]
                 if article.updated != listing.updated:  # moved on a second by the planner
                     article = replace(article, updated=listing.updated)
                 entries[id_] = fmt.render_entry(article, settings)
@@ -344,21 +364,25 @@ def _build_with(
                 publish=PublishReport(changes),
             )  # fmt: skip
 
-    cached = cache.stamps()
+    cached = cache.scan()
     cache.forget(cached.keys() - stamps.keys())
     todo = [
-        (path, cached[path][2] if path in cached else None)
+        (path, cached[path].sha256 if path in cached else None)
         for path, stamp in stamps.items()
-        if path not in cached or cached[path][:2] != (stamp.size, stamp.mtime_ns)
+        if path not in cached or (cached[path].size, cached[path].mtime_ns) != (stamp.size, stamp.mtime_ns)
     ]
+    # path -> listing (None: rejected), in path order; parses below replace what changed.
+    listings = {path: cached[path].listing if path in cached else None for path in stamps}
     render_early = settings.max_items == 0 and len(todo) >= PARALLEL_THRESHOLD
     early: dict[str, dict[str, tuple[int, bytes]]] = {name: {} for name in settings.formats}
     pending: list[tuple[str, Stamp, bytes, RecordRow]] = []
+    topics_cache: dict[str, tuple] = {}
     for parsed in parse_files(todo, settings, render_early, progress):
         stamp = stamps[parsed.path]
         if parsed.row is None:
             cache.restamp(parsed.path, stamp)
             continue
+        listings[parsed.path] = row_listing(parsed.path, parsed.row, topics_cache)
         pending.append((parsed.path, stamp, parsed.sha256, parsed.row))
         if len(pending) >= _BATCH:
             cache.store(pending, replacing=any(p in cached for p, *_ in pending))
@@ -367,10 +391,8 @@ def _build_with(
             early[name][id_] = (updated, data)
     cache.store(pending, replacing=any(p in cached for p, *_ in pending))
 
-    drafts = settings.include_unpublished
-    selection = select(
-        cache.listings(drafts), settings, as_of, rejected=cache.rejected(), unpublished=0 if drafts else cache.drafts()
-    )
+    parsed_ok = [listing for listing in listings.values() if listing is not None]
+    selection = select(parsed_ok, settings, as_of, rejected=len(listings) - len(parsed_ok))
     plans = plan_feeds(selection, settings)
     if progress:
         progress("render", 0, len(plans))

@@ -23,10 +23,11 @@ import hashlib
 import json
 import os
 import sqlite3
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import NamedTuple
 
 from feedpub import __version__
 from feedpub.model import Article, Image, Listing, ParseResult, Problem, Provider, RelatedLink, Severity, Topic
@@ -63,6 +64,15 @@ class Stamp:
     mtime_ns: int
 
 
+class CachedRecord(NamedTuple):
+    """What the cache holds of a record file for planning."""
+
+    size: int
+    mtime_ns: int
+    sha256: bytes
+    listing: Listing | None  # None: the record was rejected
+
+
 # --- JSON codec: plain values only --------------------------------------------------------
 
 
@@ -76,9 +86,13 @@ def from_seconds(seconds: int) -> datetime:
     return datetime.fromtimestamp(seconds, UTC)
 
 
+# One encoder for every row: json.dumps with options builds a new one per call.
+_ENCODE = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode
+
+
 def article_to_json(article: Article) -> str:
     provider = None if article.provider is None else [article.provider.name, article.provider.url]
-    return json.dumps(
+    return _ENCODE(
         [
             article.id, article.url, article.title, article.summary,
             to_seconds(article.published), to_seconds(article.updated), provider,
@@ -86,8 +100,7 @@ def article_to_json(article: Article) -> str:
             [[i.url, i.width, i.height] for i in article.images],
             [[r.url, r.title] for r in article.related],
             article.draft, article.source,
-        ],
-        ensure_ascii=False, separators=(",", ":"),
+        ]
     )  # fmt: skip
 
 
@@ -105,7 +118,7 @@ def article_from_json(text: str) -> Article:
 def _problems_to_json(problems: tuple[Problem, ...]) -> str | None:
     if not problems:
         return None
-    return json.dumps([[p.path, p.field, p.message, p.severity.value, p.line] for p in problems], ensure_ascii=False)
+    return _ENCODE([[p.path, p.field, p.message, p.severity.value, p.line] for p in problems])
 
 
 def _problems_from_json(text: str | None) -> tuple[Problem, ...]:
@@ -116,13 +129,30 @@ def _problems_from_json(text: str | None) -> tuple[Problem, ...]:
 
 
 def _topics_to_json(topics: tuple[Topic, ...]) -> str:
-    return json.dumps([[t.name, t.key] for t in topics], ensure_ascii=False, separators=(",", ":"))
+    return _ENCODE([[t.name, t.key] for t in topics])
 
 
 # What the cache stores of a parse: (id, url, published, updated, draft, topics,
 # article, problems).  Made where the parse runs (a worker), so the main
 # process handles strings, not objects.
 RecordRow = tuple[str | None, str | None, int | None, int | None, int | None, str | None, str | None, str | None]
+
+
+def _listing(
+    path: str, id_: str | None, url: str, published: int, updated: int, draft: int, topics: str,
+    topics_cache: dict[str, tuple[Topic, ...]],
+) -> Listing | None:  # fmt: skip
+    if id_ is None:
+        return None  # the record was rejected
+    parsed = topics_cache.get(topics)
+    if parsed is None:  # a folder has few topic combinations: decode each once
+        parsed = topics_cache[topics] = tuple(Topic(*t) for t in json.loads(topics))
+    return Listing(id_, url, from_seconds(published), from_seconds(updated), draft == 1, parsed, path)
+
+
+def row_listing(path: str, row: RecordRow, topics_cache: dict[str, tuple[Topic, ...]]) -> Listing | None:
+    """The listing of a fresh parse's row (None: the record was rejected)."""
+    return _listing(path, *row[:6], topics_cache)
 
 
 def record_row(result: ParseResult) -> RecordRow:
@@ -210,10 +240,14 @@ class RecordCache:
 
     # --- records ---------------------------------------------------------------------------
 
-    def stamps(self) -> dict[str, tuple[int, int, bytes]]:
-        """path -> (size, mtime_ns, sha256) of every cached record."""
-        rows = self.db.execute("SELECT path, size, mtime_ns, sha256 FROM records")
-        return {row[0]: (row[1], row[2], row[3]) for row in rows}
+    def scan(self) -> dict[str, CachedRecord]:
+        """Every cached record: its file's identity and, when it parsed, its listing.
+        One pass over the small columns serves both the change check and the plan."""
+        topics_cache: dict[str, tuple[Topic, ...]] = {}
+        rows = self.db.execute(
+            "SELECT path, size, mtime_ns, sha256, id, url, published, updated, draft, topics FROM records"
+        )
+        return {row[0]: CachedRecord(row[1], row[2], row[3], _listing(row[0], *row[4:], topics_cache)) for row in rows}
 
     def store(self, parsed: Sequence[tuple[str, Stamp, bytes, RecordRow]], replacing: bool) -> None:
         """Keep new parses: (path, stamp, sha256, row).  ``replacing``: some paths
@@ -245,34 +279,19 @@ class RecordCache:
             self.db.execute("DELETE FROM records WHERE path = ?", (path,))
             self.db.execute("DELETE FROM articles WHERE path = ?", (path,))
 
-    def listings(self, drafts: bool) -> Iterator[Listing]:
-        """Every cached article's listing (records that parsed); drafts only if asked."""
-        topics_cache: dict[str, tuple[Topic, ...]] = {}
-        fromtimestamp = datetime.fromtimestamp
-        query = "SELECT id, url, published, updated, draft, topics, path FROM records WHERE id IS NOT NULL"
-        for id_, url, published, updated, draft, topics, source in self.db.execute(
-            query if drafts else query + " AND draft = 0"
-        ):
-            parsed = topics_cache.get(topics)
-            if parsed is None:
-                parsed = topics_cache[topics] = tuple(Topic(*t) for t in json.loads(topics))
-            yield Listing(
-                id_, url, fromtimestamp(published, UTC), fromtimestamp(updated, UTC), draft == 1, parsed, source
-            )
-
-    def rejected(self) -> int:
-        return self.db.execute("SELECT count(*) FROM records WHERE id IS NULL").fetchone()[0]
-
-    def drafts(self) -> int:
-        return self.db.execute("SELECT count(*) FROM records WHERE draft = 1").fetchone()[0]
-
     def problems(self) -> list[Problem]:
         rows = self.db.execute("SELECT problems FROM records WHERE problems IS NOT NULL ORDER BY path")
         return [p for (text,) in rows for p in _problems_from_json(text)]
 
-    def article(self, path: str) -> Article:
-        row = self.db.execute("SELECT article FROM articles WHERE path = ?", (path,)).fetchone()
-        return article_from_json(row[0])
+    def articles(self, paths: Sequence[str]) -> dict[str, Article]:
+        """The whole articles of ``paths`` (records that parsed), by path."""
+        found = {}
+        for start in range(0, len(paths), 500):
+            chunk = paths[start : start + 500]
+            marks = ",".join("?" * len(chunk))
+            for path, text in self.db.execute(f"SELECT path, article FROM articles WHERE path IN ({marks})", chunk):
+                found[path] = article_from_json(text)
+        return found
 
     # --- rendered entries --------------------------------------------------------------------
 

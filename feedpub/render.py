@@ -98,7 +98,7 @@ def _rfc822(moment: datetime) -> str:
     # feedpub's dates are UTC; any other zone gets strftime's own %z (+HHMM[SS]).
     zone = "+0000" if not moment.utcoffset() else moment.strftime("%z")
     # %-formatting: twice as fast as an f-string with format specs, here.
-    return "%s, %02d %s %d %02d:%02d:%02d %s" % (
+    return "%s, %02d %s %d %02d:%02d:%02d %s" % (  # noqa: UP031
         _WEEKDAYS[moment.weekday()],
         moment.day,
         _MONTHS[moment.month - 1],

@@ -96,7 +96,7 @@ def test_record_cases_and_seeds(fields) -> None:
         "- a\n- b\n",
         "title: a:\n",
         "title: @a\n",
-        "title: \"a\\tb\"\n",
+        'title: "a\\tb"\n',
         "",
     ],
 )
@@ -149,8 +149,9 @@ _QUOTED = st.tuples(st.sampled_from(SCALARS) | _TEXT, st.integers(1, 2)).map(lam
 scalar = st.one_of(_PLAIN_OK, _PLAIN_OK, _QUOTED, _QUOTED, st.sampled_from(SCALARS))
 tree = st.recursive(
     scalar,
-    lambda children: st.lists(children, min_size=1, max_size=3)
-    | st.dictionaries(KEYS, children, min_size=1, max_size=4),
+    lambda children: (
+        st.lists(children, min_size=1, max_size=3) | st.dictionaries(KEYS, children, min_size=1, max_size=4)
+    ),
     max_leaves=12,
 )
 

@@ -28,7 +28,6 @@ from feedpub.cache import RecordCache, RecordRow, Stamp, cache_file, from_second
 from feedpub.errors import ConfigError
 from feedpub.lock import output_lock
 from feedpub.model import FeedPlan, Listing, ParseResult, Problem, Severity
-from feedpub.normalise import parse_record
 from feedpub.plan import Selection, plan_feeds, select
 from feedpub.publish import MANIFEST_NAME, FileChange, PublishedFile, PublishReport, publish
 from feedpub.render import FORMATS
@@ -158,6 +157,10 @@ def parse_file(path: str, cached_sha: bytes | None, settings: Settings, render: 
     sha = hashlib.sha256(data).digest()
     if sha == cached_sha:
         return Parsed(path, sha, None)
+    # Imported here: the parser (PyYAML, the date readers) loads only in a
+    # run that parses, and in the workers, after they start.
+    from feedpub.normalise import parse_record
+
     result = parse_record(path, data, settings)
     article = result.article
     entries = {}
@@ -275,7 +278,7 @@ def _check_cache_location(settings: Settings) -> None:
 def _open_cache(settings: Settings) -> RecordCache:
     parse_key = json.dumps(settings.parse_key())
     path = None if settings.cache_dir is None else cache_file(settings.cache_dir, settings.records_dir)
-    return RecordCache(path, parse_key)
+    return RecordCache(path, parse_key, wait=settings.lock_timeout)
 
 
 def _state(settings: Settings, stamps: dict[str, Stamp]) -> str:
@@ -397,10 +400,13 @@ def _build_with(
     if progress:
         progress("render", 0, len(plans))
     outputs = render_outputs(plans, settings, cache, early)
+    problems = sorted([*scan_problems, *cache.problems(), *selection.problems], key=lambda p: (p.path, p.line or 0))
+
+    # What this run learned, kept whatever happens to the files (it is true
+    # of the records): with no item limit, every entry's bytes.
     for name, entries in early.items():
         cache.store_entries(name, ((id_, updated, data) for id_, (updated, data) in entries.items()))
     cache.drop_entries_except({listing.id for listing in selection.articles})
-    problems = sorted([*scan_problems, *cache.problems(), *selection.problems], key=lambda p: (p.path, p.line or 0))
     report = None
     if write:
         files = [PublishedFile(o.path, o.plan.name, o.chunks, tuple(a.id for a in o.plan.articles)) for o in outputs]

@@ -173,40 +173,58 @@ class RecordCache:
     """Parsed records of one records folder.  ``path=None`` keeps it in memory
     (``--no-cache``): the build runs the same way and leaves nothing behind."""
 
-    def __init__(self, path: Path | None, parse_key: str) -> None:
+    def __init__(self, path: Path | None, parse_key: str, wait: float = 0.0) -> None:
         self.path = path
         self.warning: str | None = None
         identity = json.dumps([SCHEMA, __version__, parse_key])
         try:
-            self.db = self._open(identity)
-        except (sqlite3.DatabaseError, OSError) as exc:
-            # Corrupt, truncated, foreign or unwritable: start afresh, or run in memory.
-            self.warning = f"cache {path.name if path else ''} unusable ({exc}); rebuilt"
-            self._discard()
-            try:
-                self.db = self._open(identity)
-            except (sqlite3.DatabaseError, OSError) as exc2:
-                self.warning = f"cache {path.name if path else ''} unusable ({exc2}); running without one"
+            self.db = self._open(identity, wait)
+        except sqlite3.OperationalError as exc:
+            if not _busy(exc):
+                self._reopen(identity, exc)
+            else:  # another run on the same records has it: never delete a cache in use
+                self.warning = f"cache {self._name} is in use by another run; running without it"
                 self.path = None
-                self.db = self._open(identity)
+                self.db = self._open(identity, 0)
+        except (sqlite3.DatabaseError, OSError) as exc:
+            self._reopen(identity, exc)
 
-    def _open(self, identity: str) -> sqlite3.Connection:
+    @property
+    def _name(self) -> str:
+        return self.path.name if self.path else ""
+
+    def _reopen(self, identity: str, exc: Exception) -> None:
+        # Corrupt, truncated, foreign or unwritable: start afresh, or run in memory.
+        self.warning = f"cache {self._name} unusable ({exc}); rebuilt"
+        self._discard()
+        try:
+            self.db = self._open(identity, 0)
+        except (sqlite3.DatabaseError, OSError) as exc2:
+            self.warning = f"cache {self._name} unusable ({exc2}); running without one"
+            self.path = None
+            self.db = self._open(identity, 0)
+
+    def _open(self, identity: str, wait: float) -> sqlite3.Connection:
         if self.path is not None:
             self.path.parent.mkdir(parents=True, exist_ok=True)
-        db = sqlite3.connect(":memory:" if self.path is None else str(self.path), isolation_level=None)
+        db = sqlite3.connect(":memory:" if self.path is None else str(self.path), isolation_level=None, timeout=wait)
         try:
-            db.execute("PRAGMA journal_mode=WAL" if self.path is not None else "PRAGMA journal_mode=OFF")
+            # A rollback journal, not a write-ahead log: a cold build inserts
+            # hundreds of megabytes into new pages, which a rollback journal
+            # does not copy and a WAL writes twice (log, then checkpoint).
+            db.execute("PRAGMA journal_mode=DELETE" if self.path is not None else "PRAGMA journal_mode=OFF")
             db.execute("PRAGMA synchronous=NORMAL")
-            db.executescript(_TABLES)
+            # The whole run is one transaction that writes: take the write lock
+            # now, so that a run sharing the cache waits here, not half-way.
+            db.execute("BEGIN IMMEDIATE")
+            for statement in _TABLES.split(";"):  # not executescript: it would commit first
+                db.execute(statement)
             row = db.execute("SELECT value FROM meta WHERE key = 'identity'").fetchone()
             if row is None or row[0] != identity:
                 # Another schema, version or parse settings: nothing in it can be reused.
-                db.executescript(
-                    "DELETE FROM records; DELETE FROM articles; DELETE FROM entries;"
-                    "DELETE FROM outputs; DELETE FROM meta;"
-                )
+                for table in ("records", "articles", "entries", "outputs", "meta"):
+                    db.execute(f"DELETE FROM {table}")
                 db.execute("INSERT INTO meta VALUES ('identity', ?)", (identity,))
-            db.execute("BEGIN")
         except BaseException:
             db.close()
             raise
@@ -333,6 +351,11 @@ class RecordCache:
         self.db.execute("INSERT OR REPLACE INTO meta VALUES ('state', ?)", (state,))
         self.db.execute("DELETE FROM outputs")
         self.db.executemany("INSERT INTO outputs VALUES (?,?,?)", ((p, s, m) for p, (s, m) in outputs.items()))
+
+
+def _busy(exc: sqlite3.OperationalError) -> bool:
+    """Whether SQLite gave up waiting for another connection's lock."""
+    return "locked" in str(exc) or "busy" in str(exc)
 
 
 def cache_file(cache_dir: Path, records_dir: Path) -> Path:

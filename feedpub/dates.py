@@ -11,16 +11,16 @@ zone.  Every result is UTC with the microseconds dropped, since Atom's
 
 from __future__ import annotations
 
-import email.utils
 import re
 import warnings
 from datetime import UTC, date, datetime, tzinfo
 from enum import StrEnum
 
-from dateutil import parser as dateutil_parser
-from dateutil.tz import tzoffset
-
 from feedpub.text import show
+
+# email.utils and dateutil are imported where they are needed: most records
+# write ISO 8601 dates, and a run that reads none of the other kinds (or no
+# record at all) starts faster without them.
 
 UTC = UTC
 
@@ -66,6 +66,8 @@ class DateError(ValueError):
 
 
 def _zone_for(name: str | None, offset: int | None) -> tzinfo:
+    from dateutil.tz import tzoffset
+
     if name is None:  # a numeric offset only
         return tzoffset(None, offset or 0)
     hours = ZONE_NAMES.get(name.upper())
@@ -93,6 +95,8 @@ def _from_epoch(seconds: float) -> datetime:
 
 
 def _parse_with_dateutil(text: str, ambiguous: AmbiguousDates) -> datetime:
+    from dateutil import parser as dateutil_parser
+
     def attempt(default: datetime, dayfirst: bool) -> datetime:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
@@ -141,6 +145,8 @@ def _parse_text(text: str, default_zone: tzinfo, ambiguous: AmbiguousDates) -> d
     # email.utils reads an unknown last word ("pm", "XYZ") as "no zone": leave
     # those to dateutil, which knows "pm" and asks _zone_for about the rest.
     if not last_word.isalpha() or last_word.upper() in ZONE_NAMES:
+        import email.utils
+
         try:
             parsed = email.utils.parsedate_to_datetime(text)
         except (TypeError, ValueError, IndexError):

@@ -177,3 +177,23 @@ def test_a_run_with_nothing_to_do_still_reports_every_problem(records: Path, tmp
     assert second.parsed == 0 and second.publish.written == ()
     assert [(str(p), p.severity) for p in second.problems] == [(str(p), p.severity) for p in first.problems]
     assert (second.rejected, second.skipped) == (1, {"duplicate": 1, "rejected": 1})
+
+
+def test_a_cache_in_use_by_another_run_is_left_alone(corpus: Path, tmp_path: Path) -> None:
+    """Two runs on the same records (into two output folders) share a cache:
+    the second waits lock_timeout for it, then builds without it, and never
+    deletes a cache that is in use."""
+    settings = settings_for(corpus, tmp_path / "one", cache_dir=tmp_path / "cache", max_items=5)
+    reference = build(settings, as_of=AS_OF)
+    other = sqlite3.connect(cache_file(settings.cache_dir, corpus), isolation_level=None)
+    other.execute("BEGIN IMMEDIATE")  # as a run in progress holds it
+    try:
+        second = build(dataclasses.replace(settings, output_dir=tmp_path / "two", lock_timeout=0.2), as_of=AS_OF)
+    finally:
+        other.execute("ROLLBACK")
+        other.close()
+    assert second.parsed == COUNT + 1
+    assert any("in use by another run" in p.message for p in second.problems)
+    assert feed_files(tmp_path / "two") == feed_files(tmp_path / "one")
+    third = build(settings, as_of=AS_OF)  # the cache survived, whole
+    assert third.parsed == 0 and reference.parsed == COUNT + 1

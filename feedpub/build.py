@@ -13,6 +13,8 @@ planning and rendering are pure functions of values.  Around them:
 
 from __future__ import annotations
 
+import contextlib
+import gc
 import hashlib
 import json
 import os
@@ -191,7 +193,11 @@ def parse_files(
         import multiprocessing
         from concurrent.futures import ProcessPoolExecutor
 
-        pool = ProcessPoolExecutor(max_workers=jobs, mp_context=multiprocessing.get_context("fork"))
+        # Workers hold one batch at a time: there the collector costs little,
+        # and it frees what a hostile record's failed parse may leave in cycles.
+        pool = ProcessPoolExecutor(
+            max_workers=jobs, mp_context=multiprocessing.get_context("fork"), initializer=gc.enable
+        )
         results = pool.map(_parse_batch, batches, [settings] * len(batches), [render] * len(batches))
     try:
         for batch in results:
@@ -261,10 +267,27 @@ def build(
     if not settings.records_dir.is_dir():  # a usage error must not create the output folder
         raise ConfigError(f"{settings.records_dir}: records folder does not exist")
     _check_cache_location(settings)
-    if not write:  # a dry run leaves nothing behind, not even a cache
-        return _build(replace(settings, cache_dir=None), as_of, write, progress)
-    with output_lock(settings.output_dir, settings.lock_timeout):
-        return _build(settings, as_of, write, progress)
+    with _collector_paused():
+        if not write:  # a dry run leaves nothing behind, not even a cache
+            return _build(replace(settings, cache_dir=None), as_of, write, progress)
+        with output_lock(settings.output_dir, settings.lock_timeout):
+            return _build(settings, as_of, write, progress)
+
+
+@contextlib.contextmanager
+def _collector_paused() -> Iterator[None]:
+    """Python's cyclic garbage collector paused for the build.  A build holds a
+    few objects per record (listings, rows, entries) and makes no cycles; the
+    collector would walk all of them again and again as they pile up (4 of 24
+    seconds of a 100k-record build with no item limit).  Reference counting
+    still frees everything."""
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
 
 
 def _check_cache_location(settings: Settings) -> None:

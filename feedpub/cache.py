@@ -214,6 +214,9 @@ class RecordCache:
             # does not copy and a WAL writes twice (log, then checkpoint).
             db.execute("PRAGMA journal_mode=DELETE" if self.path is not None else "PRAGMA journal_mode=OFF")
             db.execute("PRAGMA synchronous=NORMAL")
+            # Room for a cold build's pages (100k records: ~150 MB): stored as
+            # results arrive, batches are not written out and read back.
+            db.execute("PRAGMA cache_size=-131072")
             # The whole run is one transaction that writes: take the write lock
             # now, so that a run sharing the cache waits here, not half-way.
             db.execute("BEGIN IMMEDIATE")

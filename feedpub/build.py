@@ -21,12 +21,24 @@ import os
 import sqlite3
 import stat
 from collections.abc import Callable, Iterator, Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, replace
 from datetime import datetime
 from pathlib import Path
 
 from feedpub import __version__
-from feedpub.cache import RecordCache, RecordRow, Stamp, cache_file, from_seconds, record_row, row_listing, to_seconds
+from feedpub.cache import (
+    RecordCache,
+    RecordRow,
+    Rendered,
+    Stamp,
+    cache_file,
+    from_seconds,
+    pack_entries,
+    record_row,
+    row_listing,
+    to_seconds,
+    unpack_entries,
+)
 from feedpub.errors import ConfigError
 from feedpub.lock import output_lock
 from feedpub.model import FeedPlan, Listing, ParseResult, Problem, Severity
@@ -147,7 +159,7 @@ class Parsed:
     path: str
     sha256: bytes
     row: RecordRow | None  # None: the same bytes as the cached parse
-    entries: dict[str, tuple[str, int, bytes]] = field(default_factory=dict)  # format -> (id, updated, entry)
+    rendered: Rendered | None = None  # its entries, when rendered with the parse
 
 
 def parse_file(path: str, cached_sha: bytes | None, settings: Settings, render: bool) -> Parsed:
@@ -165,13 +177,11 @@ def parse_file(path: str, cached_sha: bytes | None, settings: Settings, render: 
 
     result = parse_record(path, data, settings)
     article = result.article
-    entries = {}
+    rendered = None
     if render and article is not None and (settings.include_unpublished or not article.draft):
-        updated = to_seconds(article.updated)
-        entries = {
-            name: (article.id, updated, FORMATS[name].render_entry(article, settings)) for name in settings.formats
-        }
-    return Parsed(path, sha, record_row(result), entries)
+        entries = {name: FORMATS[name].render_entry(article, settings) for name in settings.formats}
+        rendered = (to_seconds(article.updated), pack_entries(entries))
+    return Parsed(path, sha, record_row(result), rendered)
 
 
 def _parse_batch(batch: list[tuple[str, bytes | None]], settings: Settings, render: bool) -> list[Parsed]:
@@ -214,39 +224,42 @@ def parse_files(
 
 
 def render_outputs(
-    plans: tuple[FeedPlan, ...], settings: Settings, cache: RecordCache, early: dict[str, dict[str, tuple[int, bytes]]]
+    plans: tuple[FeedPlan, ...], settings: Settings, cache: RecordCache, early: dict[str, Rendered]
 ) -> tuple[Output, ...]:
-    """Every (feed, format) as chunks.  Each entry shown is rendered once per
-    format, or taken from this run's workers (``early``) or from the cache when
-    it was rendered with the same ``updated`` stamp."""
+    """Every (feed, format) as chunks.  Each article shown is rendered once, in
+    every format, unless this run's workers (``early``, by path) or the cache
+    have its entries rendered with the same ``updated`` stamp."""
     shown: dict[str, Listing] = {}
     for plan in plans:
         for listing in plan.articles:
             shown.setdefault(listing.id, listing)
+    entries: dict[str, dict[str, bytes]] = {}  # id -> format -> entry
+    wanted = {listing.source: to_seconds(listing.updated) for listing in shown.values()}
+
+    def take(found: dict[str, Rendered]) -> None:
+        for path, (updated, packed) in found.items():
+            unpacked = unpack_entries(packed) if updated == wanted[path] else {}
+            if all(name in unpacked for name in settings.formats):
+                entries[shown_by_path[path].id] = unpacked
+
+    shown_by_path = {listing.source: listing for listing in shown.values()}
+    take({path: early[path] for path in wanted if path in early})
+    take(cache.entries([path for path, listing in shown_by_path.items() if listing.id not in entries]))
+    articles = cache.articles([path for path, listing in shown_by_path.items() if listing.id not in entries])
+    fresh = []
+    for path, article in articles.items():
+        listing = shown_by_path[path]
+        if article.updated != listing.updated:  # moved on a second by the planner
+            article = replace(article, updated=listing.updated)
+        entries[listing.id] = {name: FORMATS[name].render_entry(article, settings) for name in settings.formats}
+        fresh.append((path, (wanted[path], pack_entries(entries[listing.id]))))
+    cache.store_entries(fresh)
     outputs = []
-    for fmt_name in settings.formats:
-        fmt = FORMATS[fmt_name]
-        wanted = {id_: to_seconds(listing.updated) for id_, listing in shown.items()}
-        entries: dict[str, bytes] = {}
-        for id_, (updated, data) in early.get(fmt_name, {}).items():
-            if wanted.get(id_) == updated:
-                entries[id_] = data
-        missing = {id_: s for id_, s in wanted.items() if id_ not in entries}
-        entries.update(cache.entries(fmt_name, missing))
-        articles = cache.articles([shown[id_].source for id_ in wanted if id_ not in entries])
-        fresh = []
-        for id_ in wanted:
-            if id_ not in entries:
-                listing = shown[id_]
-                article = articles[listing.source]
-                if article.updated != listing.updated:  # moved on a second by the planner
-                    article = replace(article, updated=listing.updated)
-                entries[id_] = fmt.render_entry(article, settings)
-                fresh.append((id_, wanted[id_], entries[id_]))
-        cache.store_entries(fmt_name, fresh)
+    for name in settings.formats:
+        fmt = FORMATS[name]
         for plan in plans:
-            chunks = fmt.render_document(plan, [entries[a.id] for a in plan.articles], settings)
-            outputs.append(Output(plan.name + fmt.suffix, plan, fmt_name, chunks))
+            chunks = fmt.render_document(plan, [entries[a.id][name] for a in plan.articles], settings)
+            outputs.append(Output(plan.name + fmt.suffix, plan, name, chunks))
     return tuple(sorted(outputs, key=lambda o: o.path))
 
 
@@ -400,8 +413,8 @@ def _build_with(
     # path -> listing (None: rejected), in path order; parses below replace what changed.
     listings = {path: cached[path].listing if path in cached else None for path in stamps}
     render_early = settings.max_items == 0 and len(todo) >= PARALLEL_THRESHOLD
-    early: dict[str, dict[str, tuple[int, bytes]]] = {name: {} for name in settings.formats}
-    pending: list[tuple[str, Stamp, bytes, RecordRow]] = []
+    early: dict[str, Rendered] = {}  # path -> entries the workers rendered
+    pending: list[tuple[str, Stamp, bytes, RecordRow, Rendered | None]] = []
     topics_cache: dict[str, tuple] = {}
     for parsed in parse_files(todo, settings, render_early, progress):
         stamp = stamps[parsed.path]
@@ -409,13 +422,13 @@ def _build_with(
             cache.restamp(parsed.path, stamp)
             continue
         listings[parsed.path] = row_listing(parsed.path, parsed.row, topics_cache)
-        pending.append((parsed.path, stamp, parsed.sha256, parsed.row))
+        pending.append((parsed.path, stamp, parsed.sha256, parsed.row, parsed.rendered))
         if len(pending) >= _BATCH:
-            cache.store(pending, replacing=any(p in cached for p, *_ in pending))
+            cache.store(pending)
             pending.clear()
-        for name, (id_, updated, data) in parsed.entries.items():
-            early[name][id_] = (updated, data)
-    cache.store(pending, replacing=any(p in cached for p, *_ in pending))
+        if parsed.rendered is not None:
+            early[parsed.path] = parsed.rendered
+    cache.store(pending)
 
     parsed_ok = [listing for listing in listings.values() if listing is not None]
     selection = select(parsed_ok, settings, as_of, rejected=len(listings) - len(parsed_ok))
@@ -425,11 +438,6 @@ def _build_with(
     outputs = render_outputs(plans, settings, cache, early)
     problems = sorted([*scan_problems, *cache.problems(), *selection.problems], key=lambda p: (p.path, p.line or 0))
 
-    # What this run learned, kept whatever happens to the files (it is true
-    # of the records): with no item limit, every entry's bytes.
-    for name, entries in early.items():
-        cache.store_entries(name, ((id_, updated, data) for id_, (updated, data) in entries.items()))
-    cache.drop_entries_except({listing.id for listing in selection.articles})
     report = None
     if write:
         files = [PublishedFile(o.path, o.plan.name, o.chunks, tuple(a.id for a in o.plan.articles)) for o in outputs]

@@ -6,11 +6,13 @@ It is an optimisation only: deleting it changes no output byte.
   cache, its content hash decides (a touched but unchanged file is not parsed
   again).
 - Planning reads only small columns (id, URL, dates, topics); a whole article
-  is read back only when a feed shows it.  Rendered entries are kept per
-  format, with the ``updated`` stamp they were rendered with.
+  is read back only when a feed shows it.  Its rendered entries are kept
+  beside it, every format in one value, with the ``updated`` stamp they were
+  rendered with (with no item limit, a changed record costs one rendering,
+  not a hundred thousand).
 - Nothing in it is executable: articles and problems are JSON, entries are
   the bytes that were written.  A cache of another schema, another feedpub
-  version or other parse settings is emptied; one that SQLite finds corrupt
+  version or other parse settings is started afresh; one that SQLite finds corrupt
   or truncated, when opening it or at any later query, is deleted and the
   build runs again without it (``feedpub.build``): never trusted.
 - The last build's state (records, settings, output files) is kept too, so a
@@ -32,7 +34,7 @@ from typing import NamedTuple
 from feedpub import __version__
 from feedpub.model import Article, Image, Listing, ParseResult, Problem, Provider, RelatedLink, Severity, Topic
 
-SCHEMA = 2
+SCHEMA = 3
 UTC = UTC
 
 _TABLES = """
@@ -46,12 +48,10 @@ CREATE TABLE IF NOT EXISTS records (
     problems TEXT
 );
 -- Whole articles live apart: every run scans the small columns above, and
--- reads an article only when a feed shows it.
-CREATE TABLE IF NOT EXISTS articles (path TEXT PRIMARY KEY, article TEXT NOT NULL);
-CREATE TABLE IF NOT EXISTS entries (
-    id TEXT NOT NULL, format TEXT NOT NULL, updated INTEGER NOT NULL, data BLOB NOT NULL,
-    PRIMARY KEY (id, format)
-);
+-- reads an article only when a feed shows it.  Its rendered entries (every
+-- format, packed) sit beside it, with the updated stamp they were rendered
+-- with: they go when the record changes, as the row is replaced.
+CREATE TABLE IF NOT EXISTS articles (path TEXT PRIMARY KEY, article TEXT NOT NULL, updated INTEGER, entries BLOB);
 CREATE TABLE IF NOT EXISTS outputs (path TEXT PRIMARY KEY, size INTEGER NOT NULL, mtime_ns INTEGER NOT NULL);
 """
 
@@ -150,6 +150,30 @@ def _listing(
     return Listing(id_, url, from_seconds(published), from_seconds(updated), draft == 1, parsed, path)
 
 
+# An article's entries as the cache keeps them: (the updated stamp they were
+# rendered with, every format's entry packed by pack_entries).
+Rendered = tuple[int, bytes]
+
+
+def pack_entries(entries: dict[str, bytes]) -> bytes:
+    """Entries by format name as one value: ``name length\n`` then the bytes, per format."""
+    return b"".join(b"%s %d\n%s" % (name.encode("ascii"), len(data), data) for name, data in sorted(entries.items()))
+
+
+def unpack_entries(packed: bytes) -> dict[str, memoryview]:
+    """The entries ``pack_entries`` packed, as views into ``packed``: with no
+    item limit a build holds every entry, and copying them all costs."""
+    entries = {}
+    view = memoryview(packed)
+    at = 0
+    while at < len(packed):
+        line_end = packed.index(b"\n", at)
+        name, size = packed[at:line_end].split(b" ")
+        at = line_end + 1 + int(size)
+        entries[name.decode("ascii")] = view[line_end + 1 : at]
+    return entries
+
+
 def row_listing(path: str, row: RecordRow, topics_cache: dict[str, tuple[Topic, ...]]) -> Listing | None:
     """The listing of a fresh parse's row (None: the record was rejected)."""
     return _listing(path, *row[:6], topics_cache)
@@ -225,8 +249,11 @@ class RecordCache:
             row = db.execute("SELECT value FROM meta WHERE key = 'identity'").fetchone()
             if row is None or row[0] != identity:
                 # Another schema, version or parse settings: nothing in it can be reused.
+                # (Dropped, not emptied: an older schema's tables have other columns.)
                 for table in ("records", "articles", "entries", "outputs", "meta"):
-                    db.execute(f"DELETE FROM {table}")
+                    db.execute(f"DROP TABLE IF EXISTS {table}")
+                for statement in _TABLES.split(";"):
+                    db.execute(statement)
                 db.execute("INSERT INTO meta VALUES ('identity', ?)", (identity,))
         except BaseException:
             db.close()
@@ -270,22 +297,17 @@ class RecordCache:
         )
         return {row[0]: CachedRecord(row[1], row[2], row[3], _listing(row[0], *row[4:], topics_cache)) for row in rows}
 
-    def store(self, parsed: Sequence[tuple[str, Stamp, bytes, RecordRow]], replacing: bool) -> None:
-        """Keep new parses: (path, stamp, sha256, row).  ``replacing``: some paths
-        were cached before (their old entries must go)."""
-        if replacing:
-            # Entries are kept by article id: whatever a record held before, and
-            # whatever it holds now, their rendered entries are stale.
-            paths = [(path,) for path, *_ in parsed]
-            self.db.executemany("DELETE FROM entries WHERE id = (SELECT id FROM records WHERE path = ?)", paths)
-            self.db.executemany("DELETE FROM entries WHERE id = ?", ((row[0],) for *_, row in parsed if row[0]))
+    def store(self, parsed: Sequence[tuple[str, Stamp, bytes, RecordRow, Rendered | None]]) -> None:
+        """Keep new parses: (path, stamp, sha256, row, rendered entries or None)."""
         self.db.executemany(
             "INSERT OR REPLACE INTO records VALUES (?,?,?,?,?,?,?,?,?,?,?)",
-            ((path, stamp.size, stamp.mtime_ns, sha256, *row[:6], row[7]) for path, stamp, sha256, row in parsed),
+            ((path, stamp.size, stamp.mtime_ns, sha256, *row[:6], row[7]) for path, stamp, sha256, row, _ in parsed),
         )
-        self.db.executemany("DELETE FROM articles WHERE path = ?", ((p,) for p, *_, row in parsed if row[6] is None))
+        rejected = ((path,) for path, _, _, row, _ in parsed if row[6] is None)
+        self.db.executemany("DELETE FROM articles WHERE path = ?", rejected)
         self.db.executemany(
-            "INSERT OR REPLACE INTO articles VALUES (?,?)", ((p, row[6]) for p, *_, row in parsed if row[6] is not None)
+            "INSERT OR REPLACE INTO articles VALUES (?,?,?,?)",
+            ((p, row[6], *(rendered or (None, None))) for p, _, _, row, rendered in parsed if row[6] is not None),
         )
 
     def restamp(self, path: str, stamp: Stamp) -> None:
@@ -294,9 +316,6 @@ class RecordCache:
 
     def forget(self, paths: Iterable[str]) -> None:
         for path in paths:
-            old = self.db.execute("SELECT id FROM records WHERE path = ?", (path,)).fetchone()
-            if old and old[0]:
-                self.db.execute("DELETE FROM entries WHERE id = ?", old)
             self.db.execute("DELETE FROM records WHERE path = ?", (path,))
             self.db.execute("DELETE FROM articles WHERE path = ?", (path,))
 
@@ -316,29 +335,21 @@ class RecordCache:
 
     # --- rendered entries --------------------------------------------------------------------
 
-    def entries(self, fmt: str, wanted: dict[str, int]) -> dict[str, bytes]:
-        """Cached entries of ``fmt`` for ``wanted`` (id -> updated seconds) that were
-        rendered with that same updated stamp."""
-        found: dict[str, bytes] = {}
-        ids = list(wanted)
-        for start in range(0, len(ids), 500):
-            chunk = ids[start : start + 500]
+    def entries(self, paths: Sequence[str]) -> dict[str, Rendered]:
+        """The rendered entries kept for ``paths``, with their updated stamps."""
+        found = {}
+        for start in range(0, len(paths), 500):
+            chunk = paths[start : start + 500]
             marks = ",".join("?" * len(chunk))
-            for id_, updated, data in self.db.execute(
-                f"SELECT id, updated, data FROM entries WHERE format = ? AND id IN ({marks})", (fmt, *chunk)
-            ):
-                if wanted[id_] == updated:
-                    found[id_] = data
+            query = f"SELECT path, updated, entries FROM articles WHERE entries IS NOT NULL AND path IN ({marks})"
+            for path, updated, packed in self.db.execute(query, chunk):
+                found[path] = (updated, packed)
         return found
 
-    def store_entries(self, fmt: str, rendered: Iterable[tuple[str, int, bytes]]) -> None:
-        rows = ((id_, fmt, updated, data) for id_, updated, data in rendered)
-        self.db.executemany("INSERT OR REPLACE INTO entries VALUES (?,?,?,?)", rows)
-
-    def drop_entries_except(self, ids: set[str]) -> None:
-        """Forget entries of articles that no longer exist (the cache must not grow forever)."""
-        stale = [(id_,) for (id_,) in self.db.execute("SELECT DISTINCT id FROM entries") if id_ not in ids]
-        self.db.executemany("DELETE FROM entries WHERE id = ?", stale)
+    def store_entries(self, rendered: Iterable[tuple[str, Rendered]]) -> None:
+        """Keep rendered entries: (path, (updated stamp, packed entries))."""
+        rows = ((updated, packed, path) for path, (updated, packed) in rendered)
+        self.db.executemany("UPDATE articles SET updated = ?, entries = ? WHERE path = ?", rows)
 
     # --- the last build ------------------------------------------------------------------------
 

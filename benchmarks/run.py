@@ -26,6 +26,7 @@ import os
 import shutil
 import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -121,13 +122,41 @@ def measure(size: int, work: Path) -> dict:
     return figures
 
 
+def startup() -> tuple[float, float]:
+    """Median seconds of ``feedpub --help`` and of a build of an empty folder:
+    what every run pays before its first record."""
+    empty = Path(tempfile.mkdtemp(prefix="feedpub-empty-"))
+    try:
+        (empty / "records").mkdir()
+        helps, builds = [], []
+        for _ in range(5):
+            start = time.perf_counter()
+            subprocess.run([sys.executable, "-m", "feedpub", "--help"], capture_output=True, check=True, cwd=ROOT)
+            helps.append(time.perf_counter() - start)
+            builds.append(run_build(empty / "records", empty / "out", empty / "cache")["seconds"])
+        return sorted(helps)[2], sorted(builds)[2]
+    finally:
+        shutil.rmtree(empty, ignore_errors=True)
+
+
+def machine() -> str:
+    try:
+        with open("/proc/cpuinfo", encoding="utf-8") as info:
+            model = next(line.split(":", 1)[1].strip() for line in info if line.startswith("model name"))
+    except (OSError, StopIteration):
+        model = "unknown CPU"
+    return f"{os.cpu_count()} CPUs ({model}), Python {sys.version.split()[0]}"
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--sizes", default="1000,10000,100000", help="comma-separated corpus sizes")
     parser.add_argument("--work", type=Path, default=Path("/tmp/feedpub-bench"), help="where corpora and outputs go")
     args = parser.parse_args(argv)
     args.work.mkdir(parents=True, exist_ok=True)
-    print(f"feedpub benchmark on {os.cpu_count()} CPUs, Python {sys.version.split()[0]}")
+    print(f"feedpub benchmark on {machine()}")
+    help_seconds, empty_seconds = startup()
+    print(f"start-up: feedpub --help {help_seconds:.3f} s; a build of an empty folder {empty_seconds:.3f} s")
     for size in (int(s) for s in args.sizes.split(",")):
         figures = measure(size, args.work)
         base = figures.pop("floor")

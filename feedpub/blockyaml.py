@@ -46,8 +46,10 @@ _PLAIN = (
 )
 _VALUE = rf"(?:{_DOUBLE}|{_SINGLE}|{_PLAIN})"
 _KEY = r"[A-Za-z_][A-Za-z0-9_-]*"
+# Every run of spaces is possessive: a line that fails must fail in one pass,
+# or a long run of spaces before a stray character costs quadratic time.
 _LINE = re.compile(
-    rf"^( *)(?:(- +)?({_KEY}):(?: +({_VALUE}))?|(- +)({_VALUE})|#.*)? *$",
+    rf"^( *+)(?:(- ++)?({_KEY}):(?: ++({_VALUE}))?|(- ++)({_VALUE})|#.*)? *+$",
     re.MULTILINE,
 )
 

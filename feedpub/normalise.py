@@ -76,7 +76,14 @@ _RAW_TEXT_FACTOR = 8
 
 
 def _capped_text(ctx: _Context, name: str, limit: int) -> str:
-    raw = _as_text(ctx.fields[name], name)
+    return _cut_text(ctx, name, ctx.fields[name], limit)
+
+
+def _cut_text(ctx: _Context, name: str, value: Any, limit: int) -> str:
+    """Clean text of at most ``limit`` characters from ``value`` (of the field
+    ``name``), with a warning when it had to be cut.  The raw text is cut
+    first: cleaning markup costs more than linear time on hostile input."""
+    raw = _as_text(value, name)
     text = clean_text(raw[: limit * _RAW_TEXT_FACTOR])
     if len(text) > limit or len(raw) > limit * _RAW_TEXT_FACTOR:
         ctx.warn(name, f"is longer than {limit} characters; cut at a word")
@@ -152,7 +159,7 @@ def _provider(ctx: _Context) -> Provider | None:
         ctx.warn("provider", f"{show(value)} is not a mapping with a name; no author is shown")
         return None
     try:
-        name = clean_text(_as_text(value.get("name"), "provider.name"))
+        name = _cut_text(ctx, "provider.name", value.get("name"), ctx.settings.max_title_chars)
     except FieldError as exc:
         ctx.warn(exc.field, f"{exc.message}; no author is shown")
         return None
@@ -181,7 +188,7 @@ def _topics(ctx: _Context) -> tuple[Topic, ...]:
     topics: dict[str, Topic] = {}
     for item in value:
         try:
-            name = clean_text(_as_text(item, "topics"))
+            name = _cut_text(ctx, "topics", item, ctx.settings.max_title_chars)
         except FieldError as exc:
             ctx.warn("topics", f"{exc.message}; that topic is dropped")
             continue
@@ -242,7 +249,7 @@ def _related(ctx: _Context, own_url: str | None) -> tuple[RelatedLink, ...]:
             ctx.warn(f"related[{index}].webUrl", f"{exc}; the related link is dropped")
             continue
         try:
-            title = clean_text(_as_text(item.get("title"), "title"))
+            title = clean_text(_as_text(item.get("title"), "title")[: ctx.settings.max_title_chars * _RAW_TEXT_FACTOR])
         except FieldError:
             title = ""
         title = truncate(title, ctx.settings.max_title_chars) or url

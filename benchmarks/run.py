@@ -7,7 +7,9 @@ then measures, in this one run on this machine:
 
 - the floor: reading every record and parsing it with PyYAML's C loader, on
   one core (what any Python tool reading these records pays at least);
-- a full build from a cold cache, with the default item limit and with none;
+- a full build from a cold cache, with the default item limit and with none
+  (floor and cold builds: the median of --repeat runs, 3 by default up to
+  10,000 records: short runs are the noisiest);
 - a rebuild with nothing changed; after one record changed, one added, one
   deleted (default limit, warm cache); and one changed with no item limit;
 - the peak resident memory of the build process and of its largest worker.
@@ -96,13 +98,23 @@ def newest_record(folder: Path) -> Path:
     return best[1]
 
 
-def measure(size: int, work: Path) -> dict:
+def cold_build(folder: Path, out: Path, cache: Path, repeat: int, *extra: str) -> dict:
+    """The median of ``repeat`` builds from nothing (no output, no cache)."""
+    runs = []
+    for _ in range(repeat):
+        shutil.rmtree(out, ignore_errors=True)
+        shutil.rmtree(cache, ignore_errors=True)
+        runs.append(run_build(folder, out, cache, *extra))
+    return sorted(runs, key=lambda run: run["seconds"])[len(runs) // 2]
+
+
+def measure(size: int, work: Path, repeat: int) -> dict:
     folder = corpus(size, work)
     base = work / f"run-{size}"
     shutil.rmtree(base, ignore_errors=True)
-    figures = {"floor": floor(folder)}
-    figures["full"] = run_build(folder, base / "out", base / "cache")
-    figures["full, no limit"] = run_build(folder, base / "out-all", base / "cache-all", "--max-items", "0")
+    figures = {"floor": sorted(floor(folder) for _ in range(repeat))[repeat // 2]}
+    figures["full"] = cold_build(folder, base / "out", base / "cache", repeat)
+    figures["full, no limit"] = cold_build(folder, base / "out-all", base / "cache-all", repeat, "--max-items", "0")
     figures["no change"] = run_build(folder, base / "out", base / "cache")
     target = newest_record(folder)
     original = target.read_bytes()
@@ -152,13 +164,18 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--sizes", default="1000,10000,100000", help="comma-separated corpus sizes")
     parser.add_argument("--work", type=Path, default=Path("/tmp/feedpub-bench"), help="where corpora and outputs go")
+    parser.add_argument(
+        "--repeat",
+        type=int,
+        help="take the median of this many floors and cold builds (default: 3 up to 10,000 records, then 1)",
+    )
     args = parser.parse_args(argv)
     args.work.mkdir(parents=True, exist_ok=True)
     print(f"feedpub benchmark on {machine()}")
     help_seconds, empty_seconds = startup()
     print(f"start-up: feedpub --help {help_seconds:.3f} s; a build of an empty folder {empty_seconds:.3f} s")
     for size in (int(s) for s in args.sizes.split(",")):
-        figures = measure(size, args.work)
+        figures = measure(size, args.work, args.repeat or (3 if size <= 10_000 else 1))
         base = figures.pop("floor")
         print(f"\n{size} records: floor (read + PyYAML C loader, one core) {base:.2f} s")
         for name, figure in figures.items():

@@ -229,26 +229,26 @@ def render_outputs(
     """Every (feed, format) as chunks.  Each article shown is rendered once, in
     every format, unless this run's workers (``early``, by path) or the cache
     have its entries rendered with the same ``updated`` stamp."""
-    shown: dict[str, Listing] = {}
+    shown: dict[str, Listing] = {}  # path -> listing, for every article some feed shows
     for plan in plans:
         for listing in plan.articles:
-            shown.setdefault(listing.id, listing)
+            shown.setdefault(listing.source, listing)
+    wanted = {path: to_seconds(listing.updated) for path, listing in shown.items()}
     entries: dict[str, dict[str, bytes]] = {}  # id -> format -> entry
-    wanted = {listing.source: to_seconds(listing.updated) for listing in shown.values()}
 
     def take(found: dict[str, Rendered]) -> None:
         for path, (updated, packed) in found.items():
-            unpacked = unpack_entries(packed) if updated == wanted[path] else {}
-            if all(name in unpacked for name in settings.formats):
-                entries[shown_by_path[path].id] = unpacked
+            if updated == wanted[path]:
+                unpacked = unpack_entries(packed)
+                if all(name in unpacked for name in settings.formats):
+                    entries[shown[path].id] = unpacked
 
-    shown_by_path = {listing.source: listing for listing in shown.values()}
-    take({path: early[path] for path in wanted if path in early})
-    take(cache.entries([path for path, listing in shown_by_path.items() if listing.id not in entries]))
-    articles = cache.articles([path for path, listing in shown_by_path.items() if listing.id not in entries])
+    take({path: early[path] for path in shown if path in early})
+    take(cache.entries([path for path, listing in shown.items() if listing.id not in entries]))
+    articles = cache.articles([path for path, listing in shown.items() if listing.id not in entries])
     fresh = []
     for path, article in articles.items():
-        listing = shown_by_path[path]
+        listing = shown[path]
         if article.updated != listing.updated:  # moved on a second by the planner
             article = replace(article, updated=listing.updated)
         entries[listing.id] = {name: FORMATS[name].render_entry(article, settings) for name in settings.formats}

@@ -16,17 +16,19 @@ from __future__ import annotations
 import contextlib
 import gc
 import hashlib
+import itertools
 import json
 import os
 import sqlite3
 import stat
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime
 from pathlib import Path
 
 from feedpub import __version__
 from feedpub.cache import (
+    CachedRecord,
     RecordCache,
     RecordRow,
     Rendered,
@@ -100,8 +102,12 @@ def discover(records_dir: Path, settings: Settings) -> tuple[dict[str, Stamp], l
     folder cannot make feedpub read files outside it."""
     if not records_dir.is_dir():
         raise ConfigError(f"{records_dir}: records folder does not exist")
-    found: dict[str, Stamp] = {}
     problems: list[Problem] = []
+    return dict(walk(records_dir, settings, problems)), problems
+
+
+def walk(records_dir: Path, settings: Settings, problems: list[Problem]) -> Iterator[tuple[str, Stamp]]:
+    """``discover``, one file at a time (what it skips goes to ``problems``)."""
     folders = [str(records_dir)]
     while folders:
         with os.scandir(folders.pop()) as scan:
@@ -115,12 +121,11 @@ def discover(records_dir: Path, settings: Settings) -> tuple[dict[str, Stamp], l
             elif entry.name.endswith(settings.record_suffixes):
                 info = entry.stat(follow_symlinks=False)
                 if stat.S_ISREG(info.st_mode):
-                    found[entry.path] = Stamp(info.st_size, info.st_mtime_ns)
+                    yield entry.path, Stamp(info.st_size, info.st_mtime_ns)
                 else:
                     kind = "a symbolic link" if stat.S_ISLNK(info.st_mode) else "not a regular file"
                     problems.append(Problem(entry.path, None, f"is {kind}; not read", Severity.WARNING))
         folders.extend(reversed(subfolders))
-    return found, problems
 
 
 _READ_FLAGS = os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_NONBLOCK", 0)
@@ -189,35 +194,50 @@ def _parse_batch(batch: list[tuple[str, bytes | None]], settings: Settings, rend
 
 
 def parse_files(
-    todo: Sequence[tuple[str, bytes | None]], settings: Settings, render: bool, progress: Progress | None
+    todo: Iterable[tuple[str, bytes | None]], settings: Settings, render: bool, progress: Progress | None
 ) -> Iterator[Parsed]:
     """Parse ``todo`` (path, cached sha) in order; in worker processes when there
-    are many.  The results are the same either way: parsing is a pure function."""
-    jobs = settings.jobs or os.cpu_count() or 1
-    batches = [list(todo[i : i + _BATCH]) for i in range(0, len(todo), _BATCH)]
-    done = 0
-    if jobs == 1 or len(todo) < PARALLEL_THRESHOLD:
-        results: Iterator[list[Parsed]] = (_parse_batch(b, settings, render) for b in batches)
-        pool = None
-    else:
-        import multiprocessing
-        from concurrent.futures import ProcessPoolExecutor
+    are many, which then also render the entries when ``render``.  The results
+    are the same either way: parsing is a pure function.
 
-        # Workers hold one batch at a time: there the collector costs little,
-        # and it frees what a hostile record's failed parse may leave in cycles.
-        pool = ProcessPoolExecutor(
-            max_workers=jobs, mp_context=multiprocessing.get_context("fork"), initializer=gc.enable
-        )
-        results = pool.map(_parse_batch, batches, [settings] * len(batches), [render] * len(batches))
+    ``todo`` may be lazy (the folder being walked): the workers start on the
+    first batches while the rest is still being found."""
+    jobs = settings.jobs or os.cpu_count() or 1
+    pending = iter(todo)
+    head = list(itertools.islice(pending, PARALLEL_THRESHOLD))
+    if jobs == 1 or len(head) < PARALLEL_THRESHOLD:
+        items = head + list(pending)
+        for start in range(0, len(items), _BATCH):
+            yield from _parse_batch(items[start : start + _BATCH], settings, False)
+            if progress:
+                progress("parse", min(start + _BATCH, len(items)), len(items))
+        return
+    import multiprocessing
+    from concurrent.futures import ProcessPoolExecutor
+
+    counted = [0]
+
+    def batches() -> Iterator[list[tuple[str, bytes | None]]]:
+        rest = itertools.chain(head, pending)
+        while batch := list(itertools.islice(rest, _BATCH)):
+            counted[0] += len(batch)
+            yield batch
+
+    # Workers hold one batch at a time: there the collector costs little,
+    # and it frees what a hostile record's failed parse may leave in cycles.
+    pool = ProcessPoolExecutor(max_workers=jobs, mp_context=multiprocessing.get_context("fork"), initializer=gc.enable)
     try:
+        # map submits every batch before it returns: the whole walk, while the
+        # workers parse.
+        results = pool.map(_parse_batch, batches(), itertools.repeat(settings), itertools.repeat(render))
+        done = 0
         for batch in results:
             done += len(batch)
             if progress:
-                progress("parse", done, len(todo))
+                progress("parse", done, counted[0])
             yield from batch
     finally:
-        if pool is not None:
-            pool.shutdown(cancel_futures=True)
+        pool.shutdown(cancel_futures=True)
 
 
 # --- rendering ----------------------------------------------------------------------------
@@ -338,6 +358,25 @@ def _output_stamps(output_dir: Path, paths: Sequence[str]) -> dict[str, tuple[in
     return stamps
 
 
+def _all_of(walked: Iterator[tuple[str, Stamp]], stamps: dict[str, Stamp]) -> Iterator[tuple[str, None]]:
+    """Every file walked, to parse (no cached hash); their stamps go to ``stamps``."""
+    for path, stamp in walked:
+        stamps[path] = stamp
+        yield path, None
+
+
+def _unchanged(summary: dict, records: int, scan_problems: list[Problem], cache: RecordCache) -> BuildReport:
+    """The report of a run with nothing to do: the last run's, every file unchanged."""
+    duplicates = [Problem(path, field, message, Severity(severity), line)
+                  for path, field, message, severity, line in summary["dedup"]]  # fmt: skip
+    problems = sorted([*scan_problems, *cache.problems(), *duplicates], key=lambda p: (p.path, p.line or 0))
+    changes = tuple(FileChange(path, feed, "unchanged", items, 0, 0) for path, feed, items in summary["files"])
+    return BuildReport(
+        records, summary["published"], summary["skipped"], tuple(problems), len(changes),
+        publish=PublishReport(changes),
+    )  # fmt: skip
+
+
 def _nothing_to_do(cache: RecordCache, state: str, settings: Settings, as_of: datetime | None) -> dict | None:
     """The last run's summary when this run would change nothing: same records,
     settings and output files, and no scheduled record has come due."""
@@ -356,12 +395,12 @@ def _nothing_to_do(cache: RecordCache, state: str, settings: Settings, as_of: da
 
 
 def _build(settings: Settings, as_of: datetime | None, write: bool, progress: Progress | None) -> BuildReport:
-    stamps, scan_problems = discover(settings.records_dir, settings)
     cache = _open_cache(settings)
+    scan_problems = []
     if cache.warning:
         scan_problems.append(Problem(str(settings.cache_dir), None, cache.warning, Severity.WARNING))
     try:
-        report = _build_with(cache, stamps, list(scan_problems), settings, as_of, write, progress)
+        report = _build_with(cache, scan_problems, settings, as_of, write, progress)
     except sqlite3.DatabaseError as exc:
         # The cache broke under us (a corrupt page found mid-run): it is an
         # optimisation only, so throw it away and build again from the records.
@@ -370,7 +409,7 @@ def _build(settings: Settings, as_of: datetime | None, write: bool, progress: Pr
         warning = f"cache unusable ({exc}); rebuilt"
         scan_problems.append(Problem(str(settings.cache_dir), None, warning, Severity.WARNING))
         try:
-            report = _build_with(cache, stamps, scan_problems, settings, as_of, write, progress)
+            report = _build_with(cache, scan_problems, settings, as_of, write, progress)
         except BaseException:
             cache.abandon()
             raise
@@ -383,40 +422,42 @@ def _build(settings: Settings, as_of: datetime | None, write: bool, progress: Pr
 
 def _build_with(
     cache: RecordCache,
-    stamps: dict[str, Stamp],
-    scan_problems: list[Problem],
+    cache_problems: list[Problem],
     settings: Settings,
     as_of: datetime | None,
     write: bool,
     progress: Progress | None,
 ) -> BuildReport:
-    state = _state(settings, stamps)
-    if write and cache.path is not None:
-        summary = _nothing_to_do(cache, state, settings, as_of)
-        if summary is not None:
-            duplicates = [Problem(path, field, message, Severity(severity), line)
-                          for path, field, message, severity, line in summary["dedup"]]  # fmt: skip
-            problems = sorted([*scan_problems, *cache.problems(), *duplicates], key=lambda p: (p.path, p.line or 0))
-            changes = tuple(FileChange(path, feed, "unchanged", items, 0, 0) for path, feed, items in summary["files"])
-            return BuildReport(
-                len(stamps), summary["published"], summary["skipped"], tuple(problems), len(changes),
-                publish=PublishReport(changes),
-            )  # fmt: skip
-
-    cached = cache.scan()
-    cache.forget(cached.keys() - stamps.keys())
-    todo = [
-        (path, cached[path].sha256 if path in cached else None)
-        for path, stamp in stamps.items()
-        if path not in cached or (cached[path].size, cached[path].mtime_ns) != (stamp.size, stamp.mtime_ns)
-    ]
-    # path -> listing (None: rejected), in path order; parses below replace what changed.
-    listings = {path: cached[path].listing if path in cached else None for path in stamps}
-    render_early = settings.max_items == 0 and len(todo) >= PARALLEL_THRESHOLD
+    scan_problems = list(cache_problems)
+    stamps: dict[str, Stamp] = {}
+    cached: dict[str, CachedRecord] = {}
+    todo: Iterable[tuple[str, bytes | None]]
+    if cache.last_state() is None and cache.is_empty():
+        # Nothing to compare with: every record is parsed, and the workers
+        # start on the first ones while the folder is still being walked.
+        todo = _all_of(walk(settings.records_dir, settings, scan_problems), stamps)
+    else:
+        stamps, walk_problems = discover(settings.records_dir, settings)
+        scan_problems += walk_problems
+        if write and cache.path is not None:
+            summary = _nothing_to_do(cache, _state(settings, stamps), settings, as_of)
+            if summary is not None:
+                return _unchanged(summary, len(stamps), scan_problems, cache)
+        cached = cache.scan()
+        cache.forget(cached.keys() - stamps.keys())
+        todo = [
+            (path, cached[path].sha256 if path in cached else None)
+            for path, stamp in stamps.items()
+            if path not in cached or (cached[path].size, cached[path].mtime_ns) != (stamp.size, stamp.mtime_ns)
+        ]
+    # path -> listing (None: rejected); parses below replace what changed.
+    listings = {path: record.listing for path, record in cached.items() if path in stamps}
     early: dict[str, Rendered] = {}  # path -> entries the workers rendered
     pending: list[tuple[str, Stamp, bytes, RecordRow, Rendered | None]] = []
     topics_cache: dict[str, tuple] = {}
-    for parsed in parse_files(todo, settings, render_early, progress):
+    parsed_count = 0
+    for parsed in parse_files(todo, settings, settings.max_items == 0, progress):
+        parsed_count += 1
         stamp = stamps[parsed.path]
         if parsed.row is None:
             cache.restamp(parsed.path, stamp)
@@ -429,6 +470,8 @@ def _build_with(
         if parsed.rendered is not None:
             early[parsed.path] = parsed.rendered
     cache.store(pending)
+    listings = {path: listings.get(path) for path in stamps}  # in path order
+    state = _state(settings, stamps)
 
     parsed_ok = [listing for listing in listings.values() if listing is not None]
     selection = select(parsed_ok, settings, as_of, rejected=len(listings) - len(parsed_ok))
@@ -454,5 +497,5 @@ def _build_with(
         cache.remember(json.dumps(summary), _output_stamps(settings.output_dir, [o.path for o in outputs]))
     return BuildReport(
         len(stamps), len(selection.articles), selection.skipped, tuple(problems), len(outputs),
-        outputs, selection, report, parsed=len(todo),
+        outputs, selection, report, parsed=parsed_count,
     )  # fmt: skip

@@ -288,6 +288,9 @@ class RecordCache:
 
     # --- records ---------------------------------------------------------------------------
 
+    def is_empty(self) -> bool:
+        return self.db.execute("SELECT 1 FROM records LIMIT 1").fetchone() is None
+
     def scan(self) -> dict[str, CachedRecord]:
         """Every cached record: its file's identity and, when it parsed, its listing.
         One pass over the small columns serves both the change check and the plan."""

@@ -67,11 +67,11 @@ _RESOLVERS = yaml.resolver.Resolver.yaml_implicit_resolvers
 _CONSTRUCTORS = yaml.constructor.SafeConstructor.yaml_constructors
 _CONSTRUCTOR = yaml.constructor.SafeConstructor()
 _STR = "tag:yaml.org,2002:str"
+# Memos of what this process has resolved, emptied when full: a hostile
+# folder of endless distinct values must not grow them without bound.
+_MEMO_MAX = 4096
 _TEXT_KEYS: dict[str, bool] = {}  # key -> whether YAML reads it as text (not "yes", "null", ...)
-
-
 _KNOWN: dict[str, Any] = {}  # short plain values seen before: names, domains, flags, numbers
-_KNOWN_MAX = 4096
 
 
 def _plain(text: str) -> Any:
@@ -81,7 +81,7 @@ def _plain(text: str) -> Any:
         return _KNOWN[text]
     value = _resolve(text)
     if len(text) <= 64 and not isinstance(value, date):  # dates are nearly all different
-        if len(_KNOWN) >= _KNOWN_MAX:
+        if len(_KNOWN) >= _MEMO_MAX:
             _KNOWN.clear()
         _KNOWN[text] = value
     return value
@@ -116,6 +116,8 @@ def _text_key(key: str) -> bool:
             known = isinstance(_plain(key), str)
         except _Declined:
             known = False
+        if len(_TEXT_KEYS) >= _MEMO_MAX:
+            _TEXT_KEYS.clear()
         _TEXT_KEYS[key] = known
     return known
 
@@ -161,7 +163,7 @@ def _mapping(
         else:
             child, pos = _block(lines, pos, column, None if fields is None else fields.get(key), wanted, depth)
         if build:
-            if key in keys or not _TEXT_KEYS.get(key, False) and not _text_key(key):
+            if key in keys or not _text_key(key):
                 raise _Declined
             keys.add(key)
             if wanted:

@@ -18,6 +18,7 @@ import gc
 import hashlib
 import itertools
 import json
+import operator
 import os
 import sqlite3
 import stat
@@ -106,12 +107,15 @@ def discover(records_dir: Path, settings: Settings) -> tuple[dict[str, Stamp], l
     return dict(walk(records_dir, settings, problems)), problems
 
 
+_BY_NAME = operator.attrgetter("name")  # in C: a folder may hold a hundred thousand records
+
+
 def walk(records_dir: Path, settings: Settings, problems: list[Problem]) -> Iterator[tuple[str, Stamp]]:
     """``discover``, one file at a time (what it skips goes to ``problems``)."""
     folders = [str(records_dir)]
     while folders:
         with os.scandir(folders.pop()) as scan:
-            entries = sorted(scan, key=lambda e: e.name)
+            entries = sorted(scan, key=_BY_NAME)
         subfolders = []
         for entry in entries:
             if entry.name.startswith("."):

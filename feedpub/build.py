@@ -219,12 +219,13 @@ def parse_files(
     import multiprocessing
     from concurrent.futures import ProcessPoolExecutor
 
-    counted = [0]
+    counted = 0  # files handed to the workers: all of them once map returns
 
     def batches() -> Iterator[list[tuple[str, bytes | None]]]:
+        nonlocal counted
         rest = itertools.chain(head, pending)
         while batch := list(itertools.islice(rest, _BATCH)):
-            counted[0] += len(batch)
+            counted += len(batch)
             yield batch
 
     # Workers hold one batch at a time: there the collector costs little,
@@ -238,7 +239,7 @@ def parse_files(
         for batch in results:
             done += len(batch)
             if progress:
-                progress("parse", done, counted[0])
+                progress("parse", done, counted)
             yield from batch
     finally:
         pool.shutdown(cancel_futures=True)
@@ -268,8 +269,12 @@ def render_outputs(
                     entries[shown[path].id] = unpacked
 
     take({path: early[path] for path in shown if path in early})
-    take(cache.entries([path for path, listing in shown.items() if listing.id not in entries]))
-    articles = cache.articles([path for path, listing in shown.items() if listing.id not in entries])
+
+    def missing() -> list[str]:
+        return [path for path, listing in shown.items() if listing.id not in entries]
+
+    take(cache.entries(missing()))
+    articles = cache.articles(missing())
     fresh = []
     for path, article in articles.items():
         listing = shown[path]
@@ -436,6 +441,7 @@ def _build_with(
     stamps: dict[str, Stamp] = {}
     cached: dict[str, CachedRecord] = {}
     todo: Iterable[tuple[str, bytes | None]]
+    state = None  # of the records and settings, once every stamp is known
     if cache.last_state() is None and cache.is_empty():
         # Nothing to compare with: every record is parsed, and the workers
         # start on the first ones while the folder is still being walked.
@@ -443,8 +449,9 @@ def _build_with(
     else:
         stamps, walk_problems = discover(settings.records_dir, settings)
         scan_problems += walk_problems
+        state = _state(settings, stamps)
         if write and cache.path is not None:
-            summary = _nothing_to_do(cache, _state(settings, stamps), settings, as_of)
+            summary = _nothing_to_do(cache, state, settings, as_of)
             if summary is not None:
                 return _unchanged(summary, len(stamps), scan_problems, cache)
         cached = cache.scan()
@@ -475,7 +482,8 @@ def _build_with(
             early[parsed.path] = parsed.rendered
     cache.store(pending)
     listings = {path: listings.get(path) for path in stamps}  # in path order
-    state = _state(settings, stamps)
+    if state is None:  # the walk ran with the parse
+        state = _state(settings, stamps)
 
     parsed_ok = [listing for listing in listings.values() if listing is not None]
     selection = select(parsed_ok, settings, as_of, rejected=len(listings) - len(parsed_ok))

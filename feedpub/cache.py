@@ -1,4 +1,4 @@
-"""A persistent cache of parsed records and rendered entries, in SQLite.
+"""A persistent cache of parsed records, and of where their entries were published, in SQLite.
 
 It is an optimisation only: deleting it changes no output byte.
 
@@ -6,12 +6,12 @@ It is an optimisation only: deleting it changes no output byte.
   cache, its content hash decides (a touched but unchanged file is not parsed
   again).
 - Planning reads only small columns (id, URL, dates, topics); a whole article
-  is read back only when a feed shows it.  Its rendered entries are kept
-  beside it, every format in one value, with the ``updated`` stamp they were
-  rendered with (with no item limit, a changed record costs one rendering,
-  not a hundred thousand).
-- Nothing in it is executable: articles and problems are JSON, entries are
-  the bytes that were written.  A cache of another schema, another feedpub
+  is read back only when a feed shows it.
+- Rendered entries are not copied here: the last run's feeds hold them, and
+  the cache keeps where (``feedpub.placed``).  With no item limit, a changed
+  record costs one rendering, not a hundred thousand.
+- Nothing in it is executable: articles and problems are JSON, placements
+  are offsets.  A cache of another schema, another feedpub
   version or other parse settings is started afresh; one that SQLite finds corrupt
   or truncated, when opening it or at any later query, is deleted and the
   build runs again without it (``feedpub.build``): never trusted.
@@ -33,8 +33,9 @@ from typing import NamedTuple
 
 from feedpub import __version__
 from feedpub.model import Article, Image, Listing, ParseResult, Problem, Provider, RelatedLink, Severity, Topic
+from feedpub.placed import Placement
 
-SCHEMA = 3
+SCHEMA = 4
 UTC = UTC
 
 _TABLES = """
@@ -48,10 +49,13 @@ CREATE TABLE IF NOT EXISTS records (
     problems TEXT
 );
 -- Whole articles live apart: every run scans the small columns above, and
--- reads an article only when a feed shows it.  Its rendered entries (every
--- format, packed) sit beside it, with the updated stamp they were rendered
--- with: they go when the record changes, as the row is replaced.
-CREATE TABLE IF NOT EXISTS articles (path TEXT PRIMARY KEY, article TEXT NOT NULL, updated INTEGER, entries BLOB);
+-- reads an article only when a feed shows it.
+CREATE TABLE IF NOT EXISTS articles (path TEXT PRIMARY KEY, article TEXT NOT NULL);
+-- Where the last build into each output folder left its entries.
+CREATE TABLE IF NOT EXISTS placed (
+    output TEXT NOT NULL, file TEXT NOT NULL, format TEXT NOT NULL, sha256 TEXT NOT NULL,
+    keys BLOB NOT NULL, spans BLOB NOT NULL, PRIMARY KEY (output, file)
+);
 CREATE TABLE IF NOT EXISTS outputs (path TEXT PRIMARY KEY, size INTEGER NOT NULL, mtime_ns INTEGER NOT NULL);
 """
 
@@ -150,30 +154,6 @@ def _listing(
     return Listing(id_, url, from_seconds(published), from_seconds(updated), draft == 1, parsed, path)
 
 
-# An article's entries as the cache keeps them: (the updated stamp they were
-# rendered with, every format's entry packed by pack_entries).
-Rendered = tuple[int, bytes]
-
-
-def pack_entries(entries: dict[str, bytes]) -> bytes:
-    """Entries by format name as one value: ``name length\n`` then the bytes, per format."""
-    return b"".join(b"%s %d\n%s" % (name.encode("ascii"), len(data), data) for name, data in sorted(entries.items()))
-
-
-def unpack_entries(packed: bytes) -> dict[str, memoryview]:
-    """The entries ``pack_entries`` packed, as views into ``packed``: with no
-    item limit a build holds every entry, and copying them all costs."""
-    entries = {}
-    view = memoryview(packed)
-    at = 0
-    while at < len(packed):
-        line_end = packed.index(b"\n", at)
-        name, size = packed[at:line_end].split(b" ")
-        at = line_end + 1 + int(size)
-        entries[name.decode("ascii")] = view[line_end + 1 : at]
-    return entries
-
-
 def row_listing(path: str, row: RecordRow, topics_cache: dict[str, tuple[Topic, ...]]) -> Listing | None:
     """The listing of a fresh parse's row (None: the record was rejected)."""
     return _listing(path, *row[:6], topics_cache)
@@ -250,7 +230,7 @@ class RecordCache:
             if row is None or row[0] != identity:
                 # Another schema, version or parse settings: nothing in it can be reused.
                 # (Dropped, not emptied: an older schema's tables have other columns.)
-                for table in ("records", "articles", "entries", "outputs", "meta"):
+                for table in ("records", "articles", "entries", "placed", "outputs", "meta"):
                     db.execute(f"DROP TABLE IF EXISTS {table}")
                 for statement in _TABLES.split(";"):
                     db.execute(statement)
@@ -300,17 +280,17 @@ class RecordCache:
         )
         return {row[0]: CachedRecord(row[1], row[2], row[3], _listing(row[0], *row[4:], topics_cache)) for row in rows}
 
-    def store(self, parsed: Sequence[tuple[str, Stamp, bytes, RecordRow, Rendered | None]]) -> None:
-        """Keep new parses: (path, stamp, sha256, row, rendered entries or None)."""
+    def store(self, parsed: Sequence[tuple[str, Stamp, bytes, RecordRow]]) -> None:
+        """Keep new parses: (path, stamp, sha256, row)."""
         self.db.executemany(
             "INSERT OR REPLACE INTO records VALUES (?,?,?,?,?,?,?,?,?,?,?)",
-            ((path, stamp.size, stamp.mtime_ns, sha256, *row[:6], row[7]) for path, stamp, sha256, row, _ in parsed),
+            ((path, stamp.size, stamp.mtime_ns, sha256, *row[:6], row[7]) for path, stamp, sha256, row in parsed),
         )
-        rejected = ((path,) for path, _, _, row, _ in parsed if row[6] is None)
+        rejected = ((path,) for path, _, _, row in parsed if row[6] is None)
         self.db.executemany("DELETE FROM articles WHERE path = ?", rejected)
         self.db.executemany(
-            "INSERT OR REPLACE INTO articles VALUES (?,?,?,?)",
-            ((p, row[6], *(rendered or (None, None))) for p, _, _, row, rendered in parsed if row[6] is not None),
+            "INSERT OR REPLACE INTO articles VALUES (?,?)",
+            ((path, row[6]) for path, _, _, row in parsed if row[6] is not None),
         )
 
     def restamp(self, path: str, stamp: Stamp) -> None:
@@ -336,23 +316,22 @@ class RecordCache:
                 found[path] = article_from_json(text)
         return found
 
-    # --- rendered entries --------------------------------------------------------------------
+    # --- where entries were published ----------------------------------------------------------
 
-    def entries(self, paths: Sequence[str]) -> dict[str, Rendered]:
-        """The rendered entries kept for ``paths``, with their updated stamps."""
-        found = {}
-        for start in range(0, len(paths), 500):
-            chunk = paths[start : start + 500]
-            marks = ",".join("?" * len(chunk))
-            query = f"SELECT path, updated, entries FROM articles WHERE entries IS NOT NULL AND path IN ({marks})"
-            for path, updated, packed in self.db.execute(query, chunk):
-                found[path] = (updated, packed)
-        return found
+    def placements(self, output: str) -> list[Placement]:
+        """The entries the last build into ``output`` (a resolved folder) left, by file."""
+        rows = self.db.execute(
+            "SELECT file, format, sha256, keys, spans FROM placed WHERE output = ? ORDER BY file", (output,)
+        )
+        return [Placement(*row) for row in rows]
 
-    def store_entries(self, rendered: Iterable[tuple[str, Rendered]]) -> None:
-        """Keep rendered entries: (path, (updated stamp, packed entries))."""
-        rows = ((updated, packed, path) for path, (updated, packed) in rendered)
-        self.db.executemany("UPDATE articles SET updated = ?, entries = ? WHERE path = ?", rows)
+    def place(self, output: str, placements: Iterable[Placement]) -> None:
+        """Replace what is known of ``output``'s entries."""
+        self.db.execute("DELETE FROM placed WHERE output = ?", (output,))
+        self.db.executemany(
+            "INSERT INTO placed VALUES (?,?,?,?,?,?)",
+            ((output, p.file, p.format, p.sha256, p.keys, p.spans) for p in placements),
+        )
 
     # --- the last build ------------------------------------------------------------------------
 

@@ -28,6 +28,7 @@ from feedpub.errors import OutputError
 
 MANIFEST_NAME = ".feedpub-manifest.json"
 MANIFEST_FORMAT = 1
+_ENCODE_STRING = json.encoder.encode_basestring_ascii  # a JSON string literal, in C
 _WRITE_BUFFER = 1 << 20
 _WRITERS = 2  # threads writing files (measured: 2 and 4 alike, 1 twice as slow)
 # What write_atomically leaves behind when a run is killed: ".<name>.<random>.tmp".
@@ -63,13 +64,23 @@ class Manifest:
     feeds: dict[str, tuple[str, ...]] = field(default_factory=dict)
 
     def to_bytes(self) -> bytes:
-        document = {
-            "format": MANIFEST_FORMAT,
-            "generator": "feedpub",
-            "files": dict(sorted(self.files.items())),
-            "feeds": {name: list(items) for name, items in sorted(self.feeds.items())},
-        }
-        return (json.dumps(document, ensure_ascii=True, indent=0, separators=(",", ":")) + "\n").encode("ascii")
+        """JSON with one value per line, so that the manifests of two runs diff
+        line by line.  Written by hand, with the JSON module's C string encoder:
+        json.dumps with an indent runs in Python, and with no item limit the
+        manifest lists every item of every feed (13 MB at 100,000 records)."""
+        text = _ENCODE_STRING
+
+        def mapping(pairs: list[str]) -> str:
+            return "{\n" + ",\n".join(pairs) + "\n}" if pairs else "{}"
+
+        files = [f"{text(name)}:{text(sha)}" for name, sha in sorted(self.files.items())]
+        feeds = [
+            f"{text(name)}:" + ("[\n" + ",\n".join(map(text, items)) + "\n]" if items else "[]")
+            for name, items in sorted(self.feeds.items())
+        ]
+        document = [f'"format":{MANIFEST_FORMAT}', '"generator":"feedpub"', '"files":' + mapping(files),
+                    '"feeds":' + mapping(feeds)]  # fmt: skip
+        return (mapping(document) + "\n").encode("ascii")
 
 
 @dataclass(frozen=True)
@@ -88,6 +99,7 @@ class FileChange:
 class PublishReport:
     changes: tuple[FileChange, ...]
     warnings: tuple[str, ...] = ()
+    hashes: dict[str, str] = field(default_factory=dict)  # file -> sha256 of the bytes it now holds
 
     def _with(self, status: str) -> tuple[str, ...]:
         return tuple(c.path for c in self.changes if c.status == status)
@@ -262,7 +274,8 @@ def _publish(output_dir: Path, files: Sequence[PublishedFile]) -> PublishReport:
             path.unlink()
         changes.append(FileChange(relative, feed, "removed", 0, 0, items))
 
-    final = Manifest({f.path: sha for f, (_, sha) in zip(files, done, strict=True)}, new_feeds).to_bytes()
+    hashes = {f.path: sha for f, (_, sha) in zip(files, done, strict=True)}
+    final = Manifest(hashes, new_feeds).to_bytes()
     if not same_bytes(manifest_path, (final,)):
         write_atomically(manifest_path, (final,))
-    return PublishReport(tuple(sorted(changes, key=lambda c: c.path)), tuple(warnings))
+    return PublishReport(tuple(sorted(changes, key=lambda c: c.path)), tuple(warnings), hashes)

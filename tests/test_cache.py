@@ -10,9 +10,11 @@ from pathlib import Path
 
 import pytest
 
+import feedpub.build
 from feedpub.build import PARALLEL_THRESHOLD, build
 from feedpub.cache import cache_file
 from feedpub.errors import ConfigError
+from feedpub.render import FORMATS, FeedFormat
 from tests.conftest import AS_OF, make_settings, record
 
 COUNT = PARALLEL_THRESHOLD + 44  # enough to use the worker processes
@@ -197,3 +199,67 @@ def test_a_cache_in_use_by_another_run_is_left_alone(corpus: Path, tmp_path: Pat
     assert feed_files(tmp_path / "two") == feed_files(tmp_path / "one")
     third = build(settings, as_of=AS_OF)  # the cache survived, whole
     assert third.parsed == 0 and reference.parsed == COUNT + 1
+
+
+@pytest.fixture
+def render_count(monkeypatch) -> list[int]:
+    """Entries rendered in this process from now on (a serial build renders every one here)."""
+    count = [0]
+
+    def counting(fmt: FeedFormat) -> FeedFormat:
+        def render_entry(article, settings):
+            count[0] += 1
+            return fmt.render_entry(article, settings)
+
+        return dataclasses.replace(fmt, render_entry=render_entry)
+
+    monkeypatch.setattr(feedpub.build, "FORMATS", {name: counting(fmt) for name, fmt in FORMATS.items()})
+    return count
+
+
+def _forty(corpus: Path, tmp_path: Path) -> Path:
+    records = tmp_path / "records"
+    records.mkdir()
+    for path in sorted(corpus.iterdir())[:40]:
+        (records / path.name).write_bytes(path.read_bytes())
+    return records
+
+
+def test_unchanged_entries_come_from_the_last_feeds_not_a_new_rendering(
+    corpus: Path, tmp_path: Path, render_count: list[int]
+) -> None:
+    records = _forty(corpus, tmp_path)
+    settings = settings_for(records, tmp_path / "out", cache_dir=tmp_path / "cache", max_items=0, jobs=1)
+    first = build(settings, as_of=AS_OF)
+    assert render_count[0] == 2 * first.published  # two formats
+    target = records / "00003.txt"
+    target.write_text(target.read_text("utf-8").replace("Article 3 ", "Article three "), "utf-8")
+    render_count[0] = 0
+    report = build(settings, as_of=AS_OF)
+    assert render_count[0] == 2 and report.publish.written  # the changed record's entries only
+    build(dataclasses.replace(settings, output_dir=tmp_path / "fresh", cache_dir=None), as_of=AS_OF)
+    assert feed_files(settings.output_dir) == feed_files(tmp_path / "fresh")
+
+
+@pytest.mark.parametrize("damage", ["edited", "truncated", "deleted"])
+def test_entries_in_a_feed_changed_since_are_rendered_again(
+    corpus: Path, tmp_path: Path, render_count: list[int], damage: str
+) -> None:
+    records = _forty(corpus, tmp_path)
+    settings = settings_for(records, tmp_path / "out", cache_dir=tmp_path / "cache", max_items=0, jobs=1)
+    first = build(settings, as_of=AS_OF)
+    feed = settings.output_dir / "all.atom.xml"
+    data = feed.read_bytes()
+    if damage == "edited":  # same length, one entry's text altered
+        feed.write_bytes(data.replace(b"Article 1 ", b"Article X ", 1))
+    elif damage == "truncated":
+        feed.write_bytes(data[: len(data) // 2])
+    else:
+        feed.unlink()
+    target = records / "00003.txt"
+    target.write_text(target.read_text("utf-8").replace("Article 3 ", "Article three "), "utf-8")
+    render_count[0] = 0
+    build(settings, as_of=AS_OF)
+    assert render_count[0] == 2 * first.published  # an article missing one format is rendered whole
+    build(dataclasses.replace(settings, output_dir=tmp_path / "fresh", cache_dir=None), as_of=AS_OF)
+    assert feed_files(settings.output_dir) == feed_files(tmp_path / "fresh")

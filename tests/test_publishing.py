@@ -16,11 +16,14 @@ from pathlib import Path
 
 import feedparser
 import pytest
+from hypothesis import given
+from hypothesis import settings as hsettings
+from hypothesis import strategies as st
 
 from feedpub.build import build
 from feedpub.cli import ExitCode, main
 from feedpub.lock import output_lock
-from feedpub.publish import MANIFEST_NAME
+from feedpub.publish import MANIFEST_FORMAT, MANIFEST_NAME, Manifest
 from feedpub.validate import check_feed
 from tests.conftest import AS_OF, SEEDS, make_settings, record
 
@@ -286,3 +289,19 @@ def test_library_build_reports_changes(tmp_path: Path) -> None:
     assert sum(c.added for c in first.publish.changes) == 30  # 5 articles x 3 feeds x 2 formats
     second = build(settings, as_of=AS_OF)
     assert {c.status for c in second.publish.changes} == {"unchanged"}
+
+
+_names = st.text(st.characters(codec="utf-8", exclude_categories=("Cs",)), max_size=12)
+
+
+@hsettings(max_examples=200, derandomize=True, deadline=None)
+@given(
+    files=st.dictionaries(_names, _names, max_size=4),
+    feeds=st.dictionaries(_names, st.lists(_names, max_size=4).map(tuple), max_size=4),
+)
+def test_the_manifest_is_the_json_of_one_value_per_line(files: dict, feeds: dict) -> None:
+    """Written by hand for speed, it must be what json.dumps writes with an indent of 0."""
+    written = Manifest(files, feeds).to_bytes()
+    document = {"format": MANIFEST_FORMAT, "generator": "feedpub", "files": dict(sorted(files.items())),
+                "feeds": {name: list(items) for name, items in sorted(feeds.items())}}  # fmt: skip
+    assert written == (json.dumps(document, indent=0, separators=(",", ":")) + "\n").encode("ascii")

@@ -1,0 +1,136 @@
+"""Entries kept where they were published: an index of the last run's feeds.
+
+A later run needs the entries of unchanged articles again: with no item
+limit, every one of them, to rewrite a combined feed that gained a single
+record.  They are already on disk, in the feeds the last run wrote, so the
+cache keeps no copy of them (with no item limit at 100,000 records, a copy
+was 435 MB written to the cache on every cold build).  It keeps, per feed
+file and format, where each entry first appears in it:
+
+- the entry's key: the sha256 of its record's bytes and the ``updated`` stamp
+  it was rendered with (an entry is a function of the article alone, and the
+  article of the record's bytes and the parse settings, which the cache's
+  identity already pins);
+- its offset and length in the file;
+- the sha256 of the whole file as it was written.
+
+A run reads a file only when it holds entries it needs, and uses them only
+when the file's bytes still have that sha256: a feed edited, truncated or
+replaced since is never trusted, and its entries are rendered again.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import sys
+from array import array
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from itertools import accumulate
+
+KEY_SIZE = 40  # sha256 of the record (32 bytes), updated stamp (8 bytes, big-endian, signed)
+
+
+def entry_key(record_sha256: bytes, updated: int) -> bytes:
+    return record_sha256 + updated.to_bytes(8, "big", signed=True)
+
+
+@dataclass(frozen=True)
+class Placement:
+    """Where one feed file holds entries: ``keys`` (KEY_SIZE bytes each) and
+    ``spans`` (offset, length per key, little-endian 64-bit) in step."""
+
+    file: str  # relative to the output folder, "/" separators
+    format: str
+    sha256: str  # of the whole file, hex
+    keys: bytes
+    spans: bytes
+
+
+def _pack(numbers: array) -> bytes:
+    if sys.byteorder == "big":  # a cache copied between machines reads the same
+        numbers.byteswap()
+    return numbers.tobytes()
+
+
+def _unpack(data: bytes) -> array:
+    numbers = array("Q")
+    numbers.frombytes(data)
+    if sys.byteorder == "big":
+        numbers.byteswap()
+    return numbers
+
+
+@dataclass(frozen=True)
+class Written:
+    """One published feed file, as the index needs it."""
+
+    file: str
+    format: str
+    sha256: str
+    chunks: Sequence[bytes]  # head, one chunk per entry, tail
+    keys: Sequence[bytes]  # the entries' keys, in order
+
+
+def index(files: Iterable[Written]) -> list[Placement]:
+    """Where each entry first appears, per format, over ``files`` in order.
+    Files that add no entry get no placement."""
+    seen: dict[str, set[bytes]] = {}
+    placements = []
+    for written in files:
+        if len(written.chunks) != len(written.keys) + 2:
+            raise ValueError(f"{written.file}: {len(written.chunks)} chunks for {len(written.keys)} entries")
+        known = seen.setdefault(written.format, set())
+        # With no item limit the combined feed holds every entry, and the
+        # other feeds none that is new: find the new ones before any offset.
+        fresh = [number for number, key in enumerate(written.keys) if key not in known]
+        if not fresh:
+            continue
+        starts = list(accumulate(map(len, written.chunks[1:-1]), initial=len(written.chunks[0])))
+        keys = bytearray()
+        spans = array("Q")
+        for number in fresh:
+            key = written.keys[number]
+            if key not in known:  # (a key twice in one file: the first)
+                known.add(key)
+                keys += key
+                spans.append(starts[number])
+                spans.append(starts[number + 1] - starts[number])
+        placements.append(Placement(written.file, written.format, written.sha256, bytes(keys), _pack(spans)))
+    return placements
+
+
+def wanted_in(placements: Sequence[Placement], wanted: Iterable[bytes]) -> dict[int, dict[bytes, tuple[int, int]]]:
+    """For the keys in ``wanted``: placement number -> key -> (offset, length),
+    the first placement of each key in each format."""
+    wanted = frozenset(wanted)
+    remaining: dict[str, set[bytes]] = {}  # format -> keys not found yet
+    found: dict[int, dict[bytes, tuple[int, int]]] = {}
+    for number, placement in enumerate(placements):
+        left = remaining.setdefault(placement.format, set(wanted))
+        if not left:
+            continue
+        keys = placement.keys
+        spans = _unpack(placement.spans)
+        if len(keys) != KEY_SIZE * (len(spans) // 2) or len(spans) % 2:
+            continue  # not what index() wrote: never trusted
+        for i in range(len(spans) // 2):
+            key = keys[i * KEY_SIZE : (i + 1) * KEY_SIZE]
+            if key in left:
+                left.discard(key)
+                found.setdefault(number, {})[key] = (spans[2 * i], spans[2 * i + 1])
+    return found
+
+
+def entries_from(data: bytes, placement: Placement, spans: Mapping[bytes, tuple[int, int]]) -> dict[bytes, memoryview]:
+    """The entries at ``spans`` in ``data`` (the file's bytes, as read now), as
+    views; none when the file is no longer what was written."""
+    if hashlib.sha256(data).hexdigest() != placement.sha256:
+        return {}
+    view = memoryview(data)
+    found = {}
+    for key, (offset, length) in spans.items():
+        if offset + length > len(data):
+            return {}
+        found[key] = view[offset : offset + length]
+    return found

@@ -1,0 +1,77 @@
+"""The index of entries in published feeds: offsets that slice back the same bytes, or nothing."""
+
+from __future__ import annotations
+
+import hashlib
+
+import pytest
+
+from feedpub.placed import KEY_SIZE, Placement, Written, entries_from, entry_key, index, wanted_in
+
+
+def key(n: int) -> bytes:
+    return entry_key(hashlib.sha256(b"record %d" % n).digest(), 1_700_000_000 + n)
+
+
+def written(file: str, fmt: str, numbers: list[int]) -> tuple[Written, bytes]:
+    chunks = [b"<head>", *(b"<entry %d>" % n * (n + 1) for n in numbers), b"</tail>"]
+    data = b"".join(chunks)
+    return Written(file, fmt, hashlib.sha256(data).hexdigest(), chunks, [key(n) for n in numbers]), data
+
+
+def test_keys_are_fixed_size_and_distinguish_the_updated_stamp() -> None:
+    sha = hashlib.sha256(b"x").digest()
+    assert len(entry_key(sha, 0)) == len(entry_key(sha, -1)) == KEY_SIZE
+    assert entry_key(sha, 5) != entry_key(sha, 6)
+
+
+def test_each_entry_is_placed_once_per_format_and_slices_back() -> None:
+    files = {
+        "all.atom.xml": written("all.atom.xml", "atom", [3, 1, 2]),
+        "all.rss.xml": written("all.rss.xml", "rss", [3, 1, 2]),
+        "topics/a.atom.xml": written("topics/a.atom.xml", "atom", [1, 4]),
+        "topics/b.atom.xml": written("topics/b.atom.xml", "atom", [2]),  # nothing new: no placement
+    }
+    placements = index(w for w, _ in files.values())
+    assert [(p.file, p.format, len(p.keys) // KEY_SIZE) for p in placements] == [
+        ("all.atom.xml", "atom", 3), ("all.rss.xml", "rss", 3), ("topics/a.atom.xml", "atom", 1),
+    ]  # fmt: skip
+    found = wanted_in(placements, [key(n) for n in (1, 2, 3, 4, 5)])
+    assert sorted((placements[i].file, len(spans)) for i, spans in found.items()) == [
+        ("all.atom.xml", 3), ("all.rss.xml", 3), ("topics/a.atom.xml", 1),
+    ]  # fmt: skip
+    for number, spans in found.items():
+        placement = placements[number]
+        entries = entries_from(files[placement.file][1], placement, spans)
+        for k, entry in entries.items():
+            n = next(n for n in range(6) if key(n) == k)
+            assert bytes(entry) == b"<entry %d>" % n * (n + 1)
+
+
+def test_chunks_that_are_not_head_entries_tail_are_refused() -> None:
+    good, _ = written("f", "atom", [1, 2])
+    with pytest.raises(ValueError, match="chunks"):
+        index([Written("f", "atom", good.sha256, good.chunks[:-1], good.keys)])
+
+
+@pytest.mark.parametrize(
+    "change",
+    ["edited file", "truncated file", "span past the end", "keys cut short", "odd spans"],
+)
+def test_anything_but_the_file_as_written_gives_no_entry(change: str) -> None:
+    w, data = written("all.atom.xml", "atom", [1, 2])
+    (placement,) = index([w])
+    if change == "edited file":
+        data = data.replace(b"<entry 2>", b"<entry 9>", 1)
+    elif change == "truncated file":
+        data = data[:-3]
+    elif change == "span past the end":
+        spans = bytearray(placement.spans)
+        spans[-8:] = (10**6).to_bytes(8, "little")
+        placement = Placement(placement.file, placement.format, placement.sha256, placement.keys, bytes(spans))
+    elif change == "keys cut short":
+        placement = Placement(placement.file, placement.format, placement.sha256, placement.keys[:-1], placement.spans)
+    else:
+        placement = Placement(placement.file, placement.format, placement.sha256, placement.keys, placement.spans[:-8])
+    spans = wanted_in([placement], [key(1), key(2)]).get(0, {})
+    assert entries_from(data, placement, spans) == {}

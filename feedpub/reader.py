@@ -303,6 +303,9 @@ class Document:
     fields: dict[str, Any]
     source: str
     first_line: int
+    # Read by the fast reader, which declines any value with a comment after
+    # it: then no value was cut at a "#", and there is nothing to look for.
+    plain: bool = False
 
     def line_of(self, field: str) -> int | None:
         """The file line of a top-level field (``images`` for ``images[1].url``)."""
@@ -311,13 +314,14 @@ class Document:
         return None if match is None else self.first_line + self.source.count("\n", 0, match.start())
 
     def comment_cuts(self) -> list[tuple[str, int, str]]:
-        return comment_cuts(self.source, self.first_line)
+        return [] if self.plain else comment_cuts(self.source, self.first_line)
 
 
 def read_mapping(data: bytes, fields: Fields | None = None) -> Document:
     """The record's fields (a mapping with text keys), or ``FieldError``."""
     source, first_line, _body = front_matter(decode(data))
     value = blockyaml.read(source, fields)  # the common layout, read fast
+    plain = value is not None
     if value is None:
         try:
             value = load_yaml(source, first_line, fields)
@@ -331,4 +335,4 @@ def read_mapping(data: bytes, fields: Fields | None = None) -> Document:
     for key in value:
         if not isinstance(key, str):
             raise FieldError("(yaml)", f"field name {key!r} is not text", first_line)
-    return Document(value, source, first_line)
+    return Document(value, source, first_line, plain)

@@ -20,7 +20,7 @@ from hypothesis import strategies as st
 from feedpub import blockyaml
 from feedpub.errors import FieldError
 from feedpub.normalise import RECORD_FIELDS
-from feedpub.reader import _closing_line, decode, front_matter, load_yaml
+from feedpub.reader import _closing_line, comment_cuts, decode, front_matter, load_yaml
 from tests.conftest import SEEDS
 from tests.test_record_cases import CASES, split_case
 
@@ -48,6 +48,8 @@ def assert_agrees(source: str, fields=RECORD_FIELDS) -> bool:
     if fast is None:
         return False
     assert repr(fast) == full_reader(source, fields), f"fast reader disagrees on:\n{source}"
+    # What it reads has no value cut at a "#": the parser skips that search then.
+    assert comment_cuts(source, 1) == [], f"fast reader read a value cut at a '#':\n{source}"
     return True
 
 

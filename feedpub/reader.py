@@ -29,7 +29,9 @@ _CLOSER = re.compile(r"^(---|\.\.\.)[ \t]*$")
 # scraped title may hold a raw C1 byte of mojibake ("â€\x9d") that the text
 # clean-up repairs.  They are parked in Private Use plane 15 for the parse and
 # put back after, so a stray control character costs a field, not the record.
-_NON_PRINTABLE = re.compile("[^\t\n\r\x20-\x7e\x85\xa0-\ud7ff\ue000-\ufffd\U00010000-\U000effff\U00100000-\U0010ffff]")
+# (A pattern, compiled by re on first use and kept in its cache: compiling it
+# takes 5 ms, which only a process that meets such a record should pay.)
+_NON_PRINTABLE = "[^\t\n\r\x20-\x7e\x85\xa0-\ud7ff\ue000-\ufffd\U00010000-\U000effff\U00100000-\U0010ffff]"
 _PARKED = re.compile("[\U000f0000-\U000fffff]")
 _PARK_BASE = 0xF0000
 # "key: value" at the start of a line: a top-level field and its plain value
@@ -283,7 +285,7 @@ def comment_cuts(source: str, first_line: int) -> list[tuple[str, int, str]]:
 
 
 def _park(text: str) -> str:
-    return _NON_PRINTABLE.sub(lambda m: chr(_PARK_BASE + ord(m.group())), text)
+    return re.sub(_NON_PRINTABLE, lambda m: chr(_PARK_BASE + ord(m.group())), text)
 
 
 def _unpark(value: Any) -> Any:
@@ -326,7 +328,7 @@ def read_mapping(data: bytes, fields: Fields | None = None) -> Document:
         try:
             value = load_yaml(source, first_line, fields)
         except FieldError:
-            if not _NON_PRINTABLE.search(source):
+            if not re.search(_NON_PRINTABLE, source):
                 raise
             value = _unpark(load_yaml(_park(_PARKED.sub("", source)), first_line, fields))
     if not isinstance(value, dict):

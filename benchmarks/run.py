@@ -38,11 +38,15 @@ import yaml
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
 AS_OF = "2030-01-01T00:00:00Z"
-# Runs the CLI in-process and reports its peak memory, and its children's.
+# Runs the command line as the feedpub command does (its entry point, with
+# this process's arguments), then reports its peak memory, and its children's.
 WRAPPER = """
 import json, resource, sys
-from feedpub.cli import main
-code = main(sys.argv[1:])
+from feedpub.cli import run
+try:
+    run()
+except SystemExit as done:
+    code = done.code
 me = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
 kids = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
 sys.stderr.write("\\nPEAK " + json.dumps([me, kids]) + "\\n")

@@ -35,7 +35,7 @@ from feedpub import __version__
 from feedpub.model import Article, Image, Listing, ParseResult, Problem, Provider, RelatedLink, Severity, Topic
 from feedpub.placed import Placement
 
-SCHEMA = 5
+SCHEMA = 6
 UTC = UTC
 
 _TABLES = """
@@ -54,6 +54,9 @@ CREATE TABLE IF NOT EXISTS records (
     -- scan does not decode the rest).
     article TEXT
 );
+-- The few records with errors or warnings, for the report of every run (a
+-- scan of the table would read every article).
+CREATE INDEX IF NOT EXISTS records_with_problems ON records (path) WHERE problems IS NOT NULL;
 -- Where the last build into each output folder left its entries.
 CREATE TABLE IF NOT EXISTS placed (
     output TEXT NOT NULL, file TEXT NOT NULL, format TEXT NOT NULL, sha256 TEXT NOT NULL,

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import gc
 import os
 import sys
 import textwrap
@@ -388,6 +389,11 @@ def main(argv: Sequence[str] | None = None, out: TextIO | None = None, err: Text
 
 def run() -> None:
     """Console-script entry point."""
+    # A run is one short process.  It makes no garbage cycles worth collecting
+    # before it exits, and a collection would walk every object a build keeps
+    # for its report (0.1 s after a build of 100,000 records).  The library
+    # (``feedpub.build.build``) leaves the collector as its caller set it.
+    gc.disable()
     try:
         code = main()
         sys.stdout.flush()

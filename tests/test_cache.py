@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import gc
 import os
 import sqlite3
 from datetime import UTC, datetime
@@ -263,3 +264,18 @@ def test_entries_in_a_feed_changed_since_are_rendered_again(
     assert render_count[0] == 2 * first.published  # an article missing one format is rendered whole
     build(dataclasses.replace(settings, output_dir=tmp_path / "fresh", cache_dir=None), as_of=AS_OF)
     assert feed_files(settings.output_dir) == feed_files(tmp_path / "fresh")
+
+
+@pytest.mark.parametrize("enabled", [True, False])
+def test_a_build_leaves_the_garbage_collector_as_it_found_it(records: Path, tmp_path: Path, enabled: bool) -> None:
+    """A build pauses Python's cyclic collector while it runs (it makes no
+    cycles, and the collector would walk its objects again and again); the
+    command line leaves it off for good, but the library restores it."""
+    (records / "a.txt").write_text(record(), "utf-8")
+    before = gc.isenabled()
+    try:
+        gc.enable() if enabled else gc.disable()
+        build(settings_for(records, tmp_path / "out"), as_of=AS_OF)
+        assert gc.isenabled() is enabled
+    finally:
+        gc.enable() if before else gc.disable()

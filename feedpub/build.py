@@ -14,6 +14,7 @@ planning and rendering are pure functions of values.  Around them:
 from __future__ import annotations
 
 import contextlib
+import functools
 import gc
 import hashlib
 import itertools
@@ -267,14 +268,10 @@ def _render(article: Article, settings: Settings) -> tuple[bytes, ...]:
     return tuple(FORMATS[name].render_entry(article, settings) for name in settings.formats)
 
 
-def entry_keys(plans: Sequence[FeedPlan], shas: Mapping[str, bytes]) -> dict[str, bytes]:
-    """The entry key (``feedpub.placed``) of every article shown, by id."""
-    keys: dict[str, bytes] = {}
-    for plan in plans:
-        for listing in plan.articles:
-            if listing.id not in keys:
-                keys[listing.id] = placed.entry_key(shas[listing.source], to_seconds(listing.updated))
-    return keys
+def entry_key(listing: Listing, shas: Mapping[str, bytes]) -> bytes:
+    """The key of an article's entries (``feedpub.placed``): its record's
+    sha256 (``shas``, by path) and the updated stamp they render."""
+    return placed.entry_key(shas[listing.source], int(listing.updated.timestamp()))
 
 
 def render_outputs(
@@ -282,12 +279,12 @@ def render_outputs(
     settings: Settings,
     cache: RecordCache,
     early: Mapping[str, Rendered],
-    keys: Mapping[str, bytes],
+    key: Callable[[Listing], bytes],
 ) -> tuple[Output, ...]:
     """Every (feed, format) as chunks.  Each article shown is rendered once, in
     every format, unless this run's workers (``early``, by path) rendered it
     with the same ``updated`` stamp, or the last run's feeds hold its entries
-    (by key: ``keys``, by id)."""
+    (by ``key``)."""
     shown: dict[str, Listing] = {}  # path -> listing, for every article some feed shows
     for plan in plans:
         for listing in plan.articles:
@@ -299,9 +296,10 @@ def render_outputs(
             entries[listing.id] = rendered[1]
     missing = [listing for listing in shown.values() if listing.id not in entries]
     if missing:
-        kept = _published_entries(settings, cache, [keys[listing.id] for listing in missing])
-        for listing in missing:
-            found = kept.get(keys[listing.id], {})
+        wanted = [key(listing) for listing in missing]
+        kept = _published_entries(settings, cache, wanted)
+        for listing, listing_key in zip(missing, wanted, strict=True):
+            found = kept.get(listing_key, {})
             if all(name in found for name in settings.formats):
                 entries[listing.id] = tuple(found[name] for name in settings.formats)
     articles = cache.articles([path for path, listing in shown.items() if listing.id not in entries])
@@ -346,13 +344,10 @@ def _published_entries(settings: Settings, cache: RecordCache, wanted: list[byte
 
 
 def _place_entries(settings: Settings, cache: RecordCache, outputs: Sequence[Output],
-                   keys: Mapping[str, bytes], hashes: Mapping[str, str]) -> None:  # fmt: skip
+                   key: Callable[[Listing], bytes], hashes: Mapping[str, str]) -> None:  # fmt: skip
     """Keep where the files just published hold each entry, for the next run."""
-    written = (
-        placed.Written(o.path, o.format, hashes[o.path], o.chunks, [*map(keys.__getitem__, map(_ID, o.plan.articles))])
-        for o in outputs
-    )
-    cache.place(_output_key(settings), placed.index(written))
+    written = (placed.Written(o.path, o.format, hashes[o.path], o.chunks, o.plan.articles) for o in outputs)
+    cache.place(_output_key(settings), placed.index(written, _ID, key))
 
 
 # --- the run --------------------------------------------------------------------------------
@@ -555,16 +550,17 @@ def _build_with(
     plans = plan_feeds(selection, settings)
     if progress:
         progress("render", 0, len(plans))
-    keys = entry_keys(plans, shas)
-    outputs = render_outputs(plans, settings, cache, early, keys)
+
+    key = functools.partial(entry_key, shas=shas)
+    outputs = render_outputs(plans, settings, cache, early, key)
     problems = sorted([*scan_problems, *cache.problems(), *selection.problems], key=lambda p: (p.path, p.line or 0))
 
     report = None
     if write:
-        files = [PublishedFile(o.path, o.plan.name, o.chunks, tuple(a.id for a in o.plan.articles)) for o in outputs]
+        files = [PublishedFile(o.path, o.plan.name, o.chunks, tuple(map(_ID, o.plan.articles))) for o in outputs]
         report = publish(settings.output_dir, files)
         if cache.path is not None:
-            _place_entries(settings, cache, outputs, keys, report.hashes)
+            _place_entries(settings, cache, outputs, key, report.hashes)
         summary = {
             "state": state,
             "as_of": None if as_of is None else to_seconds(as_of),

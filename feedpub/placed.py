@@ -24,10 +24,12 @@ from __future__ import annotations
 import hashlib
 import sys
 from array import array
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Hashable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from itertools import accumulate
+from itertools import accumulate, chain
+from typing import Generic, TypeVar
 
+Item = TypeVar("Item")
 KEY_SIZE = 40  # sha256 of the record (32 bytes), updated stamp (8 bytes, big-endian, signed)
 
 
@@ -62,41 +64,44 @@ def _unpack(data: bytes) -> array:
 
 
 @dataclass(frozen=True)
-class Written:
+class Written(Generic[Item]):
     """One published feed file, as the index needs it."""
 
     file: str
     format: str
     sha256: str
     chunks: Sequence[bytes]  # head, one chunk per entry, tail
-    keys: Sequence[bytes]  # the entries' keys, in order
+    items: Sequence[Item]  # what each entry renders, in order
 
 
-def index(files: Iterable[Written]) -> list[Placement]:
+def index(
+    files: Iterable[Written[Item]], ident: Callable[[Item], Hashable], key: Callable[[Item], bytes]
+) -> list[Placement]:
     """Where each entry first appears, per format, over ``files`` in order.
-    Files that add no entry get no placement."""
-    seen: dict[str, set[bytes]] = {}
+    ``ident``: what makes two items the same entry; ``key``: an item's entry
+    key, asked once per entry placed.  Files that add no entry get no
+    placement."""
+    seen: dict[str, set[Hashable]] = {}
+    keys_of: dict[Hashable, bytes] = {}  # each item's key, asked once for every format
     placements = []
     for written in files:
-        if len(written.chunks) != len(written.keys) + 2:
-            raise ValueError(f"{written.file}: {len(written.chunks)} chunks for {len(written.keys)} entries")
+        if len(written.chunks) != len(written.items) + 2:
+            raise ValueError(f"{written.file}: {len(written.chunks)} chunks for {len(written.items)} entries")
         known = seen.setdefault(written.format, set())
+        idents = list(map(ident, written.items))
         # With no item limit the combined feed holds every entry, and the
-        # other feeds none that is new: find the new ones before any offset.
-        fresh = [number for number, key in enumerate(written.keys) if key not in known]
-        if not fresh:
+        # other feeds none that is new: they are passed over in one set test.
+        if known.issuperset(idents):
             continue
+        fresh = [number for number, item_ident in enumerate(idents) if item_ident not in known]
+        fresh_idents = [idents[number] for number in fresh]
+        known.update(fresh_idents)
+        unkeyed = [number for number in fresh if idents[number] not in keys_of]
+        keys_of.update(zip([idents[n] for n in unkeyed], map(key, [written.items[n] for n in unkeyed]), strict=True))
         starts = list(accumulate(map(len, written.chunks[1:-1]), initial=len(written.chunks[0])))
-        keys = bytearray()
-        spans = array("Q")
-        for number in fresh:
-            key = written.keys[number]
-            if key not in known:  # (a key twice in one file: the first)
-                known.add(key)
-                keys += key
-                spans.append(starts[number])
-                spans.append(starts[number + 1] - starts[number])
-        placements.append(Placement(written.file, written.format, written.sha256, bytes(keys), _pack(spans)))
+        spans = array("Q", chain.from_iterable((starts[n], starts[n + 1] - starts[n]) for n in fresh))
+        keys = b"".join(map(keys_of.__getitem__, fresh_idents))
+        placements.append(Placement(written.file, written.format, written.sha256, keys, _pack(spans)))
     return placements
 
 

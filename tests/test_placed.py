@@ -16,7 +16,11 @@ def key(n: int) -> bytes:
 def written(file: str, fmt: str, numbers: list[int]) -> tuple[Written, bytes]:
     chunks = [b"<head>", *(b"<entry %d>" % n * (n + 1) for n in numbers), b"</tail>"]
     data = b"".join(chunks)
-    return Written(file, fmt, hashlib.sha256(data).hexdigest(), chunks, [key(n) for n in numbers]), data
+    return Written(file, fmt, hashlib.sha256(data).hexdigest(), chunks, numbers), data
+
+
+def placements_of(files) -> list[Placement]:
+    return index(files, lambda n: n, key)
 
 
 def test_keys_are_fixed_size_and_distinguish_the_updated_stamp() -> None:
@@ -32,7 +36,7 @@ def test_each_entry_is_placed_once_per_format_and_slices_back() -> None:
         "topics/a.atom.xml": written("topics/a.atom.xml", "atom", [1, 4]),
         "topics/b.atom.xml": written("topics/b.atom.xml", "atom", [2]),  # nothing new: no placement
     }
-    placements = index(w for w, _ in files.values())
+    placements = placements_of(w for w, _ in files.values())
     assert [(p.file, p.format, len(p.keys) // KEY_SIZE) for p in placements] == [
         ("all.atom.xml", "atom", 3), ("all.rss.xml", "rss", 3), ("topics/a.atom.xml", "atom", 1),
     ]  # fmt: skip
@@ -51,7 +55,7 @@ def test_each_entry_is_placed_once_per_format_and_slices_back() -> None:
 def test_chunks_that_are_not_head_entries_tail_are_refused() -> None:
     good, _ = written("f", "atom", [1, 2])
     with pytest.raises(ValueError, match="chunks"):
-        index([Written("f", "atom", good.sha256, good.chunks[:-1], good.keys)])
+        placements_of([Written("f", "atom", good.sha256, good.chunks[:-1], good.items)])
 
 
 @pytest.mark.parametrize(
@@ -60,7 +64,7 @@ def test_chunks_that_are_not_head_entries_tail_are_refused() -> None:
 )
 def test_anything_but_the_file_as_written_gives_no_entry(change: str) -> None:
     w, data = written("all.atom.xml", "atom", [1, 2])
-    (placement,) = index([w])
+    (placement,) = placements_of([w])
     if change == "edited file":
         data = data.replace(b"<entry 2>", b"<entry 9>", 1)
     elif change == "truncated file":

@@ -335,8 +335,13 @@ def _published_entries(settings: Settings, cache: RecordCache, wanted: list[byte
     for number, spans in placed.wanted_in(placements, wanted).items():
         placement = placements[number]
         try:
-            data = target_path(settings.output_dir, placement.file).read_bytes()
-        except (OSError, OutputError):  # gone, unreadable, or a path no build would write
+            path = target_path(settings.output_dir, placement.file)
+        except OutputError:  # a path no build would write
+            continue
+        # Read as records are (no link followed, no wait on a pipe, no more
+        # than the size it had): whatever is there now, it is only a candidate.
+        data = read_bytes(str(path), placement.size)
+        if isinstance(data, Problem):
             continue
         for key, entry in placed.entries_from(data, placement, spans).items():
             found.setdefault(key, {})[placement.format] = entry

@@ -34,7 +34,7 @@ from feedpub import __version__
 from feedpub.model import Article, Image, Listing, ParseResult, Problem, Provider, RelatedLink, Severity, Topic
 from feedpub.placed import Placement
 
-SCHEMA = 6
+SCHEMA = 7
 UTC = UTC
 
 _TABLES = """
@@ -58,7 +58,7 @@ CREATE TABLE IF NOT EXISTS records (
 CREATE INDEX IF NOT EXISTS records_with_problems ON records (path) WHERE problems IS NOT NULL;
 -- Where the last build into each output folder left its entries.
 CREATE TABLE IF NOT EXISTS placed (
-    output TEXT NOT NULL, file TEXT NOT NULL, format TEXT NOT NULL, sha256 TEXT NOT NULL,
+    output TEXT NOT NULL, file TEXT NOT NULL, format TEXT NOT NULL, size INTEGER NOT NULL, sha256 TEXT NOT NULL,
     keys BLOB NOT NULL, spans BLOB NOT NULL, PRIMARY KEY (output, file)
 );
 CREATE TABLE IF NOT EXISTS outputs (path TEXT PRIMARY KEY, size INTEGER NOT NULL, mtime_ns INTEGER NOT NULL);
@@ -337,7 +337,7 @@ class RecordCache:
     def placements(self, output: str) -> list[Placement]:
         """The entries the last build into ``output`` (a resolved folder) left, by file."""
         rows = self.db.execute(
-            "SELECT file, format, sha256, keys, spans FROM placed WHERE output = ? ORDER BY file", (output,)
+            "SELECT file, format, size, sha256, keys, spans FROM placed WHERE output = ? ORDER BY file", (output,)
         )
         return [Placement(*row) for row in rows]
 
@@ -345,8 +345,8 @@ class RecordCache:
         """Replace what is known of ``output``'s entries."""
         self.db.execute("DELETE FROM placed WHERE output = ?", (output,))
         self.db.executemany(
-            "INSERT INTO placed VALUES (?,?,?,?,?,?)",
-            ((output, p.file, p.format, p.sha256, p.keys, p.spans) for p in placements),
+            "INSERT INTO placed VALUES (?,?,?,?,?,?,?)",
+            ((output, p.file, p.format, p.size, p.sha256, p.keys, p.spans) for p in placements),
         )
 
     # --- the last build ------------------------------------------------------------------------

@@ -44,6 +44,7 @@ class Placement:
 
     file: str  # relative to the output folder, "/" separators
     format: str
+    size: int  # of the whole file: a file of another size is not even read
     sha256: str  # of the whole file, hex
     keys: bytes
     spans: bytes
@@ -101,7 +102,8 @@ def index(
         starts = list(accumulate(map(len, written.chunks[1:-1]), initial=len(written.chunks[0])))
         spans = array("Q", chain.from_iterable((starts[n], starts[n + 1] - starts[n]) for n in fresh))
         keys = b"".join(map(keys_of.__getitem__, fresh_idents))
-        placements.append(Placement(written.file, written.format, written.sha256, keys, _pack(spans)))
+        size = starts[-1] + len(written.chunks[-1])
+        placements.append(Placement(written.file, written.format, size, written.sha256, keys, _pack(spans)))
     return placements
 
 
@@ -130,7 +132,7 @@ def wanted_in(placements: Sequence[Placement], wanted: Iterable[bytes]) -> dict[
 def entries_from(data: bytes, placement: Placement, spans: Mapping[bytes, tuple[int, int]]) -> dict[bytes, memoryview]:
     """The entries at ``spans`` in ``data`` (the file's bytes, as read now), as
     views; none when the file is no longer what was written."""
-    if hashlib.sha256(data).hexdigest() != placement.sha256:
+    if len(data) != placement.size or hashlib.sha256(data).hexdigest() != placement.sha256:
         return {}
     view = memoryview(data)
     found = {}

@@ -242,7 +242,7 @@ def test_unchanged_entries_come_from_the_last_feeds_not_a_new_rendering(
     assert feed_files(settings.output_dir) == feed_files(tmp_path / "fresh")
 
 
-@pytest.mark.parametrize("damage", ["edited", "truncated", "deleted"])
+@pytest.mark.parametrize("damage", ["edited", "truncated", "deleted", "a link to a copy", "a pipe"])
 def test_entries_in_a_feed_changed_since_are_rendered_again(
     corpus: Path, tmp_path: Path, render_count: list[int], damage: str
 ) -> None:
@@ -255,6 +255,13 @@ def test_entries_in_a_feed_changed_since_are_rendered_again(
         feed.write_bytes(data.replace(b"Article 1 ", b"Article X ", 1))
     elif damage == "truncated":
         feed.write_bytes(data[: len(data) // 2])
+    elif damage == "a link to a copy":  # the same bytes, but not read through a link
+        (tmp_path / "copy.xml").write_bytes(data)
+        feed.unlink()
+        feed.symlink_to(tmp_path / "copy.xml")
+    elif damage == "a pipe":  # never waited on
+        feed.unlink()
+        os.mkfifo(feed)
     else:
         feed.unlink()
     target = records / "00003.txt"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 
 import pytest
@@ -60,7 +61,7 @@ def test_chunks_that_are_not_head_entries_tail_are_refused() -> None:
 
 @pytest.mark.parametrize(
     "change",
-    ["edited file", "truncated file", "span past the end", "keys cut short", "odd spans"],
+    ["edited file", "truncated file", "longer file", "span past the end", "keys cut short", "odd spans"],
 )
 def test_anything_but_the_file_as_written_gives_no_entry(change: str) -> None:
     w, data = written("all.atom.xml", "atom", [1, 2])
@@ -69,13 +70,15 @@ def test_anything_but_the_file_as_written_gives_no_entry(change: str) -> None:
         data = data.replace(b"<entry 2>", b"<entry 9>", 1)
     elif change == "truncated file":
         data = data[:-3]
+    elif change == "longer file":  # what was written, and more after it
+        data += b"<entry 3>"
     elif change == "span past the end":
         spans = bytearray(placement.spans)
         spans[-8:] = (10**6).to_bytes(8, "little")
-        placement = Placement(placement.file, placement.format, placement.sha256, placement.keys, bytes(spans))
+        placement = dataclasses.replace(placement, spans=bytes(spans))
     elif change == "keys cut short":
-        placement = Placement(placement.file, placement.format, placement.sha256, placement.keys[:-1], placement.spans)
+        placement = dataclasses.replace(placement, keys=placement.keys[:-1])
     else:
-        placement = Placement(placement.file, placement.format, placement.sha256, placement.keys, placement.spans[:-8])
+        placement = dataclasses.replace(placement, spans=placement.spans[:-8])
     spans = wanted_in([placement], [key(1), key(2)]).get(0, {})
     assert entries_from(data, placement, spans) == {}

@@ -12,11 +12,12 @@ file and format, where each entry first appears in it:
   article of the record's bytes and the parse settings, which the cache's
   identity already pins);
 - its offset and length in the file;
-- the sha256 of the whole file as it was written.
+- the size and sha256 of the whole file as it was written.
 
 A run reads a file only when it holds entries it needs, and uses them only
-when the file's bytes still have that sha256: a feed edited, truncated or
-replaced since is never trusted, and its entries are rendered again.
+when the file's bytes still have that size and sha256: a feed edited,
+truncated or replaced since is never trusted, and its entries are rendered
+again.
 """
 
 from __future__ import annotations

@@ -23,6 +23,7 @@ import operator
 import os
 import sqlite3
 import stat
+import traceback
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime
@@ -175,29 +176,52 @@ class Parsed(NamedTuple):
     rendered: Rendered | None = None  # its entries, when rendered with the parse
 
 
+_Read = tuple[str, bytes | None, bytes | Problem]  # path, cached sha, what reading it gave
+
+
 def parse_batch(batch: Sequence[tuple[str, bytes | None]], settings: Settings, render: bool) -> list[Parsed]:
     """Read and parse files (path, cached sha): what a worker process runs.
     ``render``: also render their entries (every article will be shown: no
     item limit).
 
-    Stage by stage over the batch (every file read, then hashed, then parsed,
-    then encoded): the same work as one file at a time, in 14% less time, as
-    each stage's code and data stay in the processor's caches."""
+    Stage by stage over groups of files (every file of a group read, then
+    hashed, then parsed, then encoded): the same work as one file at a time,
+    in 14% less time, as each stage's code and data stay in the processor's
+    caches.  A group ends at _GROUP_BYTES of records, so that a folder of
+    large records does not make a worker hold a hundred of them at once."""
+    parsed: list[Parsed] = []
+    group: list[_Read] = []
+    size = 0
+    for path, cached in batch:
+        data = read_bytes(path, settings.max_record_bytes)
+        group.append((path, cached, data))
+        size += 0 if isinstance(data, Problem) else len(data)
+        if size >= _GROUP_BYTES:
+            parsed += _parse_group(group, settings, render)
+            group, size = [], 0
+    return parsed + _parse_group(group, settings, render) if group else parsed
+
+
+_GROUP_BYTES = 1 << 22  # 4 MiB: a whole batch of typical records, or four of the largest
+
+
+def _parse_group(
+    group: list[tuple[str, bytes | None, bytes | Problem]], settings: Settings, render: bool
+) -> list[Parsed]:
     # Imported here: the parser (PyYAML, the date readers) loads only in a
     # run that parses, and in the workers, after they start.
     from feedpub.normalise import parse_record
 
-    datas = [read_bytes(path, settings.max_record_bytes) for path, _ in batch]
-    shas = [b"" if isinstance(data, Problem) else hashlib.sha256(data).digest() for data in datas]
+    shas = [b"" if isinstance(data, Problem) else hashlib.sha256(data).digest() for _, _, data in group]
     results = [
         ParseResult(path, None, (data,)) if isinstance(data, Problem)
         else None if sha == cached  # the same bytes as the cached parse
         else parse_record(path, data, settings)
-        for (path, cached), data, sha in zip(batch, datas, shas, strict=True)
+        for (path, cached, data), sha in zip(group, shas, strict=True)
     ]  # fmt: skip
     rows = [None if result is None else record_row(result) for result in results]
     parsed = []
-    for (path, _), sha, result, row in zip(batch, shas, results, rows, strict=True):
+    for (path, _, _), sha, result, row in zip(group, shas, results, rows, strict=True):
         article = None if result is None else result.article
         rendered = None
         if render and article is not None and (settings.include_unpublished or not article.draft):
@@ -476,6 +500,10 @@ def _build(settings: Settings, as_of: datetime | None, write: bool, progress: Pr
     except sqlite3.DatabaseError as exc:
         # The cache broke under us (a corrupt page found mid-run): it is an
         # optimisation only, so throw it away and build again from the records.
+        # First let go of what the failed query left in the traceback's frames
+        # (a cursor keeps the connection open, and it would close late, in the
+        # middle of the new cache's transaction).
+        traceback.clear_frames(exc.__traceback__)
         cache.discard()
         cache = _open_cache(settings)
         warning = f"cache unusable ({exc}); rebuilt"

@@ -34,7 +34,9 @@ from feedpub import __version__
 from feedpub.model import Article, Image, Listing, ParseResult, Problem, Provider, RelatedLink, Severity, Topic
 from feedpub.placed import Placement
 
-SCHEMA = 7
+SCHEMA = 9
+KEPT_OUTPUTS = 4  # output folders whose published entries the cache keeps track of
+_PLACEMENT_TYPES = (str, str, int, str, bytes, bytes, bytes)
 UTC = UTC
 
 _TABLES = """
@@ -59,7 +61,9 @@ CREATE INDEX IF NOT EXISTS records_with_problems ON records (path) WHERE problem
 -- Where the last build into each output folder left its entries.
 CREATE TABLE IF NOT EXISTS placed (
     output TEXT NOT NULL, file TEXT NOT NULL, format TEXT NOT NULL, size INTEGER NOT NULL, sha256 TEXT NOT NULL,
-    keys BLOB NOT NULL, spans BLOB NOT NULL, PRIMARY KEY (output, file)
+    keys BLOB NOT NULL, spans BLOB NOT NULL, seal BLOB NOT NULL,
+    run INTEGER NOT NULL,  -- which build placed them: only the latest few output folders are kept
+    PRIMARY KEY (output, file)
 );
 CREATE TABLE IF NOT EXISTS outputs (path TEXT PRIMARY KEY, size INTEGER NOT NULL, mtime_ns INTEGER NOT NULL);
 """
@@ -335,18 +339,26 @@ class RecordCache:
     # --- where entries were published ----------------------------------------------------------
 
     def placements(self, output: str) -> list[Placement]:
-        """The entries the last build into ``output`` (a resolved folder) left, by file."""
-        rows = self.db.execute(
-            "SELECT file, format, size, sha256, keys, spans FROM placed WHERE output = ? ORDER BY file", (output,)
-        )
-        return [Placement(*row) for row in rows]
+        """The entries the last build into ``output`` (a resolved folder) left,
+        by file.  Rows of the wrong types are left out: never trusted."""
+        query = "SELECT file, format, size, sha256, keys, spans, seal FROM placed WHERE output = ? ORDER BY file"
+        rows = self.db.execute(query, (output,)).fetchall()
+        return [Placement(*row) for row in rows if tuple(map(type, row)) == _PLACEMENT_TYPES]
 
     def place(self, output: str, placements: Iterable[Placement]) -> None:
-        """Replace what is known of ``output``'s entries."""
+        """Replace what is known of ``output``'s entries.  Only the folders of the
+        last few builds are kept: a deployment that builds into a new folder
+        each time must not grow the cache for ever."""
+        (run,) = self.db.execute("SELECT COALESCE(MAX(run), 0) + 1 FROM placed").fetchone()
         self.db.execute("DELETE FROM placed WHERE output = ?", (output,))
         self.db.executemany(
-            "INSERT INTO placed VALUES (?,?,?,?,?,?,?)",
-            ((output, p.file, p.format, p.size, p.sha256, p.keys, p.spans) for p in placements),
+            "INSERT INTO placed VALUES (?,?,?,?,?,?,?,?,?)",
+            ((output, p.file, p.format, p.size, p.sha256, p.keys, p.spans, p.seal, run) for p in placements),
+        )
+        self.db.execute(
+            "DELETE FROM placed WHERE output NOT IN"
+            " (SELECT output FROM placed GROUP BY output ORDER BY MAX(run) DESC LIMIT ?)",
+            (KEPT_OUTPUTS,),
         )
 
     # --- the last build ------------------------------------------------------------------------

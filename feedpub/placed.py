@@ -12,7 +12,9 @@ file and format, where each entry first appears in it:
   article of the record's bytes and the parse settings, which the cache's
   identity already pins);
 - its offset and length in the file;
-- the size and sha256 of the whole file as it was written.
+- the size and sha256 of the whole file as it was written;
+- a seal: the sha256 of all the above, so that a row damaged in the cache
+  (offsets that still fall inside the file, say) is not trusted either.
 
 A run reads a file only when it holds entries it needs, and uses them only
 when the file's bytes still have that size and sha256: a feed edited,
@@ -22,6 +24,7 @@ again.
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import sys
 from array import array
@@ -49,6 +52,19 @@ class Placement:
     sha256: str  # of the whole file, hex
     keys: bytes
     spans: bytes
+    seal: bytes = b""  # see seal(); a placement whose seal does not match is not used
+
+
+def seal(placement: Placement) -> bytes:
+    """The sha256 of everything a placement says (its ``seal`` left out)."""
+    head = "\0".join(
+        [placement.file, placement.format, str(placement.size), placement.sha256, str(len(placement.keys))]
+    )
+    return hashlib.sha256(head.encode("utf-8", "surrogateescape") + b"\0" + placement.keys + placement.spans).digest()
+
+
+def _sealed(placement: Placement) -> Placement:
+    return dataclasses.replace(placement, seal=seal(placement))
 
 
 def _pack(numbers: array) -> bytes:
@@ -104,7 +120,7 @@ def index(
         spans = array("Q", chain.from_iterable((starts[n], starts[n + 1] - starts[n]) for n in fresh))
         keys = b"".join(map(keys_of.__getitem__, fresh_idents))
         size = starts[-1] + len(written.chunks[-1])
-        placements.append(Placement(written.file, written.format, size, written.sha256, keys, _pack(spans)))
+        placements.append(_sealed(Placement(written.file, written.format, size, written.sha256, keys, _pack(spans))))
     return placements
 
 
@@ -119,9 +135,11 @@ def wanted_in(placements: Sequence[Placement], wanted: Iterable[bytes]) -> dict[
         if not left:
             continue
         keys = placement.keys
-        spans = _unpack(placement.spans)
-        if len(keys) != KEY_SIZE * (len(spans) // 2) or len(spans) % 2:
+        if len(placement.spans) % 16 or len(keys) != KEY_SIZE * (len(placement.spans) // 16):
             continue  # not what index() wrote: never trusted
+        if placement.seal != seal(placement):
+            continue
+        spans = _unpack(placement.spans)
         for i in range(len(spans) // 2):
             key = keys[i * KEY_SIZE : (i + 1) * KEY_SIZE]
             if key in left:

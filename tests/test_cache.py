@@ -13,7 +13,7 @@ import pytest
 
 import feedpub.build
 from feedpub.build import PARALLEL_THRESHOLD, build
-from feedpub.cache import cache_file
+from feedpub.cache import KEPT_OUTPUTS, cache_file
 from feedpub.errors import ConfigError
 from feedpub.render import FORMATS, FeedFormat
 from tests.conftest import AS_OF, make_settings, record
@@ -286,3 +286,62 @@ def test_a_build_leaves_the_garbage_collector_as_it_found_it(records: Path, tmp_
         assert gc.isenabled() is enabled
     finally:
         gc.enable() if before else gc.disable()
+
+
+@pytest.mark.parametrize(
+    "damage",
+    [
+        "UPDATE placed SET spans = CAST(spans || x'00' AS BLOB)",  # not a whole number of offsets
+        "UPDATE placed SET spans = CAST(x'ff00' AS TEXT)",  # text SQLite cannot decode
+        "UPDATE placed SET keys = 'keys'",
+        "UPDATE placed SET size = 'big'",
+        "UPDATE placed SET size = 1 << 40",
+        "UPDATE placed SET file = '../../' || file",  # outside the output folder
+        "UPDATE placed SET spans = zeroblob(length(spans))",
+    ],
+)
+def test_a_damaged_placement_is_never_trusted(records: Path, tmp_path: Path, damage: str) -> None:
+    """Where the cache says entries were published is checked like everything
+    else in it: a damaged row costs a rendering, never a build or a byte."""
+    for n in range(3):
+        (records / f"{n}.txt").write_text(record(title=f"A{n}", url=f"https://example.com/{n}"), "utf-8")
+    settings = settings_for(records, tmp_path / "out", cache_dir=tmp_path / "cache", max_items=0)
+    build(settings, as_of=AS_OF)
+    db = sqlite3.connect(cache_file(settings.cache_dir, records))
+    db.execute(damage)
+    db.commit()
+    db.close()
+    (records / "new.txt").write_text(record(title="New", url="https://example.com/new"), "utf-8")
+    for _ in range(2):  # the damaged row is replaced by the first run
+        build(settings, as_of=AS_OF)
+        build(dataclasses.replace(settings, output_dir=tmp_path / "fresh", cache_dir=None), as_of=AS_OF)
+        assert feed_files(settings.output_dir) == feed_files(tmp_path / "fresh")
+
+
+def test_the_cache_follows_only_the_latest_output_folders(records: Path, tmp_path: Path) -> None:
+    """A deployment that builds into a new folder each time must not grow the cache for ever."""
+    (records / "a.txt").write_text(record(), "utf-8")
+    settings = settings_for(records, tmp_path / "out-0", cache_dir=tmp_path / "cache", max_items=0)
+    for n in range(KEPT_OUTPUTS + 2):
+        build(dataclasses.replace(settings, output_dir=tmp_path / f"out-{n}"), as_of=AS_OF)
+    db = sqlite3.connect(cache_file(settings.cache_dir, records))
+    outputs = sorted(Path(output).name for (output,) in db.execute("SELECT DISTINCT output FROM placed"))
+    db.close()
+    assert outputs == [f"out-{n}" for n in range(2, KEPT_OUTPUTS + 2)]
+
+
+def test_a_batch_is_parsed_in_groups_of_bounded_size(corpus: Path, monkeypatch) -> None:
+    """Workers read a group of files before parsing it; a group ends at a size,
+    so that a folder of large records never has a worker hold many at once."""
+    batch = [(str(path), None) for path in sorted(corpus.iterdir())[:30]]
+    settings = settings_for(corpus, Path("unused"))
+    whole = feedpub.build.parse_batch(batch, settings, render=True)
+    events: list[str] = []
+    real_read, real_group = feedpub.build.read_bytes, feedpub.build._parse_group
+    monkeypatch.setattr(feedpub.build, "read_bytes", lambda *a: events.append("read") or real_read(*a))
+    monkeypatch.setattr(
+        feedpub.build, "_parse_group", lambda group, *a: events.append("parse") or real_group(group, *a)
+    )
+    monkeypatch.setattr(feedpub.build, "_GROUP_BYTES", 1)  # every file is a group of its own
+    assert feedpub.build.parse_batch(batch, settings, render=True) == whole
+    assert events == ["read", "parse"] * len(batch)

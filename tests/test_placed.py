@@ -82,3 +82,17 @@ def test_anything_but_the_file_as_written_gives_no_entry(change: str) -> None:
         placement = dataclasses.replace(placement, spans=placement.spans[:-8])
     spans = wanted_in([placement], [key(1), key(2)]).get(0, {})
     assert entries_from(data, placement, spans) == {}
+
+
+@pytest.mark.parametrize("field", ["file", "format", "size", "sha256", "keys", "spans"])
+def test_a_placement_changed_after_it_was_sealed_gives_no_entry(field: str) -> None:
+    """Offsets zeroed, or pointing at another entry, still fall inside the
+    file, whose bytes are intact: only the seal tells."""
+    w, data = written("all.atom.xml", "atom", [1, 2])
+    (placement,) = placements_of([w])
+    changed = {
+        "file": "other.atom.xml", "format": "rss", "size": placement.size + 1, "sha256": "0" * 64,
+        "keys": key(2) + key(1), "spans": bytes(len(placement.spans)),
+    }[field]  # fmt: skip
+    placement = dataclasses.replace(placement, **{field: changed})
+    assert wanted_in([placement], [key(1), key(2)]) == {}

@@ -1,12 +1,14 @@
 """The build pipeline: records folder -> parse -> select -> plan -> render -> publish.
 
-Reading the records and publishing the files are the only I/O; parsing,
-planning and rendering are pure functions of values.  Around them:
+Reading the records (and the last run's feeds, for their entries) and
+publishing the files are the only I/O; parsing, planning and rendering are
+pure functions of values.  Around them:
 
 - records whose file is unchanged since the last run come from the cache
   (``feedpub.cache``); the others are parsed, in parallel when there are many;
 - planning works on small ``Listing`` values; a whole article is fetched only
-  when a feed shows it, and each entry is rendered once per format;
+  when a feed shows it, and each entry is rendered once per format, unless
+  the feeds the last run published hold it (``feedpub.placed``);
 - a run whose records, settings and output files are all as the last run left
   them sees it at once, and writes nothing.
 """

@@ -207,9 +207,7 @@ def parse_batch(batch: Sequence[tuple[str, bytes | None]], settings: Settings, r
 _GROUP_BYTES = 1 << 22  # 4 MiB: a whole batch of typical records, or four of the largest
 
 
-def _parse_group(
-    group: list[tuple[str, bytes | None, bytes | Problem]], settings: Settings, render: bool
-) -> list[Parsed]:
+def _parse_group(group: list[_Read], settings: Settings, render: bool) -> list[Parsed]:
     # Imported here: the parser (PyYAML, the date readers) loads only in a
     # run that parses, and in the workers, after they start.
     from feedpub.normalise import parse_record
@@ -297,7 +295,7 @@ def _render(article: Article, settings: Settings) -> tuple[bytes, ...]:
 def entry_key(listing: Listing, shas: Mapping[str, bytes]) -> bytes:
     """The key of an article's entries (``feedpub.placed``): its record's
     sha256 (``shas``, by path) and the updated stamp they render."""
-    return placed.entry_key(shas[listing.source], int(listing.updated.timestamp()))
+    return placed.entry_key(shas[listing.source], to_seconds(listing.updated))
 
 
 def render_outputs(

@@ -24,7 +24,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
-from feedpub.model import Article, FeedPlan, Image
+from feedpub.model import Article, FeedPlan, Image, RelatedLink
 from feedpub.settings import Settings
 
 ATOM_NS = "http://www.w3.org/2005/Atom"
@@ -123,6 +123,12 @@ def _media(images: Sequence[Image], indent: str) -> list[str]:
     return lines
 
 
+def _related(links: Sequence[RelatedLink], opening: str) -> list[str]:
+    """Atom links to related articles, one line each; ``opening`` is the
+    indentation and the element's name (``<atom:link`` inside RSS)."""
+    return [f'{opening} rel="related" type="text/html" href="{_attr(r.url)}" title="{_attr(r.title)}"/>' for r in links]
+
+
 def _fragment(lines: list[str], indent: str) -> bytes:
     """The entry's bytes from its lines, which carry the indentation that
     places them under the document root (``indent`` for the entry element).
@@ -173,10 +179,7 @@ def render_atom_entry(article: Article, settings: Settings) -> bytes:
     lines += [f'    <category term="{_attr(topic.name)}"/>' for topic in article.topics]
     lines.append(f"    <published>{published}</published>")
     lines += _media(article.images, "    ")
-    lines += [
-        f'    <link rel="related" type="text/html" href="{_attr(r.url)}" title="{_attr(r.title)}"/>'
-        for r in article.related
-    ]
+    lines += _related(article.related, "    <link")
     lines.append("  </entry>")
     return _fragment(lines, "  ")
 
@@ -211,10 +214,7 @@ def render_rss_entry(article: Article, settings: Settings) -> bytes:
     lines += _media(article.images, "      ")
     if article.provider is not None:
         lines.append(f"      <dc:creator>{_text(article.provider.name)}</dc:creator>")
-    lines += [
-        f'      <atom:link rel="related" type="text/html" href="{_attr(r.url)}" title="{_attr(r.title)}"/>'
-        for r in article.related
-    ]
+    lines += _related(article.related, "      <atom:link")
     lines.append("    </item>")
     return _fragment(lines, "    ")
 

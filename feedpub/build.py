@@ -112,8 +112,14 @@ def discover(records_dir: Path, settings: Settings) -> tuple[dict[str, Stamp], l
 _BY_NAME = operator.attrgetter("name")  # in C: a folder may hold a hundred thousand records
 
 
-def walk(records_dir: Path, settings: Settings, problems: list[Problem]) -> Iterator[tuple[str, Stamp]]:
-    """``discover``, one file at a time (what it skips goes to ``problems``)."""
+def walk(
+    records_dir: Path, settings: Settings, problems: list[Problem], stamped: bool = True
+) -> Iterator[tuple[str, Stamp | None]]:
+    """``discover``, one file at a time (what it skips goes to ``problems``).
+
+    ``stamped=False`` gives no stamps: the kind of each entry comes from the
+    folder listing itself, with no ``stat`` call (10 us a file here).  A run
+    that parses every file takes each one's stamp as it reads it instead."""
     folders = [str(records_dir)]
     while folders:
         with os.scandir(folders.pop()) as scan:
@@ -125,12 +131,17 @@ def walk(records_dir: Path, settings: Settings, problems: list[Problem]) -> Iter
             if entry.is_dir(follow_symlinks=False):
                 subfolders.append(entry.path)
             elif entry.name.endswith(settings.record_suffixes):
-                info = entry.stat(follow_symlinks=False)
-                if stat.S_ISREG(info.st_mode):
-                    yield entry.path, Stamp(info.st_size, info.st_mtime_ns)
-                else:
-                    kind = "a symbolic link" if stat.S_ISLNK(info.st_mode) else "not a regular file"
+                if not entry.is_file(follow_symlinks=False):
+                    kind = "a symbolic link" if entry.is_symlink() else "not a regular file"
                     problems.append(Problem(entry.path, None, f"is {kind}; not read", Severity.WARNING))
+                elif not stamped:
+                    yield entry.path, None
+                else:
+                    info = entry.stat(follow_symlinks=False)
+                    if stat.S_ISREG(info.st_mode):
+                        yield entry.path, Stamp(info.st_size, info.st_mtime_ns)
+                    else:  # replaced since the folder was listed
+                        problems.append(Problem(entry.path, None, "is not a regular file; not read", Severity.WARNING))
         folders.extend(reversed(subfolders))
 
 
@@ -138,17 +149,31 @@ _READ_FLAGS = os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_NONBLO
 
 
 def read_bytes(path: str, limit: int) -> bytes | Problem:
-    """A record's bytes (at most one over the size limit, which parsing reports)."""
+    """A file's bytes (at most one over ``limit``, which parsing reports)."""
+    return read_stamped(path, limit)[0]
+
+
+# The stamp of a file that could not be read: it matches no file, so the
+# next run reads the file again (permissions fixed by chmod change no mtime).
+UNREAD = Stamp(-1, -1)
+
+
+def read_stamped(path: str, limit: int) -> tuple[bytes | Problem, Stamp]:
+    """``read_bytes``, and the stamp of the file it read (from the open file,
+    before reading: a change while it is read makes the next run read it again)."""
     try:
         fd = os.open(path, _READ_FLAGS)
     except OSError as exc:
-        return Problem(path, None, f"cannot be read: {exc.strerror or exc}")
+        return Problem(path, None, f"cannot be read: {exc.strerror or exc}"), UNREAD
     try:
+        info = os.fstat(fd)
+        if not stat.S_ISREG(info.st_mode):
+            return Problem(path, None, "is not a regular file; not read"), UNREAD
         # Ask for the size the file has, and one byte more to see it end:
         # asking for the whole limit would allocate a megabyte for every record.
         wanted = limit + 1
         parts = []
-        ask = min(os.fstat(fd).st_size + 1, wanted)
+        ask = min(info.st_size + 1, wanted)
         while wanted > 0:
             part = os.read(fd, ask)
             if not part:
@@ -156,9 +181,9 @@ def read_bytes(path: str, limit: int) -> bytes | Problem:
             parts.append(part)
             wanted -= len(part)
             ask = min(1 << 16, wanted)  # it grew, or the read was short: go on in pieces
-        return parts[0] if len(parts) == 1 else b"".join(parts)
+        return parts[0] if len(parts) == 1 else b"".join(parts), Stamp(info.st_size, info.st_mtime_ns)
     except OSError as exc:
-        return Problem(path, None, f"cannot be read: {exc.strerror or exc}")
+        return Problem(path, None, f"cannot be read: {exc.strerror or exc}"), UNREAD
     finally:
         os.close(fd)
 
@@ -173,12 +198,13 @@ class Parsed(NamedTuple):
     workers send one per record, and a tuple pickles at half the cost.)"""
 
     path: str
+    stamp: Stamp  # of the file as it was read (UNREAD: it could not be)
     sha256: bytes
     row: RecordRow | None  # None: the same bytes as the cached parse
     rendered: Rendered | None = None  # its entries, when rendered with the parse
 
 
-_Read = tuple[str, bytes | None, bytes | Problem]  # path, cached sha, what reading it gave
+_Read = tuple[str, bytes | None, bytes | Problem, Stamp]  # path, cached sha, what reading it gave, its stamp
 
 
 def parse_batch(batch: Sequence[tuple[str, bytes | None]], settings: Settings, render: bool) -> list[Parsed]:
@@ -195,8 +221,8 @@ def parse_batch(batch: Sequence[tuple[str, bytes | None]], settings: Settings, r
     group: list[_Read] = []
     size = 0
     for path, cached in batch:
-        data = read_bytes(path, settings.max_record_bytes)
-        group.append((path, cached, data))
+        data, stamp = read_stamped(path, settings.max_record_bytes)
+        group.append((path, cached, data, stamp))
         size += 0 if isinstance(data, Problem) else len(data)
         if size >= _GROUP_BYTES:
             parsed += _parse_group(group, settings, render)
@@ -212,21 +238,21 @@ def _parse_group(group: list[_Read], settings: Settings, render: bool) -> list[P
     # run that parses, and in the workers, after they start.
     from feedpub.normalise import parse_record
 
-    shas = [b"" if isinstance(data, Problem) else hashlib.sha256(data).digest() for _, _, data in group]
+    shas = [b"" if isinstance(data, Problem) else hashlib.sha256(data).digest() for _, _, data, _ in group]
     results = [
         ParseResult(path, None, (data,)) if isinstance(data, Problem)
         else None if sha == cached  # the same bytes as the cached parse
         else parse_record(path, data, settings)
-        for (path, cached, data), sha in zip(group, shas, strict=True)
+        for (path, cached, data, _), sha in zip(group, shas, strict=True)
     ]  # fmt: skip
     rows = [None if result is None else record_row(result) for result in results]
     parsed = []
-    for (path, _, _), sha, result, row in zip(group, shas, results, rows, strict=True):
+    for (path, _, _, stamp), sha, result, row in zip(group, shas, results, rows, strict=True):
         article = None if result is None else result.article
         rendered = None
         if render and article is not None and (settings.include_unpublished or not article.draft):
             rendered = (to_seconds(article.updated), _render(article, settings))
-        parsed.append(Parsed(path, sha, row, rendered))
+        parsed.append(Parsed(path, stamp, sha, row, rendered))
     return parsed
 
 
@@ -454,13 +480,6 @@ def _output_stamps(output_dir: Path, paths: Sequence[str]) -> dict[str, tuple[in
     return stamps
 
 
-def _all_of(walked: Iterator[tuple[str, Stamp]], stamps: dict[str, Stamp]) -> Iterator[tuple[str, None]]:
-    """Every file walked, to parse (no cached hash); their stamps go to ``stamps``."""
-    for path, stamp in walked:
-        stamps[path] = stamp
-        yield path, None
-
-
 def _unchanged(summary: dict, records: int, scan_problems: list[Problem], cache: RecordCache) -> BuildReport:
     """The report of a run with nothing to do: the last run's, every file unchanged."""
     duplicates = [Problem(path, field, message, Severity(severity), line)
@@ -536,7 +555,8 @@ def _build_with(
     if cache.last_state() is None and cache.is_empty():
         # Nothing to compare with: every record is parsed, and the workers
         # start on the first ones while the folder is still being walked.
-        todo = _all_of(walk(settings.records_dir, settings, scan_problems), stamps)
+        # Each file's stamp comes with its parse.
+        todo = walk(settings.records_dir, settings, scan_problems, stamped=False)
     else:
         stamps, walk_problems = discover(settings.records_dir, settings)
         scan_problems += walk_problems
@@ -559,9 +579,13 @@ def _build_with(
     pending: list[tuple[str, Stamp, bytes, RecordRow]] = []
     topics_cache: dict[str, tuple] = {}
     parsed_count = 0
+    restamped = False
     for parsed in parse_files(todo, settings, settings.max_items == 0, progress, load_document_writer):
         parsed_count += 1
-        stamp = stamps[parsed.path]
+        stamp = parsed.stamp  # the file as read, which the walk may have seen before a change
+        if stamps.get(parsed.path) != stamp:
+            stamps[parsed.path] = stamp
+            restamped = True
         shas[parsed.path] = parsed.sha256
         if parsed.row is None:
             cache.restamp(parsed.path, stamp)
@@ -575,7 +599,7 @@ def _build_with(
             early[parsed.path] = parsed.rendered
     cache.store(pending)
     listings = {path: listings.get(path) for path in stamps}  # in path order
-    if state is None:  # the walk ran with the parse
+    if state is None or restamped:  # the walk ran with the parse, or files changed since it
         state = _state(settings, stamps)
 
     parsed_ok = [listing for listing in listings.values() if listing is not None]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import errno
 import gc
 import os
 import sqlite3
@@ -12,9 +13,10 @@ from pathlib import Path
 import pytest
 
 import feedpub.build
-from feedpub.build import PARALLEL_THRESHOLD, build
+from feedpub.build import PARALLEL_THRESHOLD, UNREAD, build, read_stamped
 from feedpub.cache import KEPT_OUTPUTS, cache_file
 from feedpub.errors import ConfigError
+from feedpub.model import Problem, Severity
 from feedpub.render import FORMATS, FeedFormat
 from tests.conftest import AS_OF, make_settings, record
 
@@ -337,11 +339,81 @@ def test_a_batch_is_parsed_in_groups_of_bounded_size(corpus: Path, monkeypatch) 
     settings = settings_for(corpus, Path("unused"))
     whole = feedpub.build.parse_batch(batch, settings, render=True)
     events: list[str] = []
-    real_read, real_group = feedpub.build.read_bytes, feedpub.build._parse_group
-    monkeypatch.setattr(feedpub.build, "read_bytes", lambda *a: events.append("read") or real_read(*a))
+    real_read, real_group = feedpub.build.read_stamped, feedpub.build._parse_group
+    monkeypatch.setattr(feedpub.build, "read_stamped", lambda *a: events.append("read") or real_read(*a))
     monkeypatch.setattr(
         feedpub.build, "_parse_group", lambda group, *a: events.append("parse") or real_group(group, *a)
     )
     monkeypatch.setattr(feedpub.build, "_GROUP_BYTES", 1)  # every file is a group of its own
     assert feedpub.build.parse_batch(batch, settings, render=True) == whole
     assert events == ["read", "parse"] * len(batch)
+
+
+def test_a_cold_build_keeps_each_file_s_own_stamp(corpus: Path, tmp_path: Path) -> None:
+    """A build with no cache takes each file's size and mtime as it reads it
+    (the walk does not stat): the next run must find them all unchanged."""
+    settings = settings_for(corpus, tmp_path / "out", cache_dir=tmp_path / "cache", jobs=2)
+    build(settings, as_of=AS_OF)
+    db = sqlite3.connect(cache_file(settings.cache_dir, corpus))
+    stored = {path: (size, mtime) for path, size, mtime in db.execute("SELECT path, size, mtime_ns FROM records")}
+    db.close()
+    assert stored == {str(p): (p.lstat().st_size, p.lstat().st_mtime_ns) for p in corpus.iterdir()}
+    again = build(settings, as_of=AS_OF)
+    assert again.parsed == 0 and again.publish.written == ()
+
+
+def test_a_record_that_could_not_be_read_is_read_again_by_the_next_run(
+    records: Path, tmp_path: Path, monkeypatch
+) -> None:
+    """Fixing a file's permissions changes neither its size nor its mtime: a
+    file that could not be read must not be remembered as read."""
+    (records / "a.txt").write_text(record(), "utf-8")
+    locked = records / "b.txt"
+    locked.write_text(record(url="https://example.com/b"), "utf-8")
+    real_open = os.open
+
+    def refuse(path, *args, **kwargs):
+        if os.fspath(path) == str(locked):
+            raise PermissionError(errno.EACCES, os.strerror(errno.EACCES))
+        return real_open(path, *args, **kwargs)
+
+    monkeypatch.setattr(os, "open", refuse)
+    settings = settings_for(records, tmp_path / "out", cache_dir=tmp_path / "cache")
+    first = build(settings, as_of=AS_OF)
+    assert [(p.path, p.message) for p in first.errors] == [(str(locked), "cannot be read: Permission denied")]
+    assert first.published == 1
+    monkeypatch.setattr(os, "open", real_open)  # the permissions are fixed
+    second = build(settings, as_of=AS_OF)
+    assert (second.parsed, second.errors, second.published) == (1, (), 2)
+    third = build(settings, as_of=AS_OF)
+    assert third.parsed == 0 and third.publish.written == ()
+
+
+@pytest.mark.parametrize("cached", [False, True])
+def test_links_and_special_files_among_the_records_are_not_read(records: Path, tmp_path: Path, cached: bool) -> None:
+    (records / "a.txt").write_text(record(), "utf-8")
+    outside = tmp_path / "outside.txt"
+    outside.write_text(record(url="https://example.com/outside"), "utf-8")
+    (records / "link.txt").symlink_to(outside)
+    os.mkfifo(records / "pipe.txt")
+    settings = settings_for(records, tmp_path / "out", cache_dir=tmp_path / "cache" if cached else None)
+    for _ in range(2):  # with a cache: a cold run, then one that stats every file
+        report = build(settings, as_of=AS_OF)
+        assert [(Path(p.path).name, p.message, p.severity) for p in report.problems] == [
+            ("link.txt", "is a symbolic link; not read", Severity.WARNING),
+            ("pipe.txt", "is not a regular file; not read", Severity.WARNING),
+        ]
+        assert (report.records, report.published) == (1, 1)
+
+
+def test_the_reader_reads_only_regular_files_and_stamps_what_it_read(tmp_path: Path) -> None:
+    """A file replaced by a pipe or a link after the walk listed it is not read."""
+    regular = tmp_path / "a.txt"
+    regular.write_bytes(b"abc")
+    data, stamp = read_stamped(str(regular), 100)
+    assert (data, stamp) == (b"abc", (3, regular.lstat().st_mtime_ns))
+    os.mkfifo(tmp_path / "pipe.txt")
+    (tmp_path / "link.txt").symlink_to(regular)
+    for name, message in [("pipe.txt", "is not a regular file; not read"), ("link.txt", "cannot be read: ")]:
+        problem, stamp = read_stamped(str(tmp_path / name), 100)
+        assert isinstance(problem, Problem) and problem.message.startswith(message) and stamp == UNREAD

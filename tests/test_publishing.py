@@ -167,7 +167,7 @@ CHILD = textwrap.dedent(
             path.parent.mkdir(parents=True, exist_ok=True)
             tempfile.mkstemp(dir=path.parent, prefix="." + path.name + ".", suffix=".tmp")
             os.kill(os.getpid(), signal.SIGKILL)
-        real(path, data)
+        return real(path, data)
 
     publish.write_atomically = write_then_maybe_die
     sys.exit(main(sys.argv[2:]))

@@ -19,7 +19,6 @@ import contextlib
 import functools
 import gc
 import hashlib
-import itertools
 import json
 import operator
 import os
@@ -32,7 +31,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import NamedTuple
 
-from feedpub import __version__, placed
+from feedpub import __version__, placed, pool
 from feedpub.cache import (
     CachedRecord,
     RecordCache,
@@ -55,7 +54,7 @@ from feedpub.settings import Settings
 Progress = Callable[[str, int, int], None]  # (stage, done, total)
 # Below this many files to parse, a process pool costs more than it saves.
 PARALLEL_THRESHOLD = 256
-_BATCH = 100  # files a worker takes at a time: a small folder still splits evenly
+_BATCH = 100  # files parsed as one batch: a small folder still splits evenly between processes
 
 
 @dataclass(frozen=True)
@@ -195,7 +194,7 @@ Rendered = tuple[int, tuple[bytes, ...]]
 
 class Parsed(NamedTuple):
     """What parsing one file gave, in the form the cache stores.  (A tuple:
-    workers send one per record, and a tuple pickles at half the cost.)"""
+    helpers send one per record, and a tuple pickles at half the cost.)"""
 
     path: str
     stamp: Stamp  # of the file as it was read (UNREAD: it could not be)
@@ -208,7 +207,7 @@ _Read = tuple[str, bytes | None, bytes | Problem, Stamp]  # path, cached sha, wh
 
 
 def parse_batch(batch: Sequence[tuple[str, bytes | None]], settings: Settings, render: bool) -> list[Parsed]:
-    """Read and parse files (path, cached sha): what a worker process runs.
+    """Read and parse files (path, cached sha): what each parsing process runs.
     ``render``: also render their entries (every article will be shown: no
     item limit).
 
@@ -216,7 +215,7 @@ def parse_batch(batch: Sequence[tuple[str, bytes | None]], settings: Settings, r
     hashed, then parsed, then encoded): the same work as one file at a time,
     in 14% less time, as each stage's code and data stay in the processor's
     caches.  A group ends at _GROUP_BYTES of records, so that a folder of
-    large records does not make a worker hold a hundred of them at once."""
+    large records does not make a process hold a hundred of them at once."""
     parsed: list[Parsed] = []
     group: list[_Read] = []
     size = 0
@@ -235,7 +234,7 @@ _GROUP_BYTES = 1 << 22  # 4 MiB: a whole batch of typical records, or four of th
 
 def _parse_group(group: list[_Read], settings: Settings, render: bool) -> list[Parsed]:
     # Imported here: the parser (PyYAML, the date readers) loads only in a
-    # run that parses, and in the workers, after they start.
+    # run that parses.
     from feedpub.normalise import parse_record
 
     shas = [b"" if isinstance(data, Problem) else hashlib.sha256(data).digest() for _, _, data, _ in group]
@@ -263,52 +262,22 @@ def parse_files(
     progress: Progress | None,
     meanwhile: Callable[[], None] | None = None,
 ) -> Iterator[Parsed]:
-    """Parse ``todo`` (path, cached sha) in order; in worker processes when there
-    are many, which then also render the entries when ``render``.  The results
-    are the same either way: parsing is a pure function.
-
-    ``todo`` may be lazy (the folder being walked): the workers start on the
-    first batches while the rest is still being found.  ``meanwhile`` runs
-    once the workers have every file, before their first result is awaited."""
+    """Parse ``todo`` (path, cached sha) in order, in batches; with helper
+    processes when there are many (``feedpub.pool``: this process parses
+    too), which then also render the entries when ``render``.  The results
+    are the same either way: parsing is a pure function.  ``meanwhile`` runs
+    once the helpers have their first batches."""
+    items = list(todo)
+    batches = [items[start : start + _BATCH] for start in range(0, len(items), _BATCH)]
     jobs = settings.jobs or os.cpu_count() or 1
-    pending = iter(todo)
-    head = list(itertools.islice(pending, PARALLEL_THRESHOLD))
-    if jobs == 1 or len(head) < PARALLEL_THRESHOLD:
-        items = head + list(pending)
-        for start in range(0, len(items), _BATCH):
-            yield from parse_batch(items[start : start + _BATCH], settings, False)
-            if progress:
-                progress("parse", min(start + _BATCH, len(items)), len(items))
-        return
-    import multiprocessing
-    from concurrent.futures import ProcessPoolExecutor
-
-    counted = 0  # files handed to the workers: all of them once map returns
-
-    def batches() -> Iterator[list[tuple[str, bytes | None]]]:
-        nonlocal counted
-        rest = itertools.chain(head, pending)
-        while batch := list(itertools.islice(rest, _BATCH)):
-            counted += len(batch)
-            yield batch
-
-    # Workers hold one batch at a time: there the collector costs little,
-    # and it frees what a hostile record's failed parse may leave in cycles.
-    pool = ProcessPoolExecutor(max_workers=jobs, mp_context=multiprocessing.get_context("fork"), initializer=gc.enable)
-    try:
-        # map submits every batch before it returns: the whole walk, while the
-        # workers parse.
-        results = pool.map(parse_batch, batches(), itertools.repeat(settings), itertools.repeat(render))
-        if meanwhile:
-            meanwhile()
-        done = 0
-        for batch in results:
-            done += len(batch)
-            if progress:
-                progress("parse", done, counted)
-            yield from batch
-    finally:
-        pool.shutdown(cancel_futures=True)
+    parallel = jobs > 1 and len(items) >= PARALLEL_THRESHOLD
+    parse = functools.partial(parse_batch, settings=settings, render=render and parallel)
+    done = 0
+    for parsed in pool.ordered_map(parse, batches, jobs - 1 if parallel else 0, meanwhile if parallel else None):
+        done += len(parsed)
+        if progress:
+            progress("parse", done, len(items))
+        yield from parsed
 
 
 # --- rendering ----------------------------------------------------------------------------
@@ -332,7 +301,7 @@ def render_outputs(
     key: Callable[[Listing], bytes],
 ) -> tuple[Output, ...]:
     """Every (feed, format) as chunks.  Each article shown is rendered once, in
-    every format, unless this run's workers (``early``, by path) rendered it
+    every format, unless this run's parse (``early``, by path) rendered it
     with the same ``updated`` stamp, or the last run's feeds hold its entries
     (by ``key``)."""
     shown: dict[str, Listing] = {}  # path -> listing, for every article some feed shows
@@ -553,9 +522,8 @@ def _build_with(
     todo: Iterable[tuple[str, bytes | None]]
     state = None  # of the records and settings, once every stamp is known
     if cache.last_state() is None and cache.is_empty():
-        # Nothing to compare with: every record is parsed, and the workers
-        # start on the first ones while the folder is still being walked.
-        # Each file's stamp comes with its parse.
+        # Nothing to compare with: every record is parsed, and each file's
+        # stamp comes with its parse.
         todo = walk(settings.records_dir, settings, scan_problems, stamped=False)
     else:
         stamps, walk_problems = discover(settings.records_dir, settings)
@@ -574,7 +542,7 @@ def _build_with(
         ]
     # path -> listing (None: rejected); parses below replace what changed.
     listings = {path: record.listing for path, record in cached.items() if path in stamps}
-    early: dict[str, Rendered] = {}  # path -> entries the workers rendered
+    early: dict[str, Rendered] = {}  # path -> entries rendered with the parse
     shas = {path: record.sha256 for path, record in cached.items()}  # path -> sha256 of its bytes
     pending: list[tuple[str, Stamp, bytes, RecordRow]] = []
     topics_cache: dict[str, tuple] = {}

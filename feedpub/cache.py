@@ -146,8 +146,8 @@ def _topics_to_json(topics: tuple[Topic, ...]) -> str:
 
 
 # What the cache stores of a parse: (id, url, published, updated, draft, topics,
-# article, problems).  Made where the parse runs (a worker), so the main
-# process handles strings, not objects.
+# article, problems).  Made where the parse runs (often a helper process), so
+# what comes back to the build is strings, not objects.
 RecordRow = tuple[str | None, str | None, int | None, int | None, int | None, str | None, str | None, str | None]
 
 

@@ -96,7 +96,9 @@ def _common_options() -> argparse.ArgumentParser:
         help="print the summary and what changed in each feed, even when not on a terminal",
     )
     common.add_argument("--json", action="store_true", help="print a machine-readable summary on stdout")
-    common.add_argument("--jobs", type=int, metavar="N", help="worker processes for parsing (default: one per CPU)")
+    common.add_argument(
+        "--jobs", type=int, metavar="N", help="processes parsing at once, this one included (default: one per CPU)"
+    )
     return common
 
 

@@ -224,8 +224,8 @@ def render_rss_entry(article: Article, settings: Settings) -> bytes:
 
 def load_document_writer() -> None:
     """Import what renders feed heads (feedgen, lxml: 30 ms).  Not at the top:
-    a run with nothing to write, and a worker rendering entries, need neither;
-    a build calls this while its workers parse, when the main process waits."""
+    a run with nothing to write, and a helper rendering entries, need neither;
+    a build calls this once its helpers have their first batches to parse."""
     # feedgen 1.0.0's util module does "import lxml" and then uses lxml.etree,
     # which works only once something has imported lxml.etree: do it first.
     import lxml.etree  # noqa: F401, I001  (this order: see above)

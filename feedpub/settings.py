@@ -47,7 +47,7 @@ class Settings:
     max_related: int = 10
     lock_timeout: float = 60.0  # seconds to wait for another run on the same output folder
     cache_dir: Path | None = Path(".feedpub-cache")  # None: no cache kept between runs
-    jobs: int = 0  # worker processes for parsing; 0: one per CPU
+    jobs: int = 0  # processes parsing at once, the build's own included; 0: one per CPU
     source: str = field(default="defaults", compare=False)  # where the values came from
 
     @property

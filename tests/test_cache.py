@@ -417,3 +417,20 @@ def test_the_reader_reads_only_regular_files_and_stamps_what_it_read(tmp_path: P
     for name, message in [("pipe.txt", "is not a regular file; not read"), ("link.txt", "cannot be read: ")]:
         problem, stamp = read_stamped(str(tmp_path / name), 100)
         assert isinstance(problem, Problem) and problem.message.startswith(message) and stamp == UNREAD
+
+
+def test_a_parsing_helper_that_dies_changes_no_byte(corpus: Path, tmp_path: Path, monkeypatch) -> None:
+    """A helper process killed mid-build (out of memory, say) leaves its
+    batches to the build's own process: the same feeds, nothing lost."""
+    build(settings_for(corpus, tmp_path / "serial", jobs=1), as_of=AS_OF)
+    parent, real = os.getpid(), feedpub.build.parse_batch
+
+    def dying(batch, settings, render):
+        if os.getpid() != parent:
+            os._exit(9)
+        return real(batch, settings, render)
+
+    monkeypatch.setattr(feedpub.build, "parse_batch", dying)
+    report = build(settings_for(corpus, tmp_path / "parallel", jobs=3), as_of=AS_OF)
+    assert report.parsed == COUNT + 1
+    assert feed_files(tmp_path / "parallel") == feed_files(tmp_path / "serial")

@@ -54,16 +54,24 @@ def _distinct_updated(articles: list[Listing]) -> list[Listing]:
     taken in (updated, id) order and a tie moves the later one on by a second,
     so the result is deterministic and never earlier than the record says.
     """
-    if len({a.updated for a in articles}) == len(articles):
+    if len(set(map(_UPDATED, articles))) == len(articles):
         return articles  # no two alike: nothing to move
+    # (updated, id) order in two stable sorts keyed in C: a sort on key tuples
+    # took half a second for 100,000 articles.
+    ordered = sorted(articles, key=_ID)
+    ordered.sort(key=_UPDATED)
     result = []
     previous: datetime | None = None
-    for article in sorted(articles, key=attrgetter("updated", "id")):
+    for article in ordered:
         if previous is not None and article.updated <= previous:
-            article = article._replace(updated=previous + timedelta(seconds=1))
+            article = article._replace(updated=previous + _SECOND)
         previous = article.updated
         result.append(article)
     return result
+
+
+_ID, _UPDATED, _URL, _SOURCE = map(attrgetter, ("id", "updated", "url", "source"))
+_SECOND = timedelta(seconds=1)
 
 
 def select(
@@ -82,34 +90,48 @@ def select(
         skipped["rejected"] = rejected
     if unpublished:
         skipped["unpublished"] = unpublished
-    by_url: dict[str, list[Listing]] = defaultdict(list)
+    # Comprehensions rather than one loop with branches: a folder may hold
+    # a hundred thousand records, and every run that has something to do
+    # selects from all of them.
+    candidates = list(listings)
+    if not settings.include_unpublished:
+        shown = [article for article in candidates if not article.draft]
+        if len(shown) < len(candidates):
+            skipped["unpublished"] += len(candidates) - len(shown)
+        candidates = shown
     next_due: datetime | None = None
-    for article in listings:
-        if article.draft and not settings.include_unpublished:
-            skipped["unpublished"] += 1
-        elif as_of is not None and article.published > as_of:
-            skipped["scheduled"] += 1
-            next_due = article.published if next_due is None else min(next_due, article.published)
-        else:
-            by_url[article.url].append(article)
+    if as_of is not None:
+        later = [article.published for article in candidates if article.published > as_of]
+        if later:
+            skipped["scheduled"] += len(later)
+            next_due = min(later)
+            candidates = [article for article in candidates if article.published <= as_of]
     problems = []
-    chosen = []
-    for url, copies in by_url.items():
-        if len(copies) == 1:
+    chosen = candidates
+    urls = list(map(_URL, candidates))
+    if len(set(urls)) < len(urls):  # the same article in several records
+        by_url: dict[str, list[Listing]] = defaultdict(list)
+        for url, article in zip(urls, candidates, strict=True):
+            by_url[url].append(article)
+        chosen = []
+        for url, copies in by_url.items():
+            if len(copies) == 1:
+                chosen.append(copies[0])
+                continue
+            copies = sorted(copies, key=_SOURCE)
             chosen.append(copies[0])
-            continue
-        copies = sorted(copies, key=lambda a: a.source)
-        chosen.append(copies[0])
-        for duplicate in copies[1:]:
-            skipped["duplicate"] += 1
-            problems.append(
-                Problem(
-                    duplicate.source,
-                    "webUrl",
-                    f"{url} is also in {copies[0].source}; published once, from that file",
-                    Severity.WARNING,
+            for duplicate in copies[1:]:
+                skipped["duplicate"] += 1
+                problems.append(
+                    Problem(
+                        duplicate.source,
+                        "webUrl",
+                        f"{url} is also in {copies[0].source}; published once, from that file",
+                        Severity.WARNING,
+                    )
                 )
-            )
+    # The order of ``chosen`` does not matter: both orders below are total
+    # (ids are unique once duplicates are gone).
     articles = sort_newest_first(_distinct_updated(chosen))
     problems.sort(key=lambda p: p.path)
     return Selection(tuple(articles), dict(sorted(skipped.items())), tuple(problems), next_due)

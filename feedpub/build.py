@@ -367,11 +367,11 @@ def _published_entries(settings: Settings, cache: RecordCache, wanted: list[byte
     return found
 
 
-def _place_entries(settings: Settings, cache: RecordCache, outputs: Sequence[Output],
-                   key: Callable[[Listing], bytes], hashes: Mapping[str, str]) -> None:  # fmt: skip
-    """Keep where the files just published hold each entry, for the next run."""
+def _placements(outputs: Sequence[Output], key: Callable[[Listing], bytes],
+                hashes: Mapping[str, str]) -> list[placed.Placement]:  # fmt: skip
+    """Where the files just published hold each entry, for the next run."""
     written = (placed.Written(o.path, o.format, hashes[o.path], o.chunks, o.plan.articles) for o in outputs)
-    cache.place(_output_key(settings), placed.index(written, _ID, key))
+    return placed.index(written, _ID, key)
 
 
 # --- the run --------------------------------------------------------------------------------
@@ -583,9 +583,14 @@ def _build_with(
     report = None
     if write:
         files = [PublishedFile(o.path, o.plan.name, o.chunks, tuple(map(_ID, o.plan.articles))) for o in outputs]
-        report = publish(settings.output_dir, files)
+        placements: list[placed.Placement] = []
+
+        def place(hashes: dict[str, str]) -> None:  # while the files are synced to disk
+            placements.extend(_placements(outputs, key, hashes))
+
+        report = publish(settings.output_dir, files, place if cache.path is not None else None)
         if cache.path is not None:
-            _place_entries(settings, cache, outputs, key, report.hashes)
+            cache.place(_output_key(settings), placements)
         summary = {
             "state": state,
             "as_of": None if as_of is None else to_seconds(as_of),

@@ -20,7 +20,7 @@ import json
 import os
 import re
 import tempfile
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 
@@ -156,28 +156,64 @@ def _blocks(chunks: Sequence[bytes]) -> Iterator[bytes]:
 def write_atomically(path: Path, chunks: Sequence[bytes]) -> str:
     """Replace ``path`` with ``chunks`` so that a reader sees the old or the
     new file, whole.  Returns the sha256 of the bytes written."""
+    written = _write_temporary(path, chunks)
+    try:
+        os.fsync(written.fd)
+    except BaseException:
+        _discard(written)
+        raise
+    _rename(written)
+    return written.sha256
+
+
+@dataclass(frozen=True)
+class _Written:
+    """A file's new bytes, in a temporary file next to it, still open."""
+
+    fd: int
+    temporary: str
+    path: Path
+    sha256: str
+
+
+def _write_temporary(path: Path, chunks: Sequence[bytes]) -> _Written:
     path.parent.mkdir(parents=True, exist_ok=True)
     handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     try:
         # One pass over the blocks: each is hashed and written while other
         # threads run (both calls release the GIL for a block this large).
         digest = hashlib.sha256()
-        with os.fdopen(handle, "wb", buffering=0) as stream:
-            for block in _blocks(chunks):
-                digest.update(block)
-                view = memoryview(block)
-                while view:
-                    view = view[stream.write(view) :]
-            os.fsync(stream.fileno())
-        os.chmod(temporary, 0o644)  # mkstemp makes 0600; a web server must read it
-        os.replace(temporary, path)
+        for block in _blocks(chunks):
+            digest.update(block)
+            view = memoryview(block)
+            while view:
+                view = view[os.write(handle, view) :]
     except BaseException:
-        try:
-            os.unlink(temporary)
-        except FileNotFoundError:
-            pass
+        _discard(_Written(handle, temporary, path, ""))
         raise
-    return digest.hexdigest()
+    return _Written(handle, temporary, path, digest.hexdigest())
+
+
+def _rename(written: _Written) -> None:
+    """Put a temporary file (synced) in its place."""
+    try:
+        os.close(written.fd)
+        os.chmod(written.temporary, 0o644)  # mkstemp makes 0600; a web server must read it
+        os.replace(written.temporary, written.path)
+    except BaseException:
+        _discard(written)
+        raise
+
+
+def _discard(written: _Written) -> None:
+    try:
+        os.close(written.fd)
+    except OSError:
+        pass
+    try:
+        os.unlink(written.temporary)
+    except FileNotFoundError:
+        pass
 
 
 def _sha256(data: bytes) -> str:
@@ -219,17 +255,24 @@ def _remove_stale_temporaries(output_dir: Path, relatives: Sequence[str]) -> Non
                     pass
 
 
-def publish(output_dir: Path, files: Sequence[PublishedFile]) -> PublishReport:
+def publish(
+    output_dir: Path, files: Sequence[PublishedFile], meanwhile: Callable[[dict[str, str]], None] | None = None
+) -> PublishReport:
     """Bring ``output_dir`` to ``files``: write what changed, remove the feeds
     that left the plan, and record it all in the manifest.  Call it under the
-    output folder's lock."""
+    output folder's lock.
+
+    ``meanwhile(hashes)`` (file -> sha256) runs once every file's bytes are
+    written, while they are synced to disk (the disk's time, not the CPU's)."""
     try:
-        return _publish(output_dir, files)
+        return _publish(output_dir, files, meanwhile)
     except OSError as exc:
         raise OutputError(f"{exc.filename or output_dir}: cannot write: {exc.strerror or exc}") from None
 
 
-def _publish(output_dir: Path, files: Sequence[PublishedFile]) -> PublishReport:
+def _publish(
+    output_dir: Path, files: Sequence[PublishedFile], meanwhile: Callable[[dict[str, str]], None] | None
+) -> PublishReport:
     output_dir.mkdir(parents=True, exist_ok=True)
     old, problem = load_manifest(output_dir)
     warnings = [problem] if problem else []
@@ -243,30 +286,66 @@ def _publish(output_dir: Path, files: Sequence[PublishedFile]) -> PublishReport:
         intent = Manifest({**old.files, **{p: "" for p in new_paths - old.files.keys()}}, old.feeds)
         write_atomically(manifest_path, (intent.to_bytes(),))
 
-    def put(item: PublishedFile) -> tuple[FileChange, str]:
-        path = target_path(output_dir, item.path)
-        sha256 = _digest_if_same(path, item.chunks)
-        if sha256 is not None:
-            status = "unchanged"
-        else:
-            sha256 = write_atomically(path, item.chunks)
-            status = "written"
-        before = set(old.feeds.get(item.feed, ()))
-        after = set(item.items)
-        change = FileChange(item.path, item.feed, status, len(item.items), len(after - before), len(before - after))
-        return change, sha256
+    def put(item: PublishedFile, ready: Future) -> None:
+        """Compare or write the file, tell ``ready``, then sync what it wrote."""
+        try:
+            path = target_path(output_dir, item.path)
+            sha256 = _digest_if_same(path, item.chunks)
+            written = None
+            if sha256 is None:
+                written = _write_temporary(path, item.chunks)
+                sha256 = written.sha256
+            before = set(old.feeds.get(item.feed, ()))
+            after = set(item.items)
+            status = "unchanged" if written is None else "written"
+            change = FileChange(item.path, item.feed, status, len(item.items), len(after - before),
+                                len(before - after))  # fmt: skip
+        except BaseException as exc:
+            ready.set_exception(exc)
+            raise
+        ready.set_result((change, sha256, written))
+        if written is not None:
+            os.fsync(written.fd)
 
     # Files are independent, and comparing, writing, syncing and hashing them
     # is spent in system calls and hashlib, which release the GIL: a few
-    # threads keep the disk and both cores busy.  Results keep the files' order.
-    if len(files) > 1:
-        from concurrent.futures import ThreadPoolExecutor
+    # threads keep the disk and both cores busy.  Each file is synced as soon
+    # as it is written, and ``meanwhile`` runs once all are written, while
+    # the disk catches up.  No file is renamed into place before every one
+    # is written and synced: a failure replaces none.
+    from concurrent.futures import Future, ThreadPoolExecutor, wait
 
-        with ThreadPoolExecutor(max_workers=min(_WRITERS, len(files))) as pool:
-            done = list(pool.map(put, files))
-    else:
-        done = [put(item) for item in files]
-    changes = [change for change, _ in done]
+    with ThreadPoolExecutor(max_workers=max(1, min(_WRITERS, len(files)))) as pool:
+        readies: list[Future] = [Future() for _ in files]
+        putting = [pool.submit(put, item, ready) for item, ready in zip(files, readies, strict=True)]
+        wait(readies)
+        done = [ready.result() for ready in readies if ready.exception() is None]
+        try:
+            if len(done) < len(files):
+                raise next(ready.exception() for ready in readies if ready.exception() is not None)
+            hashes = {f.path: sha for f, (_, sha, _) in zip(files, done, strict=True)}
+            final = Manifest(hashes, new_feeds).to_bytes()
+            if meanwhile:
+                meanwhile(hashes)
+            wait(putting)
+            for future in putting:
+                if future.exception() is not None:
+                    raise future.exception()
+        except BaseException:
+            wait(putting)
+            for _, _, written in done:
+                if written is not None:
+                    _discard(written)
+            raise
+    pending = [written for _, _, written in done if written is not None]
+    for number, written in enumerate(pending):
+        try:
+            _rename(written)
+        except BaseException:
+            for rest in pending[number + 1 :]:
+                _discard(rest)
+            raise
+    changes = [change for change, _, _ in done]
 
     for relative in sorted(old.files.keys() - new_paths):
         path = target_path(output_dir, relative)
@@ -283,8 +362,6 @@ def _publish(output_dir: Path, files: Sequence[PublishedFile]) -> PublishReport:
             path.unlink()
         changes.append(FileChange(relative, feed, "removed", 0, 0, items))
 
-    hashes = {f.path: sha for f, (_, sha) in zip(files, done, strict=True)}
-    final = Manifest(hashes, new_feeds).to_bytes()
     if not same_bytes(manifest_path, (final,)):
         write_atomically(manifest_path, (final,))
     return PublishReport(tuple(sorted(changes, key=lambda c: c.path)), tuple(warnings), hashes)

@@ -20,10 +20,12 @@ from hypothesis import given
 from hypothesis import settings as hsettings
 from hypothesis import strategies as st
 
+import feedpub.publish
 from feedpub.build import build
 from feedpub.cli import ExitCode, main
+from feedpub.errors import OutputError
 from feedpub.lock import output_lock
-from feedpub.publish import MANIFEST_FORMAT, MANIFEST_NAME, Manifest
+from feedpub.publish import MANIFEST_FORMAT, MANIFEST_NAME, Manifest, PublishedFile, publish
 from feedpub.validate import check_feed
 from tests.conftest import AS_OF, SEEDS, make_settings, record
 
@@ -149,27 +151,39 @@ def test_a_damaged_manifest_is_ignored_and_rebuilt(records: Path, tmp_path: Path
 
 CHILD = textwrap.dedent(
     """
-    import os, signal, sys
+    import os, signal, sys, tempfile
     import feedpub.publish as publish
     from feedpub.cli import main
 
-    budget = int(sys.argv[1])
-    real = publish.write_atomically
+    budget = int(sys.argv[1])  # steps (a file written, synced and renamed, ...) before the kill
 
-    def write_then_maybe_die(path, data):
+    def step():
         global budget
         if budget == 0:
             os.kill(os.getpid(), signal.SIGKILL)
         budget -= 1
-        # Die half-way through a write too: the temporary file exists, the rename has not happened.
-        if budget == 0 and len(data) % 2:
-            import tempfile
-            path.parent.mkdir(parents=True, exist_ok=True)
-            tempfile.mkstemp(dir=path.parent, prefix="." + path.name + ".", suffix=".tmp")
-            os.kill(os.getpid(), signal.SIGKILL)
-        return real(path, data)
 
-    publish.write_atomically = write_then_maybe_die
+    def counted(real):
+        def wrapper(*args):
+            step()
+            return real(*args)
+        return wrapper
+
+    real_temporary = publish._write_temporary
+
+    def write_temporary(path, chunks):
+        step()
+        # Die half-way through a write too: part of a temporary file exists, no rename has happened.
+        if budget == 0 and len(chunks) % 2:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            handle, _ = tempfile.mkstemp(dir=path.parent, prefix="." + path.name + ".", suffix=".tmp")
+            os.write(handle, chunks[0][: len(chunks[0]) // 2])
+            os.kill(os.getpid(), signal.SIGKILL)
+        return real_temporary(path, chunks)
+
+    publish.write_atomically = counted(publish.write_atomically)
+    publish._write_temporary = write_temporary
+    publish._rename = counted(publish._rename)
     sys.exit(main(sys.argv[2:]))
     """
 )
@@ -196,7 +210,7 @@ def test_killing_a_build_at_any_write_leaves_only_whole_feeds(records: Path, tmp
         text = record(title=f"Article {n} v{round_number}", url=f"https://example.com/{n}",
                       when=f"2023-05-{1 + n % 28:02d}T10:{n:02d}:00Z", topics=("AI", "Space"))  # fmt: skip
         (records / f"{n:04d}.txt").write_text(text, "utf-8")
-        budget = chooser.randrange(0, 6)
+        budget = chooser.randrange(0, 12)
         child = subprocess.run(
             [sys.executable, "-c", CHILD, str(budget), "build", str(records), "-o", str(out), "--max-items", "5",
              *AS_OF_ARG],
@@ -215,6 +229,26 @@ def test_killing_a_build_at_any_write_leaves_only_whole_feeds(records: Path, tmp
     assert run("build", str(records), "-o", str(out), "--max-items", "5", *AS_OF_ARG)[0] == ExitCode.OK
     assert feed_files(out) == feed_files(reference)
     assert not [p for p in out.rglob("*.tmp")], "temporary files of killed runs were not cleared"
+
+
+def test_a_file_that_cannot_be_written_replaces_no_file(tmp_path: Path, monkeypatch) -> None:
+    """Every file is written before any replaces its old version: a write
+    that fails leaves the folder as it was, without temporary files."""
+    out = tmp_path / "out"
+    files = [PublishedFile(f"f{n}.xml", f"f{n}", (b"<new>", b"%d</new>" % n), ()) for n in range(6)]
+    publish(out, [dataclasses.replace(f, chunks=(b"<old/>",)) for f in files])
+    before = {p.name: p.read_bytes() for p in out.iterdir()}
+    real = feedpub.publish._write_temporary
+
+    def fail_on_the_fourth(path: Path, chunks):
+        if path.name == "f3.xml":
+            raise OSError(28, "No space left on device", str(path))
+        return real(path, chunks)
+
+    monkeypatch.setattr(feedpub.publish, "_write_temporary", fail_on_the_fourth)
+    with pytest.raises(OutputError, match="f3.xml: cannot write: No space left on device"):
+        publish(out, files)
+    assert {p.name: p.read_bytes() for p in out.iterdir()} == before
 
 
 # --- overlapping runs ------------------------------------------------------------------

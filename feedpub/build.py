@@ -187,9 +187,11 @@ def read_stamped(path: str, limit: int) -> tuple[bytes | Problem, Stamp]:
         os.close(fd)
 
 
-# A record's entries rendered with its parse: (the updated stamp they were
-# rendered with, one entry per format in ``settings.formats`` order).
-Rendered = tuple[int, tuple[bytes, ...]]
+# A record's entries rendered with its parse, one per format in
+# ``settings.formats`` order, for the updated time its row gives.
+Rendered = tuple[bytes, ...]
+# The same as the build keeps them: (the updated time they render, entries).
+Early = tuple[datetime, Rendered]
 
 
 class Parsed(NamedTuple):
@@ -250,7 +252,7 @@ def _parse_group(group: list[_Read], settings: Settings, render: bool) -> list[P
         article = None if result is None else result.article
         rendered = None
         if render and article is not None and (settings.include_unpublished or not article.draft):
-            rendered = (to_seconds(article.updated), _render(article, settings))
+            rendered = _render(article, settings)
         parsed.append(Parsed(path, stamp, sha, row, rendered))
     return parsed
 
@@ -297,22 +299,24 @@ def render_outputs(
     plans: tuple[FeedPlan, ...],
     settings: Settings,
     cache: RecordCache,
-    early: Mapping[str, Rendered],
+    early: Mapping[str, Early],
     key: Callable[[Listing], bytes],
 ) -> tuple[Output, ...]:
     """Every (feed, format) as chunks.  Each article shown is rendered once, in
     every format, unless this run's parse (``early``, by path) rendered it
     with the same ``updated`` stamp, or the last run's feeds hold its entries
     (by ``key``)."""
+    # (Mapped in C and built by comprehensions: with no item limit, every
+    # article is shown, in about 2.7 feeds.)
     shown: dict[str, Listing] = {}  # path -> listing, for every article some feed shows
-    for plan in plans:
-        for listing in plan.articles:
-            shown.setdefault(listing.source, listing)
-    entries: dict[str, tuple[bytes, ...]] = {}  # id -> entry per format, in settings.formats order
-    for path, listing in shown.items():
-        rendered = early.get(path)
-        if rendered is not None and rendered[0] == to_seconds(listing.updated):
-            entries[listing.id] = rendered[1]
+    for plan in plans:  # every plan that shows an article holds the same listing of it
+        shown.update(zip(map(_SOURCE, plan.articles), plan.articles, strict=True))
+    # id -> entry per format, in settings.formats order
+    entries: dict[str, tuple[bytes, ...]] = {
+        listing.id: rendered[1]
+        for path, listing in shown.items()
+        if (rendered := early.get(path)) is not None and rendered[0] == listing.updated
+    }
     missing = [listing for listing in shown.values() if listing.id not in entries]
     if missing:
         wanted = [key(listing) for listing in missing]
@@ -327,18 +331,17 @@ def render_outputs(
         if article.updated != listing.updated:  # moved on a second by the planner
             article = replace(article, updated=listing.updated)
         entries[listing.id] = _render(article, settings)
-    ids = [list(map(_ID, plan.articles)) for plan in plans]
     outputs = []
-    for number, name in enumerate(settings.formats):
-        fmt = FORMATS[name]
-        in_format = {id_: both[number] for id_, both in entries.items()}
-        for plan, plan_ids in zip(plans, ids, strict=True):
-            chunks = fmt.render_document(plan, list(map(in_format.__getitem__, plan_ids)), settings)
+    for plan in plans:
+        in_all_formats = list(map(entries.__getitem__, map(_ID, plan.articles)))
+        for number, name in enumerate(settings.formats):
+            fmt = FORMATS[name]
+            chunks = fmt.render_document(plan, list(map(operator.itemgetter(number), in_all_formats)), settings)
             outputs.append(Output(plan.name + fmt.suffix, plan, name, chunks))
     return tuple(sorted(outputs, key=lambda o: o.path))
 
 
-_ID = operator.attrgetter("id")  # in C: with no item limit, feeds list every article
+_ID, _SOURCE = operator.attrgetter("id"), operator.attrgetter("source")  # in C: feeds may list every article
 
 
 def _output_key(settings: Settings) -> str:
@@ -542,7 +545,7 @@ def _build_with(
         ]
     # path -> listing (None: rejected); parses below replace what changed.
     listings = {path: record.listing for path, record in cached.items() if path in stamps}
-    early: dict[str, Rendered] = {}  # path -> entries rendered with the parse
+    early: dict[str, Early] = {}  # path -> entries rendered with the parse
     shas = {path: record.sha256 for path, record in cached.items()}  # path -> sha256 of its bytes
     pending: list[tuple[str, Stamp, bytes, RecordRow]] = []
     topics_cache: dict[str, tuple] = {}
@@ -558,13 +561,13 @@ def _build_with(
         if parsed.row is None:
             cache.restamp(parsed.path, stamp)
             continue
-        listings[parsed.path] = row_listing(parsed.path, parsed.row, topics_cache)
+        listing = listings[parsed.path] = row_listing(parsed.path, parsed.row, topics_cache)
         pending.append((parsed.path, stamp, parsed.sha256, parsed.row))
         if len(pending) >= _BATCH:
             cache.store(pending)
             pending.clear()
-        if parsed.rendered is not None:
-            early[parsed.path] = parsed.rendered
+        if parsed.rendered is not None and listing is not None:
+            early[parsed.path] = (listing.updated, parsed.rendered)
     cache.store(pending)
     listings = {path: listings.get(path) for path in stamps}  # in path order
     if state is None or restamped:  # the walk ran with the parse, or files changed since it

@@ -60,14 +60,17 @@ def _distinct_updated(articles: list[Listing]) -> list[Listing]:
     # took half a second for 100,000 articles.
     ordered = sorted(articles, key=_ID)
     ordered.sort(key=_UPDATED)
-    result = []
-    previous: datetime | None = None
-    for article in ordered:
-        if previous is not None and article.updated <= previous:
-            article = article._replace(updated=previous + _SECOND)
-        previous = article.updated
-        result.append(article)
-    return result
+    times = list(map(_UPDATED, ordered))
+    # Only a clash moves anything, and the moves it starts end at the first
+    # time after the moved one: look at those, not at every article.
+    clashes = [n for n in range(1, len(times)) if times[n] <= times[n - 1]]
+    for start in clashes:
+        n = start
+        while n < len(times) and times[n] <= times[n - 1]:
+            times[n] = times[n - 1] + _SECOND
+            ordered[n] = ordered[n]._replace(updated=times[n])
+            n += 1
+    return ordered
 
 
 _ID, _UPDATED, _URL, _SOURCE = map(attrgetter, ("id", "updated", "url", "source"))

@@ -5,10 +5,12 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from feedpub.model import Article, Listing, Topic
 from feedpub.normalise import article_id
-from feedpub.plan import plan_feeds, select, topic_slugs
+from feedpub.plan import _distinct_updated, plan_feeds, select, topic_slugs
 from feedpub.text import slugify, topic_key
 from tests.conftest import make_settings
 
@@ -147,3 +149,23 @@ def test_the_fast_sort_is_the_feed_order() -> None:
 
     listings = [article(n, minutes=n % 4) for n in range(40)]
     assert sort_newest_first(listings) == sorted(listings, key=newest_first)
+
+
+def _distinct_updated_one_by_one(articles: list[Listing]) -> list[Listing]:
+    """The rule, as plainly as it can be written: in (updated, id) order, an
+    article not after the one before it moves to a second after it."""
+    result: list[Listing] = []
+    for listing in sorted(articles, key=lambda a: (a.updated, a.id)):
+        if result and listing.updated <= result[-1].updated:
+            listing = listing._replace(updated=result[-1].updated + timedelta(seconds=1))
+        result.append(listing)
+    return result
+
+
+@given(st.lists(st.integers(min_value=0, max_value=40), max_size=60))
+def test_distinct_updated_stamps_follow_the_rule_through_every_cascade(seconds: list[int]) -> None:
+    """Clusters of equal and adjacent seconds, whose moves run into each other."""
+    listings = [article(n)._replace(updated=T0 + timedelta(seconds=s)) for n, s in enumerate(seconds)]
+    moved = _distinct_updated(listings)
+    assert sorted(moved, key=lambda a: a.id) == sorted(_distinct_updated_one_by_one(listings), key=lambda a: a.id)
+    assert len({a.updated for a in moved}) == len(moved)

@@ -97,15 +97,17 @@ class _Crew:
             gc.unfreeze()
 
     def _fork(self) -> _Helper:
-        task_read, task_write = os.pipe()
-        result_read, result_write = os.pipe()
+        fds: list[int] = []
         try:
-            _enlarge(result_write)
+            fds += os.pipe()
+            fds += os.pipe()
+            _enlarge(fds[3])
             pid = os.fork()
         except BaseException:
-            for fd in (task_read, task_write, result_read, result_write):
+            for fd in fds:
                 os.close(fd)
             raise
+        task_read, task_write, result_read, result_write = fds
         if pid == 0:  # the helper: it never returns from here
             try:
                 for fd in (task_write, result_read, *(fd for h in self.helpers for fd in (h.tasks, h.results))):

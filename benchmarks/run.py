@@ -12,7 +12,7 @@ then measures, in this one run on this machine:
   10,000 records: short runs are the noisiest);
 - a rebuild with nothing changed; after one record changed, one added, one
   deleted (default limit, warm cache); and one changed with no item limit;
-- the peak resident memory of the build process and of its largest worker.
+- the peak resident memory of the build process and of its largest helper process.
 
 Every build is a separate `feedpub build` process, timed from start to exit
 (what cron pays).  Times are printed with their ratio to the floor, so the
@@ -90,7 +90,7 @@ def run_build(folder: Path, out: Path, cache: Path, *extra: str) -> dict:
         raise SystemExit(f"build failed ({done.returncode}):\n{done.stderr[-2000:]}")
     peak = json.loads(done.stderr.rsplit("PEAK ", 1)[1])
     summary = json.loads(done.stdout)
-    return {"seconds": seconds, "rss_mb": peak[0] / 1024, "worker_mb": peak[1] / 1024, "summary": summary}
+    return {"seconds": seconds, "rss_mb": peak[0] / 1024, "helper_mb": peak[1] / 1024, "summary": summary}
 
 
 def newest_record(folder: Path) -> Path:
@@ -190,7 +190,7 @@ def main(argv: list[str] | None = None) -> int:
             files = figure["summary"]["files"]
             print(
                 f"  {name:<22} {figure['seconds']:7.2f} s  {figure['seconds'] / base:5.2f} x floor  "
-                f"peak RSS {figure['rss_mb']:6.0f} MB (largest worker {figure['worker_mb']:4.0f} MB)  "
+                f"peak RSS {figure['rss_mb']:6.0f} MB (largest helper {figure['helper_mb']:4.0f} MB)  "
                 f"written {files['written']}, unchanged {files['unchanged']}, removed {files['removed']}"
             )
     return 0

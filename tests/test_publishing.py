@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import dataclasses
+import hashlib
 import io
 import json
+import os
 import random
 import signal
 import subprocess
@@ -339,3 +341,23 @@ def test_the_manifest_is_the_json_of_one_value_per_line(files: dict, feeds: dict
     document = {"format": MANIFEST_FORMAT, "generator": "feedpub", "files": dict(sorted(files.items())),
                 "feeds": {name: list(items) for name, items in sorted(feeds.items())}}  # fmt: skip
     assert written == (json.dumps(document, indent=0, separators=(",", ":")) + "\n").encode("ascii")
+
+
+def test_short_writes_are_finished_and_the_hash_is_of_the_bytes_on_disk(tmp_path: Path, monkeypatch) -> None:
+    """The kernel may take fewer bytes than offered (a signal, a full pipe
+    of a FUSE file system): the rest is written, and the manifest's sha256
+    is that of the whole file."""
+    real = os.writev
+
+    def short(fd: int, buffers) -> int:
+        buffers = list(buffers)
+        head = b"".join(buffers)
+        return real(fd, [head[: max(1, len(head) // 3)]])
+
+    monkeypatch.setattr(os, "writev", short)
+    chunks = (b"<feed>", *(b"<entry>%d</entry>" % n for n in range(3000)), b"</feed>")
+    report = publish(tmp_path / "out", [PublishedFile("all.xml", "all", chunks, ())])
+    data = (tmp_path / "out" / "all.xml").read_bytes()
+    assert data == b"".join(chunks)
+    assert report.hashes["all.xml"] == hashlib.sha256(data).hexdigest()
+    assert json.loads((tmp_path / "out" / MANIFEST_NAME).read_bytes())["files"]["all.xml"] == report.hashes["all.xml"]

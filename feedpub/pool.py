@@ -9,8 +9,10 @@ calling process maps items itself, with one forked helper per other core:
 - Helpers are forked with the items already in memory, so a task is an item's
   number (8 bytes) and a task pipe never fills.
 - A helper has at most ``AHEAD`` items handed to it and not returned: one to
-  work on and one waiting, so it never idles while the caller works on an
-  item of its own, and at the end the caller waits for two items at most.
+  work on and two waiting, so it does not idle while the caller works on an
+  item of its own and takes the results in (with one waiting, a helper
+  idled a tenth of a build), and at the end the caller waits for three
+  items at most.
 - Results come back pickled, on a pipe of the helper's own, which the caller
   reads whenever it is between items.  The pipe is enlarged to hold what a
   helper can send ahead; if it cannot be, a helper waits for the caller to
@@ -37,7 +39,7 @@ from typing import TypeVar
 Item = TypeVar("Item")
 Result = TypeVar("Result")
 
-AHEAD = 2  # items handed to a helper and not yet returned
+AHEAD = 3  # items handed to a helper and not yet returned (see above)
 _PIPE_SIZE = 1 << 20  # room for a helper's results while the caller is busy
 _HEADER = 8  # length of a message, big-endian
 _NUMBER = 8  # a task: the number of an item

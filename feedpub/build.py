@@ -441,6 +441,9 @@ def _state(settings: Settings, stamps: dict[str, Stamp]) -> str:
     return digest.hexdigest()
 
 
+_NOT_CACHED = CachedRecord(-1, -1, b"", None)
+
+
 def _output_stamps(output_dir: Path, paths: Sequence[str]) -> dict[str, tuple[int, int]]:
     stamps = {}
     for relative in [*paths, MANIFEST_NAME]:
@@ -538,13 +541,16 @@ def _build_with(
                 return _unchanged(summary, len(stamps), scan_problems, cache)
         cached = cache.scan()
         cache.forget(cached.keys() - stamps.keys())
-        todo = [
-            (path, cached[path].sha256 if path in cached else None)
-            for path, stamp in stamps.items()
-            if path not in cached or (cached[path].size, cached[path].mtime_ns) != (stamp.size, stamp.mtime_ns)
-        ]
-    # path -> listing (None: rejected); parses below replace what changed.
-    listings = {path: record.listing for path, record in cached.items() if path in stamps}
+        todo = []
+        for path, stamp in stamps.items():
+            record = cached.get(path)
+            if record is None:
+                todo.append((path, None))
+            elif record.size != stamp.size or record.mtime_ns != stamp.mtime_ns:
+                todo.append((path, record.sha256))
+    # path -> listing (None: rejected), in path order (the order of stamps,
+    # and of the parses of a cold build); parses below replace what changed.
+    listings = {path: cached.get(path, _NOT_CACHED).listing for path in stamps}
     early: dict[str, Early] = {}  # path -> entries rendered with the parse
     shas = {path: record.sha256 for path, record in cached.items()}  # path -> sha256 of its bytes
     pending: list[tuple[str, Stamp, bytes, RecordRow]] = []
@@ -569,7 +575,6 @@ def _build_with(
         if parsed.rendered is not None and listing is not None:
             early[parsed.path] = (listing.updated, parsed.rendered)
     cache.store(pending)
-    listings = {path: listings.get(path) for path in stamps}  # in path order
     if state is None or restamped:  # the walk ran with the parse, or files changed since it
         state = _state(settings, stamps)
 

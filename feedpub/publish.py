@@ -16,6 +16,7 @@
 
 from __future__ import annotations
 
+import errno
 import hashlib
 import json
 import os
@@ -182,9 +183,9 @@ def _write_temporary(path: Path, chunks: Sequence[bytes]) -> _Written:
     handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     try:
         # The kernel gathers the chunks (a feed with no item limit is a
-        # hundred thousand of them) and the file is then hashed whole from
-        # the page cache: no copy of the bytes in this process, and both
-        # calls let the other writer threads run.
+        # hundred thousand of them) and the file is then hashed as read back
+        # from the page cache: no join of the entries in this process, and
+        # both let the other writer threads run.
         size = 0
         for start in range(0, len(chunks), _IOV_MAX):
             part = chunks[start : start + _IOV_MAX]
@@ -206,12 +207,20 @@ _IOV_MAX = min(os.sysconf("SC_IOV_MAX") if hasattr(os, "sysconf") else 16, 1024)
 
 
 def _file_sha256(fd: int, size: int) -> str:
-    if not size:
-        return hashlib.sha256().hexdigest()
-    import mmap
-
-    with mmap.mmap(fd, size, prot=mmap.PROT_READ, flags=mmap.MAP_SHARED | getattr(mmap, "MAP_POPULATE", 0)) as view:
-        return hashlib.sha256(view).hexdigest()
+    """The sha256 of the ``size`` bytes just written to ``fd``, read back
+    from the page cache a block at a time (a mapping of the whole file would
+    count it all in the process's resident memory)."""
+    digest = hashlib.sha256()
+    view = memoryview(bytearray(min(size, _BLOCK)))
+    os.lseek(fd, 0, os.SEEK_SET)
+    left = size
+    while left:
+        got = os.readv(fd, [view[: min(left, len(view))]])
+        if not got:
+            raise OSError(errno.EIO, "file shorter than what was written to it")
+        digest.update(view[:got])
+        left -= got
+    return digest.hexdigest()
 
 
 def _rename(written: _Written) -> None:

@@ -19,6 +19,7 @@ import contextlib
 import functools
 import gc
 import hashlib
+import itertools
 import json
 import operator
 import os
@@ -306,25 +307,26 @@ def render_outputs(
     every format, unless this run's parse (``early``, by path) rendered it
     with the same ``updated`` stamp, or the last run's feeds hold its entries
     (by ``key``)."""
-    # (Mapped in C and built by comprehensions: with no item limit, every
-    # article is shown, in about 2.7 feeds.)
-    shown: dict[str, Listing] = {}  # path -> listing, for every article some feed shows
-    for plan in plans:  # every plan that shows an article holds the same listing of it
-        shown.update(zip(map(_SOURCE, plan.articles), plan.articles, strict=True))
-    # id -> entry per format, in settings.formats order
-    entries: dict[str, tuple[bytes, ...]] = {
-        listing.id: rendered[1]
-        for path, listing in shown.items()
-        if (rendered := early.get(path)) is not None and rendered[0] == listing.updated
-    }
-    missing = [listing for listing in shown.values() if listing.id not in entries]
-    if missing:
-        wanted = [key(listing) for listing in missing]
+    # Per feed, the parse's entries of its articles (by path) and whether
+    # they render the updated time the plan gives them: mapped in C, as with
+    # no item limit every article is shown, in about 2.7 feeds.
+    from_parse = []
+    shown: dict[str, Listing] = {}  # path -> listing whose entries must come from elsewhere
+    for plan in plans:
+        found = list(map(early.get, map(_SOURCE, plan.articles), itertools.repeat(_NOT_EARLY)))
+        fits = list(map(operator.eq, map(_FIRST, found), map(_UPDATED, plan.articles)))
+        if not all(fits):
+            misfits = list(itertools.compress(plan.articles, map(operator.not_, fits)))
+            shown.update(zip(map(_SOURCE, misfits), misfits, strict=True))
+        from_parse.append((found, fits))
+    entries: dict[str, tuple[bytes, ...]] = {}  # id -> entry per format, in settings.formats order
+    if shown:
+        wanted = [key(listing) for listing in shown.values()]
         kept = _published_entries(settings, cache, wanted)
-        for listing, listing_key in zip(missing, wanted, strict=True):
-            found = kept.get(listing_key, {})
-            if all(name in found for name in settings.formats):
-                entries[listing.id] = tuple(found[name] for name in settings.formats)
+        for listing, listing_key in zip(shown.values(), wanted, strict=True):
+            found_kept = kept.get(listing_key, {})
+            if all(name in found_kept for name in settings.formats):
+                entries[listing.id] = tuple(found_kept[name] for name in settings.formats)
     articles = cache.articles([path for path, listing in shown.items() if listing.id not in entries])
     for path, article in articles.items():
         listing = shown[path]
@@ -332,8 +334,10 @@ def render_outputs(
             article = replace(article, updated=listing.updated)
         entries[listing.id] = _render(article, settings)
     outputs = []
-    for plan in plans:
-        in_all_formats = list(map(entries.__getitem__, map(_ID, plan.articles)))
+    for plan, (found, fits) in zip(plans, from_parse, strict=True):
+        in_all_formats = list(map(_SECOND, found))
+        for number in itertools.compress(range(len(fits)), map(operator.not_, fits)):
+            in_all_formats[number] = entries[plan.articles[number].id]
         for number, name in enumerate(settings.formats):
             fmt = FORMATS[name]
             chunks = fmt.render_document(plan, list(map(operator.itemgetter(number), in_all_formats)), settings)
@@ -341,6 +345,9 @@ def render_outputs(
     return tuple(sorted(outputs, key=lambda o: o.path))
 
 
+_NOT_EARLY = (None, None)  # what early gives for an article the parse did not render
+_FIRST, _SECOND = operator.itemgetter(0), operator.itemgetter(1)
+_UPDATED = operator.attrgetter("updated")
 _ID, _SOURCE = operator.attrgetter("id"), operator.attrgetter("source")  # in C: feeds may list every article
 
 

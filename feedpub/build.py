@@ -49,7 +49,7 @@ from feedpub.lock import output_lock
 from feedpub.model import Article, FeedPlan, Listing, ParseResult, Problem, Severity
 from feedpub.plan import Selection, plan_feeds, select
 from feedpub.publish import MANIFEST_NAME, FileChange, PublishedFile, PublishReport, publish, target_path
-from feedpub.render import FORMATS, load_document_writer
+from feedpub.render import FORMATS, MAX_FEED_BYTES, load_document_writer
 from feedpub.settings import Settings
 
 Progress = Callable[[str, int, int], None]  # (stage, done, total)
@@ -351,6 +351,23 @@ _UPDATED = operator.attrgetter("updated")
 _ID, _SOURCE = operator.attrgetter("id"), operator.attrgetter("source")  # in C: feeds may list every article
 
 
+def _oversized(outputs: Sequence[Output], settings: Settings) -> list[Problem]:
+    """A warning for each feed too large for the W3C Feed Validation Service
+    to read (it refuses it with ValidatorLimit): with no item limit, a large
+    folder makes feeds of many megabytes."""
+    return [
+        Problem(
+            str(settings.output_dir / o.path),
+            None,
+            f"is {size:,} bytes, over the {MAX_FEED_BYTES:,} the W3C Feed Validation Service reads; "
+            "a smaller max_items keeps it under",
+            Severity.WARNING,
+        )  # fmt: skip
+        for o in outputs
+        if (size := sum(map(len, o.chunks))) > MAX_FEED_BYTES
+    ]
+
+
 def _output_key(settings: Settings) -> str:
     return str(settings.output_dir.resolve())
 
@@ -464,9 +481,9 @@ def _output_stamps(output_dir: Path, paths: Sequence[str]) -> dict[str, tuple[in
 
 def _unchanged(summary: dict, records: int, scan_problems: list[Problem], cache: RecordCache) -> BuildReport:
     """The report of a run with nothing to do: the last run's, every file unchanged."""
-    duplicates = [Problem(path, field, message, Severity(severity), line)
-                  for path, field, message, severity, line in summary["dedup"]]  # fmt: skip
-    problems = sorted([*scan_problems, *cache.problems(), *duplicates], key=lambda p: (p.path, p.line or 0))
+    of_the_run = [Problem(path, field, message, Severity(severity), line)
+                  for path, field, message, severity, line in summary["problems"]]  # fmt: skip
+    problems = sorted([*scan_problems, *cache.problems(), *of_the_run], key=lambda p: (p.path, p.line or 0))
     changes = tuple(FileChange(path, feed, "unchanged", items, 0, 0) for path, feed, items in summary["files"])
     return BuildReport(
         records, summary["published"], summary["skipped"], tuple(problems), len(changes),
@@ -593,7 +610,8 @@ def _build_with(
 
     key = functools.partial(entry_key, shas=shas)
     outputs = render_outputs(plans, settings, cache, early, key)
-    problems = sorted([*scan_problems, *cache.problems(), *selection.problems], key=lambda p: (p.path, p.line or 0))
+    run_problems = [*selection.problems, *_oversized(outputs, settings)]
+    problems = sorted([*scan_problems, *cache.problems(), *run_problems], key=lambda p: (p.path, p.line or 0))
 
     report = None
     if write:
@@ -612,7 +630,7 @@ def _build_with(
             "next_due": None if selection.next_due is None else to_seconds(selection.next_due),
             "published": len(selection.articles),
             "skipped": selection.skipped,
-            "dedup": [[p.path, p.field, p.message, p.severity.value, p.line] for p in selection.problems],
+            "problems": [[p.path, p.field, p.message, p.severity.value, p.line] for p in run_problems],
             "files": [[o.path, o.plan.name, len(o.plan.articles)] for o in outputs],
         }
         cache.remember(json.dumps(summary), _output_stamps(settings.output_dir, [o.path for o in outputs]))

@@ -34,7 +34,7 @@ from feedpub import __version__
 from feedpub.model import Article, Image, Listing, ParseResult, Problem, Provider, RelatedLink, Severity, Topic
 from feedpub.placed import Placement
 
-SCHEMA = 9
+SCHEMA = 10
 KEPT_OUTPUTS = 4  # output folders whose published entries the cache keeps track of
 _PLACEMENT_TYPES = (str, str, int, str, bytes, bytes, bytes)
 UTC = UTC

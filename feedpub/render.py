@@ -31,6 +31,9 @@ ATOM_NS = "http://www.w3.org/2005/Atom"
 MEDIA_NS = "http://search.yahoo.com/mrss/"
 DC_NS = "http://purl.org/dc/elements/1.1/"
 GENERATOR = "feedpub"
+# The largest feed the W3C Feed Validation Service reads: a longer one gets
+# its ValidatorLimit error, unread (its MAXDATALENGTH).
+MAX_FEED_BYTES = 2_000_000
 
 
 @dataclass(frozen=True)

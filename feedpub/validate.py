@@ -15,6 +15,7 @@ from datetime import datetime, timedelta, timezone
 from email.utils import parsedate_tz
 
 from feedpub.dates import DAY_NAMES, EARLIEST
+from feedpub.render import MAX_FEED_BYTES
 
 ATOM = "http://www.w3.org/2005/Atom"
 A = f"{{{ATOM}}}"
@@ -304,6 +305,9 @@ def check_feed(path: str, data: bytes, now: datetime | None = None) -> list[Find
 
     ``now``: dates after it (plus ten minutes) are reported as implausible; None skips that check.
     """
+    if len(data) > MAX_FEED_BYTES:
+        message = f"the feed is {len(data):,} bytes; the validator reads no more than {MAX_FEED_BYTES:,}"
+        return [Finding(path, 1, "ValidatorLimit", message)]
     from lxml import etree
 
     checker = _Checker(path, data, now)

@@ -434,3 +434,22 @@ def test_a_parsing_helper_that_dies_changes_no_byte(corpus: Path, tmp_path: Path
     report = build(settings_for(corpus, tmp_path / "parallel", jobs=3), as_of=AS_OF)
     assert report.parsed == COUNT + 1
     assert feed_files(tmp_path / "parallel") == feed_files(tmp_path / "serial")
+
+
+def test_feeds_too_large_for_the_validator_are_warned_about_on_every_run(
+    records: Path, tmp_path: Path, monkeypatch
+) -> None:
+    (records / "a.txt").write_text(record(topics=("AI",)), "utf-8")
+    (records / "b.txt").write_text(record(url="https://example.com/b", topics=("Space",)), "utf-8")
+    settings = settings_for(records, tmp_path / "out", cache_dir=tmp_path / "cache", max_items=0)
+    dry = build(settings, as_of=AS_OF, write=False)
+    assert dry.problems == ()
+    sizes = {str(settings.output_dir / o.path): len(o.data) for o in dry.outputs}
+    limit = sorted(sizes.values())[len(sizes) // 2]  # half the feeds are longer
+    monkeypatch.setattr(feedpub.build, "MAX_FEED_BYTES", limit)
+    for _ in range(2):  # the second run has nothing to do, and says the same
+        report = build(settings, as_of=AS_OF)
+        warned = {p.path: p.message for p in report.problems if p.severity is Severity.WARNING}
+        assert warned.keys() == {path for path, size in sizes.items() if size > limit}
+        assert all(f"is {sizes[path]:,} bytes, over the {limit:,}" in message for path, message in warned.items())
+        assert report.errors == ()

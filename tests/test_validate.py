@@ -12,6 +12,7 @@ from pathlib import Path
 
 import pytest
 
+from feedpub.render import MAX_FEED_BYTES
 from feedpub.validate import check_feed, feed_files
 from tests.golden import GOLDEN
 
@@ -41,3 +42,15 @@ def test_future_dates_are_implausible_only_relative_to_now() -> None:
     data = (GOLDEN / "all.atom.xml").read_bytes()
     assert check_feed("x", data, now=datetime(2023, 6, 1, tzinfo=UTC))  # before the newest entry
     assert check_feed("x", data, now=None) == []
+
+
+def test_a_feed_longer_than_the_validator_reads_is_refused_as_it_refuses_it() -> None:
+    """The W3C service reads at most 2,000,000 bytes (ValidatorLimit); a
+    longer feed is reported, one byte shorter is checked as usual."""
+    data = (GOLDEN / "all.atom.xml").read_bytes()
+    padding = b"<!--" + b" " * (MAX_FEED_BYTES - len(data) - 7) + b"-->"
+    at_limit = data.replace(b"<feed ", padding + b"<feed ", 1)
+    assert len(at_limit) == MAX_FEED_BYTES
+    assert check_feed("x", at_limit, now=NOW) == []
+    over = data.replace(b"<feed ", padding + b" <feed ", 1)
+    assert [f.rule for f in check_feed("x", over, now=NOW)] == ["ValidatorLimit"]

@@ -17,9 +17,15 @@ calling process maps items itself, with one forked helper per other core:
   reads whenever it is between items.  The pipe is enlarged to hold what a
   helper can send ahead; if it cannot be, a helper waits for the caller to
   read, never the other way round, so nothing can deadlock.
+- Items are taken, by the caller or a helper, only a window ahead of the
+  next result to yield: a helper that falls behind holds up that few
+  results, however many helpers keep going.
 - A helper that dies (killed, out of memory) leaves its items to the caller,
   which maps them itself: the results are the same, as ``function`` must be
   a pure function of its item.
+- Every signal is held while helpers are forked and while they are ended,
+  so an interrupt never leaves one running; a helper closes the pipes of
+  every other helper in the process, of any map.
 
 The function is not pickled: helpers run it as they inherited it at the
 fork.  (As with any fork, the calling process should have no other thread
@@ -28,6 +34,7 @@ at work then: a build has none.)
 
 from __future__ import annotations
 
+import contextlib
 import gc
 import os
 import pickle
@@ -60,11 +67,38 @@ def ordered_map(
             meanwhile()
         yield from map(function, items)
         return
-    crew = _Crew(function, items, helpers)
+    # Signals are held while helpers are forked and while they are ended:
+    # Ctrl-C (or any handler that raises) between a fork and its record, or
+    # half-way through ending them, would leave helpers running.  They take
+    # effect right after.
+    crew = None
     try:
+        with _signals_held() as mask:
+            crew = _Crew(function, items, helpers, mask)
         yield from crew.run(meanwhile)
     finally:
-        crew.stop()
+        if crew is not None:
+            with _signals_held():
+                crew.stop()
+
+
+@contextlib.contextmanager
+def _signals_held() -> Iterator[set[signal.Signals] | None]:
+    """Every signal blocked; yields the mask to restore (None: no masks here)."""
+    if not hasattr(signal, "pthread_sigmask"):
+        yield None
+        return
+    before = signal.pthread_sigmask(signal.SIG_BLOCK, signal.valid_signals())
+    try:
+        yield before
+    finally:
+        signal.pthread_sigmask(signal.SIG_SETMASK, before)
+
+
+# The caller's ends of every helper's pipes, of every map alive in this
+# process: a new helper closes them all, or an idle helper of another map
+# would never see its task pipe end.
+_CALLER_ENDS: set[int] = set()
 
 
 class _Helper:
@@ -78,14 +112,14 @@ class _Helper:
 
 
 class _Crew:
-    def __init__(self, function: Callable[[Item], Result], items: Sequence[Item], helpers: int) -> None:
+    def __init__(
+        self, function: Callable[[Item], Result], items: Sequence[Item], helpers: int, mask: set | None
+    ) -> None:
         self.function = function
         self.items = items
+        self.mask = mask  # the signal mask helpers start with
         self.next_item = 0  # the first item nobody has taken
         self.helpers: list[_Helper] = []
-        # Objects the caller holds now are not the helpers' to collect: frozen,
-        # a helper's collector never walks them (and never copies their pages).
-        gc.freeze()
         try:
             for _ in range(helpers):
                 try:
@@ -95,26 +129,26 @@ class _Crew:
         except BaseException:
             self.stop()
             raise
-        finally:
-            gc.unfreeze()
 
     def _fork(self) -> _Helper:
         fds: list[int] = []
         try:
             fds += os.pipe()
             fds += os.pipe()
-            _enlarge(fds[3])
+            task_read, task_write, result_read, result_write = fds
+            _enlarge(result_write)
+            _CALLER_ENDS.update((task_write, result_read))
             pid = os.fork()
         except BaseException:
+            _CALLER_ENDS.difference_update(fds)
             for fd in fds:
                 os.close(fd)
             raise
-        task_read, task_write, result_read, result_write = fds
         if pid == 0:  # the helper: it never returns from here
             try:
-                for fd in (task_write, result_read, *(fd for h in self.helpers for fd in (h.tasks, h.results))):
+                for fd in _CALLER_ENDS:
                     os.close(fd)
-                _serve(self.function, self.items, task_read, result_write)
+                _serve(self.function, self.items, task_read, result_write, self.mask)
             finally:
                 os._exit(1)
         os.close(task_read)
@@ -125,10 +159,11 @@ class _Crew:
         done: dict[int, Result] = {}  # results not yielded yet, by item number
         following = 0  # the next item number to yield
         count = len(self.items)
-        # Results held for a helper that is behind: past this many, the
-        # caller waits for it rather than work further ahead.
-        most = 4 * AHEAD * (len(self.helpers) + 1)
-        self._hand_out()
+        # Items are taken, by the caller or a helper, only this far past the
+        # next one to yield: if a helper falls behind, the results held for
+        # it stay this few, however many helpers keep going.
+        window = 4 * AHEAD * (len(self.helpers) + 1)
+        self._hand_out(window)
         if meanwhile:
             meanwhile()
         while True:
@@ -139,8 +174,8 @@ class _Crew:
                 following += 1
             if following == count:
                 return
-            self._hand_out()
-            if self.next_item < count and len(done) < most:
+            self._hand_out(following + window)
+            if self.next_item < min(count, following + window):
                 number = self.next_item
                 self.next_item += 1
                 done[number] = self.function(self.items[number])
@@ -148,9 +183,11 @@ class _Crew:
                 for helper in self._readable(timeout=None):
                     self._receive(helper, done)
 
-    def _hand_out(self) -> None:
+    def _hand_out(self, limit: int) -> None:
+        """Top every helper up to AHEAD items, taking none from ``limit`` on."""
+        limit = min(limit, len(self.items))
         for helper in self.helpers:
-            while helper.taking and len(helper.handed) < AHEAD and self.next_item < len(self.items):
+            while helper.taking and len(helper.handed) < AHEAD and self.next_item < limit:
                 try:
                     os.write(helper.tasks, self.next_item.to_bytes(_NUMBER, "big"))
                 except OSError:  # it is gone: what it had comes back as its pipe ends
@@ -188,21 +225,27 @@ class _Crew:
 
     def stop(self) -> None:
         """End the helpers: a closed task pipe tells an idle one to exit; one
-        still working (the caller failed or was interrupted) is killed."""
-        for helper in self.helpers:
-            if helper.handed:
-                try:
+        still working (the caller failed or was interrupted) is killed.
+        Each is ended and reaped whatever happens to the others."""
+        helpers, self.helpers = self.helpers, []
+        for helper in helpers:
+            try:
+                if helper.handed:
                     os.kill(helper.pid, signal.SIGKILL)
-                except ProcessLookupError:
-                    pass
-            for fd in (helper.tasks, helper.results):
-                os.close(fd)
-        for helper in self.helpers:
+            except ProcessLookupError:
+                pass
+            finally:
+                for fd in (helper.tasks, helper.results):
+                    _CALLER_ENDS.discard(fd)
+                    try:
+                        os.close(fd)
+                    except OSError:
+                        pass
+        for helper in helpers:
             try:
                 os.waitpid(helper.pid, 0)
             except ChildProcessError:
                 pass
-        self.helpers = []
 
 
 def _enlarge(fd: int) -> None:
@@ -214,15 +257,21 @@ def _enlarge(fd: int) -> None:
         pass  # a smaller pipe: the helper waits for the caller to read
 
 
-def _serve(function: Callable[[Item], Result], items: Sequence[Item], tasks: int, results: int) -> None:
+def _serve(
+    function: Callable[[Item], Result], items: Sequence[Item], tasks: int, results: int, mask: set | None
+) -> None:
     """A helper's life: map the items it is handed until its task pipe closes."""
     code = 1
     try:
         if signal.getsignal(signal.SIGINT) is signal.default_int_handler:
             signal.signal(signal.SIGINT, signal.SIG_DFL)  # Ctrl-C ends it quietly, with the caller
-        # The helper holds one item's data at a time: there the collector
-        # costs little, and it frees what a hostile record's failed parse
-        # may leave in cycles.
+        if mask is not None:
+            signal.pthread_sigmask(signal.SIG_SETMASK, mask)  # the caller held every signal at the fork
+        # What the helper inherited is not its to collect: frozen, it is never
+        # walked (nor its pages copied).  The helper holds one item's data at
+        # a time: there the collector costs little, and it frees what a
+        # hostile record's failed parse may leave in cycles.
+        gc.freeze()
         gc.enable()
         while True:
             task = _read_exactly(tasks, _NUMBER)

@@ -2,11 +2,16 @@
 
 from __future__ import annotations
 
+import functools
+import gc
 import os
+import random
+import signal
+import time
 
 import pytest
 
-from feedpub.pool import ordered_map
+from feedpub.pool import AHEAD, ordered_map
 
 PARENT = os.getpid()
 
@@ -97,3 +102,76 @@ def test_without_processes_to_fork_the_caller_maps_everything(monkeypatch) -> No
     monkeypatch.setattr(os, "fork", refuse)
     results = list(ordered_map(square_and_who, list(range(30)), 2))
     assert results == [(n * n, True) for n in range(30)]
+
+
+def open_descriptors() -> int:
+    return len(os.listdir("/proc/self/fd"))
+
+
+def note_and_stall_first(path: str, n: int) -> int:
+    with open(path, "a", encoding="ascii") as log:
+        log.write(f"{n}\n")
+    if n == 0 and os.getpid() != PARENT:
+        time.sleep(0.5)  # the helper holding the first item falls behind
+    return n
+
+
+@pytest.mark.parametrize("helpers", [1, 3])
+def test_results_held_for_a_helper_that_falls_behind_stay_few(tmp_path, helpers: int) -> None:
+    """However many helpers keep going, items are taken only a window ahead
+    of the next result to yield (else all of them would be held in memory)."""
+    log = tmp_path / "calls"
+    log.touch()
+    results = ordered_map(functools.partial(note_and_stall_first, str(log)), list(range(3000)), helpers)
+    assert next(results) == 0
+    taken = len(log.read_text("ascii").split())
+    assert taken <= 4 * AHEAD * (helpers + 1) + AHEAD * helpers, taken
+    assert list(results) == list(range(1, 3000))
+    assert no_children_left()
+
+
+@pytest.mark.timeout(60)
+def test_interrupts_at_any_moment_leave_no_helper_and_no_descriptor() -> None:
+    """Ctrl-C reaching the caller alone, at random moments: whatever the map
+    was doing, its helpers are ended and reaped and its pipes closed."""
+
+    def interrupt(signum, frame):
+        raise KeyboardInterrupt
+
+    chooser = random.Random(5)
+    before = open_descriptors()
+    previous = signal.signal(signal.SIGALRM, interrupt)
+    try:
+        for _ in range(80):
+            signal.setitimer(signal.ITIMER_REAL, chooser.uniform(0.0001, 0.004))
+            try:
+                list(ordered_map(square_and_who, list(range(300)), 2))
+            except KeyboardInterrupt:
+                pass
+            signal.setitimer(signal.ITIMER_REAL, 0)
+            assert no_children_left()
+            assert open_descriptors() == before
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, previous)
+
+
+@pytest.mark.timeout(60)
+def test_two_maps_at_once_both_end() -> None:
+    """A helper of one map holds none of the other's pipes open."""
+    first = ordered_map(square_and_who, list(range(40)), 1)
+    second = ordered_map(square_and_who, list(range(40)), 1)
+    assert next(first)[0] == 0 and next(second)[0] == 0
+    assert [v for v, _ in first] == [n * n for n in range(1, 40)]
+    assert [v for v, _ in second] == [n * n for n in range(1, 40)]
+    assert no_children_left()
+
+
+def test_the_callers_frozen_objects_stay_frozen() -> None:
+    gc.freeze()
+    try:
+        frozen = gc.get_freeze_count()
+        assert list(ordered_map(square_and_who, list(range(30)), 2))[-1][0] == 29 * 29
+        assert gc.get_freeze_count() == frozen
+    finally:
+        gc.unfreeze()

@@ -34,7 +34,8 @@ _ENCODE_STRING = json.encoder.encode_basestring_ascii  # a JSON string literal, 
 _BLOCK = 1 << 20  # bytes compared (and hashed) at a time
 _WRITERS = 3  # threads writing files (100,000 records, no limit: 1.5 s with 1, 0.9 with 2, 0.8 with 3 or 4)
 # What write_atomically leaves behind when a run is killed: ".<name>.<random>.tmp".
-_TEMPORARY = re.compile(r"^\..+\.[A-Za-z0-9_]{6,}\.tmp$")
+_TEMPORARY = re.compile(r"^\..+\.[A-Za-z0-9_]{6,}\.feedpub\.tmp$")
+_TEMPORARY_SUFFIX = ".feedpub.tmp"  # a mark no other program puts on its files
 
 
 @dataclass(frozen=True)
@@ -180,7 +181,7 @@ class _Written:
 
 def _write_temporary(path: Path, chunks: Sequence[bytes]) -> _Written:
     path.parent.mkdir(parents=True, exist_ok=True)
-    handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=_TEMPORARY_SUFFIX)
     try:
         # The kernel gathers the chunks (a feed with no item limit is a
         # hundred thousand of them) and the file is then hashed as read back
@@ -347,11 +348,12 @@ def _publish(
     with ThreadPoolExecutor(max_workers=max(1, min(_WRITERS, len(files)))) as pool:
         readies: list[Future] = [Future() for _ in files]
         putting = [pool.submit(put, item, ready) for item, ready in zip(files, readies, strict=True)]
-        wait(readies)
-        done = [ready.result() for ready in readies if ready.exception() is None]
         try:
-            if len(done) < len(files):
-                raise next(ready.exception() for ready in readies if ready.exception() is not None)
+            wait(readies)
+            failed = [ready.exception() for ready in readies if ready.exception() is not None]
+            if failed:
+                raise failed[0]
+            done = [ready.result() for ready in readies]
             hashes = {f.path: sha for f, (_, sha, _) in zip(files, done, strict=True)}
             final = Manifest(hashes, new_feeds).to_bytes()
             if meanwhile:
@@ -360,19 +362,29 @@ def _publish(
             for future in putting:
                 if future.exception() is not None:
                     raise future.exception()
-        except BaseException:
+        except BaseException:  # a failure, or an interrupt: no file is replaced
             wait(putting)
-            for _, _, written in done:
-                if written is not None:
-                    _discard(written)
+            for ready in readies:
+                if ready.exception() is None and ready.result()[2] is not None:
+                    _discard(ready.result()[2])
             raise
-    pending = [written for _, _, written in done if written is not None]
-    for number, written in enumerate(pending):
+    pending = [(item.path, written) for item, (_, _, written) in zip(files, done, strict=True) if written is not None]
+    for number, (_, written) in enumerate(pending):
         try:
             _rename(written)
         except BaseException:
-            for rest in pending[number + 1 :]:
+            for _, rest in pending[number + 1 :]:
                 _discard(rest)
+            # The files renamed so far are this run's: the manifest must say
+            # so, or a later run would take them for files changed by hand.
+            on_disk = {**old.files, **{p: "" for p in new_paths - old.files.keys()}}
+            on_disk.update((item.path, sha) for item, (_, sha, written) in zip(files, done, strict=True)
+                           if written is None)  # fmt: skip
+            on_disk.update((relative, w.sha256) for relative, w in pending[:number])
+            try:
+                write_atomically(manifest_path, (Manifest(on_disk, old.feeds).to_bytes(),))
+            except OSError:
+                pass  # the error being raised says more
             raise
     changes = [change for change, _, _ in done]
 

@@ -178,7 +178,7 @@ CHILD = textwrap.dedent(
         # Die half-way through a write too: part of a temporary file exists, no rename has happened.
         if budget == 0 and len(chunks) % 2:
             path.parent.mkdir(parents=True, exist_ok=True)
-            handle, _ = tempfile.mkstemp(dir=path.parent, prefix="." + path.name + ".", suffix=".tmp")
+            handle, _ = tempfile.mkstemp(dir=path.parent, prefix="." + path.name + ".", suffix=".feedpub.tmp")
             os.write(handle, chunks[0][: len(chunks[0]) // 2])
             os.kill(os.getpid(), signal.SIGKILL)
         return real_temporary(path, chunks)
@@ -361,3 +361,60 @@ def test_short_writes_are_finished_and_the_hash_is_of_the_bytes_on_disk(tmp_path
     assert data == b"".join(chunks)
     assert report.hashes["all.xml"] == hashlib.sha256(data).hexdigest()
     assert json.loads((tmp_path / "out" / MANIFEST_NAME).read_bytes())["files"]["all.xml"] == report.hashes["all.xml"]
+
+
+def test_an_interrupt_while_files_are_written_replaces_none_and_leaves_nothing(tmp_path: Path, monkeypatch) -> None:
+    out = tmp_path / "out"
+    files = [PublishedFile(f"f{n}.xml", f"f{n}", (b"<new>%d</new>" % n,), ()) for n in range(6)]
+    publish(out, [dataclasses.replace(f, chunks=(b"<old/>",)) for f in files])
+    before = {p.name: p.read_bytes() for p in out.iterdir()}
+    real = feedpub.publish._write_temporary
+
+    def slow(path: Path, chunks):
+        time.sleep(0.2)
+        return real(path, chunks)
+
+    def interrupt(signum, frame):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(feedpub.publish, "_write_temporary", slow)
+    descriptors = len(os.listdir("/proc/self/fd"))
+    previous = signal.signal(signal.SIGALRM, interrupt)
+    try:
+        signal.setitimer(signal.ITIMER_REAL, 0.1)  # while the writer threads work
+        with pytest.raises(KeyboardInterrupt):
+            publish(out, files)
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, previous)
+    assert {p.name: p.read_bytes() for p in out.iterdir()} == before
+    assert len(os.listdir("/proc/self/fd")) == descriptors
+
+
+def test_files_that_only_look_like_temporaries_are_left_alone(tmp_path: Path) -> None:
+    out = tmp_path / "out"
+    out.mkdir()
+    foreign = [".vimrc.backup_1.tmp", ".htaccess.orig123.tmp", ".all.xml.abcdef12.tmp"]
+    for name in foreign:
+        (out / name).write_bytes(b"not feedpub's")
+    publish(out, [PublishedFile("all.xml", "all", (b"<x/>",), ())])
+    publish(out, [PublishedFile("all.xml", "all", (b"<y/>",), ())])
+    assert sorted(p.name for p in out.iterdir()) == sorted([*foreign, "all.xml", MANIFEST_NAME])
+
+
+def test_a_rename_that_fails_half_way_leaves_a_manifest_that_owns_what_was_renamed(tmp_path: Path) -> None:
+    out = tmp_path / "out"
+    publish(out, [PublishedFile(n, n, (b"<old/>",), ()) for n in ("a.xml", "b.xml")])
+    (out / "b.xml").unlink()
+    (out / "b.xml").mkdir()  # a folder where a feed was: its rename fails
+    new = [PublishedFile(n, n, (b"<new/>",), ()) for n in ("a.xml", "b.xml")]
+    with pytest.raises(OutputError, match="cannot write"):
+        publish(out, new)
+    assert (out / "a.xml").read_bytes() == b"<new/>"
+    (out / "b.xml").rmdir()
+    # a.xml leaves the plan: it is known as feedpub's own, as written, and
+    # removed (not kept as a file changed by hand since).
+    report = publish(out, new[1:])
+    assert report.warnings == () and report.removed == ("a.xml",) and not (out / "a.xml").exists()
+    assert (out / "b.xml").read_bytes() == b"<new/>"
+    assert not [p for p in out.iterdir() if p.name.endswith(".tmp")]

@@ -286,14 +286,14 @@ def parse_files(
 # --- rendering ----------------------------------------------------------------------------
 
 
-def _render(article: Article, settings: Settings) -> tuple[bytes, ...]:
+def _render(article: Article, settings: Settings) -> Rendered:
     return tuple(FORMATS[name].render_entry(article, settings) for name in settings.formats)
 
 
-def entry_key(listing: Listing, shas: Mapping[str, bytes]) -> bytes:
+def entry_key(listing: Listing, sha_of: Callable[[str], bytes]) -> bytes:
     """The key of an article's entries (``feedpub.placed``): its record's
-    sha256 (``shas``, by path) and the updated stamp they render."""
-    return placed.entry_key(shas[listing.source], to_seconds(listing.updated))
+    sha256 (``sha_of`` its path) and the updated stamp they render."""
+    return placed.entry_key(sha_of(listing.source), to_seconds(listing.updated))
 
 
 def render_outputs(
@@ -319,7 +319,7 @@ def render_outputs(
             misfits = list(itertools.compress(plan.articles, map(operator.not_, fits)))
             shown.update(zip(map(_SOURCE, misfits), misfits, strict=True))
         from_parse.append((found, fits))
-    entries: dict[str, tuple[bytes, ...]] = {}  # id -> entry per format, in settings.formats order
+    entries: dict[str, Rendered] = {}  # id -> entry per format, in settings.formats order
     if shown:
         wanted = [key(listing) for listing in shown.values()]
         kept = _published_entries(settings, cache, wanted)
@@ -576,7 +576,7 @@ def _build_with(
     # and of the parses of a cold build); parses below replace what changed.
     listings = {path: cached.get(path, _NOT_CACHED).listing for path in stamps}
     early: dict[str, Early] = {}  # path -> entries rendered with the parse
-    shas = {path: record.sha256 for path, record in cached.items()}  # path -> sha256 of its bytes
+    fresh_shas: dict[str, bytes] = {}  # path -> sha256 of the bytes parsed in this run
     pending: list[tuple[str, Stamp, bytes, RecordRow]] = []
     topics_cache: dict[str, tuple] = {}
     parsed_count = 0
@@ -587,7 +587,7 @@ def _build_with(
         if stamps.get(parsed.path) != stamp:
             stamps[parsed.path] = stamp
             restamped = True
-        shas[parsed.path] = parsed.sha256
+        fresh_shas[parsed.path] = parsed.sha256
         if parsed.row is None:
             cache.restamp(parsed.path, stamp)
             continue
@@ -608,7 +608,10 @@ def _build_with(
     if progress:
         progress("render", 0, len(plans))
 
-    key = functools.partial(entry_key, shas=shas)
+    def sha_of(path: str) -> bytes:  # of the bytes parsed in this run, else of the cached parse
+        return fresh_shas[path] if path in fresh_shas else cached[path].sha256
+
+    key = functools.partial(entry_key, sha_of=sha_of)
     outputs = render_outputs(plans, settings, cache, early, key)
     run_problems = [*selection.problems, *_oversized(outputs, settings)]
     problems = sorted([*scan_problems, *cache.problems(), *run_problems], key=lambda p: (p.path, p.line or 0))

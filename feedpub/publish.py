@@ -33,9 +33,9 @@ MANIFEST_FORMAT = 1
 _ENCODE_STRING = json.encoder.encode_basestring_ascii  # a JSON string literal, in C
 _BLOCK = 1 << 20  # bytes compared (and hashed) at a time
 _WRITERS = 3  # threads writing files (100,000 records, no limit: 1.5 s with 1, 0.9 with 2, 0.8 with 3 or 4)
-# What write_atomically leaves behind when a run is killed: ".<name>.<random>.tmp".
-_TEMPORARY = re.compile(r"^\..+\.[A-Za-z0-9_]{6,}\.feedpub\.tmp$")
+# What a run killed while writing leaves behind: ".<name>.<random>.feedpub.tmp".
 _TEMPORARY_SUFFIX = ".feedpub.tmp"  # a mark no other program puts on its files
+_TEMPORARY = re.compile(r"^\..+\.[A-Za-z0-9_]{6,}" + re.escape(_TEMPORARY_SUFFIX) + "$")
 
 
 @dataclass(frozen=True)

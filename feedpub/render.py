@@ -14,7 +14,17 @@ spliced in before its closing tag.  Around feedgen's traps:
   writers give the alternate and related links theirs;
 - the RSS channel ``<link>`` is the last ``link()`` call's href, so the self
   link is set first and the website last;
-- Media RSS content is never wrapped in ``media:group``.
+- Media RSS content is never wrapped in ``media:group``;
+- feedgen declares the ``content:`` namespace on every RSS channel, used or
+  not: feedpub never uses it, so the declaration is cut from the head.
+
+What real readers show decides the rest.  Summaries are HTML in both formats
+(the Atom ``<summary type="html">`` as the RSS ``<description>``): some readers
+treat any Atom summary as HTML, so a text summary holding ``x&lt;y`` loses
+words there.  Titles stay plain text in both: readers that read titles as text
+(sfeed, newsboat) would show an HTML title's escapes as they are.  The lead
+image is also an enclosure (RSS ``<enclosure>``, Atom ``rel="enclosure"``) and
+a ``media:thumbnail``: most readers read no ``media:content``.
 """
 
 from __future__ import annotations
@@ -58,7 +68,9 @@ def self_url(plan: FeedPlan, fmt: FeedFormat, settings: Settings) -> str:
 # feedgen 1.0.0's FeedEntry.atom_entry()/rss_entry() serialised by lxml 6
 # (libxml2 2.14) with pretty_print gave: tests/feedgen_entries.py keeps that
 # implementation as the oracle, and tests/test_entries.py compares the two on
-# hostile articles.  Hence, beyond the element order, which is feedgen's:
+# hostile articles.  The Atom links feedgen cannot write (rel="enclosure",
+# rel="related") the oracle adds with lxml.  Hence, beyond the element order,
+# which is feedgen's:
 #
 # - what feedgen adds only for a truthy value (the Atom author and its uri, the
 #   RSS title, link and guid, media:content's url, width and height) is left
@@ -126,6 +138,56 @@ def _media(images: Sequence[Image], indent: str) -> list[str]:
     return lines
 
 
+# The media type of an image by its URL's extension: a fixed table, not the
+# host's mimetypes database, which differs between machines (and so would the
+# feeds).  Only types readers display as images; an extension not listed gives
+# no enclosure (a guessed or generic type would be offered as a download).
+IMAGE_TYPES = {
+    "avif": "image/avif",
+    "bmp": "image/bmp",
+    "gif": "image/gif",
+    "jpe": "image/jpeg",
+    "jpeg": "image/jpeg",
+    "jpg": "image/jpeg",
+    "png": "image/png",
+    "svg": "image/svg+xml",
+    "tif": "image/tiff",
+    "tiff": "image/tiff",
+    "webp": "image/webp",
+}
+
+
+def image_type(url: str) -> str | None:
+    """The media type of the image at ``url`` by the extension of its path's
+    last segment (query and fragment ignored), or None when not in IMAGE_TYPES."""
+    path = url.partition("#")[0].partition("?")[0]
+    _, found, rest = path.partition("://")
+    if found:
+        path = rest.partition("/")[2]  # the host is not a file name: "https://x.png" has no path
+    name = path.rpartition("/")[2]
+    stem, dot, extension = name.rpartition(".")
+    return IMAGE_TYPES.get(extension.lower()) if dot and stem else None
+
+
+def lead_enclosure(images: Sequence[Image]) -> tuple[str, str] | None:
+    """The lead image's URL and media type, when it can be an enclosure."""
+    if not images or not images[0].url:
+        return None
+    media_type = image_type(images[0].url)
+    return None if media_type is None else (images[0].url, media_type)
+
+
+def _thumbnail(images: Sequence[Image], indent: str) -> list[str]:
+    """The lead image as ``media:thumbnail``, as feedgen's media extension
+    writes it with ``group=None``: url, height, width, each only when truthy."""
+    if not images or not images[0].url:
+        return []
+    lead = images[0]
+    height = f' height="{lead.height}"' if lead.height else ""
+    width = f' width="{lead.width}"' if lead.width else ""
+    return [f'{indent}<media:thumbnail url="{_attr(lead.url)}"{height}{width}/>']
+
+
 def _related(links: Sequence[RelatedLink], opening: str) -> list[str]:
     """Atom links to related articles, one line each; ``opening`` is the
     indentation and the element's name (``<atom:link`` inside RSS)."""
@@ -176,12 +238,19 @@ def render_atom_entry(article: Article, settings: Settings) -> bytes:
         lines.append("    </author>")
     # href first: feedgen creates the element; rel and type are set after it.
     lines.append(f'    <link href="{_attr(article.url)}" rel="alternate" type="text/html"/>')
+    enclosure = lead_enclosure(article.images)
+    if enclosure is not None:
+        url, media_type = enclosure
+        lines.append(f'    <link rel="enclosure" type="{media_type}" length="0" href="{_attr(url)}"/>')
     # An Atom entry without content needs a summary to have any textual
     # content (validators warn otherwise); the title stands in for a missing excerpt.
-    lines.append(f"    <summary>{_text(article.summary or article.title)}</summary>")
+    # As HTML, escaped as the RSS description is: see the module docstring.
+    summary = html.escape(article.summary or article.title, quote=False)
+    lines.append(f'    <summary type="html">{_text(summary)}</summary>')
     lines += [f'    <category term="{_attr(topic.name)}"/>' for topic in article.topics]
     lines.append(f"    <published>{published}</published>")
     lines += _media(article.images, "    ")
+    lines += _thumbnail(article.images, "    ")
     lines += _related(article.related, "    <link")
     lines.append("  </entry>")
     return _fragment(lines, "  ")
@@ -212,9 +281,14 @@ def render_rss_entry(article: Article, settings: Settings) -> bytes:
     if article.id:
         lines.append(f'      <guid isPermaLink="false">{_text(article.id)}</guid>')
     lines += [f"      <category>{_text(topic.name)}</category>" for topic in article.topics]
+    enclosure = lead_enclosure(article.images)
+    if enclosure is not None:  # at most one: RSS allows one enclosure an item
+        url, media_type = enclosure
+        lines.append(f'      <enclosure url="{_attr(url)}" length="0" type="{media_type}"/>')
     lines.append(f"      <pubDate>{_rfc822(article.published)}</pubDate>")
     # Extensions follow, in the order the feedgen entry registered them: media, then dc.
     lines += _media(article.images, "      ")
+    lines += _thumbnail(article.images, "      ")
     if article.provider is not None:
         lines.append(f"      <dc:creator>{_text(article.provider.name)}</dc:creator>")
     lines += _related(article.related, "      <atom:link")
@@ -262,11 +336,16 @@ def render_atom_document(plan: FeedPlan, entries: Sequence[bytes], settings: Set
     feed.title(plan.title)
     feed.subtitle(plan.subtitle)
     feed.author({"name": settings.author})
-    feed.link(href=url, rel="self", type=ATOM.media_type)
+    # The alternate first: some readers take the first link as the website.
     feed.link(href=settings.home_url, rel="alternate", type="text/html")
+    feed.link(href=url, rel="self", type=ATOM.media_type)
     feed.updated(plan.updated)
     header = feed.atom_str(pretty=True, encoding="UTF-8", xml_declaration=True)
     return _splice(header, b"</feed>", entries)
+
+
+# feedgen declares this on every RSS root; no element of feedpub's uses it.
+_UNUSED_CONTENT_NS = b' xmlns:content="http://purl.org/rss/1.0/modules/content/"'
 
 
 def render_rss_document(plan: FeedPlan, entries: Sequence[bytes], settings: Settings) -> tuple[bytes, ...]:
@@ -280,6 +359,7 @@ def render_rss_document(plan: FeedPlan, entries: Sequence[bytes], settings: Sett
     feed.lastBuildDate(plan.updated)
     feed.pubDate(plan.updated)
     header = feed.rss_str(pretty=True, encoding="UTF-8", xml_declaration=True)
+    header = header.replace(_UNUSED_CONTENT_NS, b"", 1)
     return _splice(header, b"  </channel>", entries)
 
 

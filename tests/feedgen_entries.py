@@ -4,6 +4,11 @@ feedgen 1.0.0 and lxml, exactly as feedpub did before it wrote entry XML itself.
 Test-only.  ``tests/test_entries.py`` checks that ``render_atom_entry`` and
 ``render_rss_entry`` give these functions' bytes for any article; keep this
 module unchanged unless the intended output changes.
+
+Which image is the enclosure, and its media type, come from
+``feedpub.render.lead_enclosure`` on both sides: feedgen has no say in them
+(its enclosure takes them as given), so the comparison holds the bytes, and
+tests/test_entries.py checks the choice on its own.
 """
 
 from __future__ import annotations
@@ -19,6 +24,7 @@ from feedgen.ext.dc import DcEntryExtension
 from feedgen.ext.media import MediaEntryExtension
 
 from feedpub.model import Article
+from feedpub.render import lead_enclosure
 from feedpub.settings import Settings
 
 ATOM_NS = "http://www.w3.org/2005/Atom"
@@ -45,6 +51,14 @@ def _feed_entry(article: Article) -> FeedEntry:
         if image.height:
             media["height"] = str(image.height)
         entry.media.content(media, group=None)
+    if article.images and article.images[0].url:
+        lead = article.images[0]
+        thumbnail = {"url": lead.url}
+        if lead.width:
+            thumbnail["width"] = str(lead.width)
+        if lead.height:
+            thumbnail["height"] = str(lead.height)
+        entry.media.thumbnail(thumbnail, group=None)
     return entry
 
 
@@ -67,7 +81,7 @@ def atom_entry(article: Article, settings: Settings) -> bytes:
     entry = _feed_entry(article)
     # An Atom entry without content needs a summary to have any textual
     # content (validators warn otherwise); the title stands in for a missing excerpt.
-    entry.summary(article.summary or article.title)
+    entry.summary(html.escape(article.summary or article.title, quote=False), type="html")
     if article.provider is not None:
         author = {"name": article.provider.name}
         if article.provider.url:
@@ -77,6 +91,12 @@ def atom_entry(article: Article, settings: Settings) -> bytes:
     link = element.find("link")
     link.set("rel", "alternate")
     link.set("type", "text/html")
+    enclosure = lead_enclosure(article.images)
+    if enclosure is not None:
+        # Not entry.enclosure(): feedgen 1.0.0 writes it as a bare <link href>
+        # (no rel, type or length), a second alternate link.
+        url, media_type = enclosure
+        link.addnext(lxml.etree.Element("link", rel="enclosure", type=media_type, length="0", href=url))
     for related in article.related:
         lxml.etree.SubElement(element, "link", rel="related", type="text/html", href=related.url, title=related.title)
     return _fragment(element, {"media": MEDIA_NS}, "  ")
@@ -102,6 +122,9 @@ def rss_entry(article: Article, settings: Settings) -> bytes:
         # RSS descriptions are HTML: escape the plain text once, so "a < b"
         # and "Tom & Jerry" reach the reader as text.
         entry.description(html.escape(article.summary, quote=False))
+    enclosure = lead_enclosure(article.images)
+    if enclosure is not None:
+        entry.enclosure(enclosure[0], "0", enclosure[1])
     if article.provider is not None:
         entry.dc.dc_creator(article.provider.name)
     element = entry.rss_entry()

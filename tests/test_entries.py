@@ -6,7 +6,10 @@ articles with hostile text (any Unicode an XML document may hold, markup
 characters, quotes, line breaks of every kind, very long strings), URL-like
 strings, and empty or missing optional parts; every one must render to the
 oracle's bytes in both formats, or fail in both.  The records of ``seeds/`` and
-``tests/data/records/`` must too.
+``tests/data/records/`` must too.  Which image becomes the enclosure, and its
+media type, both sides take from ``feedpub.render.lead_enclosure`` (feedgen
+takes an enclosure as given): the comparison holds how it is written, and the
+tests at the end hold the choice.
 
 Derandomised, with no example database: CI sees the same examples every run.
 """
@@ -25,7 +28,7 @@ from hypothesis import strategies as st
 
 from feedpub.model import Article, Image, Provider, RelatedLink, Topic
 from feedpub.normalise import parse_record
-from feedpub.render import render_atom_entry, render_rss_entry
+from feedpub.render import image_type, render_atom_entry, render_rss_entry
 from feedpub.settings import Settings
 from tests.conftest import SEEDS, make_settings
 from tests.feedgen_entries import atom_entry, rss_entry
@@ -77,6 +80,10 @@ url_like = st.builds(
     st.text(URL_CHARS, max_size=80),
 )
 urls = st.one_of(url_like, url_like, hostile_text)
+# Image URLs that end in an extension, known or not, in any case, sometimes
+# followed by a query or fragment: the lead image's enclosure depends on it.
+EXTENSIONS = [".jpg", ".JPEG", ".png", ".webp", ".svg", ".gif?w=1", ".tiff#x", ".bmp", ".heic", ".", ".jpg/", ""]
+image_urls = st.one_of(urls, st.tuples(url_like, st.sampled_from(EXTENSIONS)).map("".join))
 moments = st.datetimes(
     min_value=datetime(1990, 1, 1), max_value=datetime(2100, 12, 31, 23, 59, 59), timezones=st.just(UTC)
 ).map(lambda moment: moment.replace(microsecond=0))
@@ -101,7 +108,7 @@ def articles(draw) -> Article:
         updated=draw(st.one_of(st.just(published), moments)),
         provider=draw(providers),
         topics=draw(some(st.builds(Topic, name=hostile_text, key=hostile_text))),
-        images=draw(some(st.builds(Image, url=urls, width=sizes, height=sizes))),
+        images=draw(some(st.builds(Image, url=image_urls, width=sizes, height=sizes))),
         related=draw(some(st.builds(RelatedLink, url=urls, title=hostile_text))),
         draft=draw(st.booleans()),
         source="property",
@@ -142,6 +149,8 @@ PLAIN = Article(
 @example(dataclasses.replace(PLAIN, title="", summary="only a summary"))  # RSS only
 @example(dataclasses.replace(PLAIN, title="", summary=""))  # neither format
 @example(dataclasses.replace(PLAIN, id="", url="", provider=None, topics=(), images=(), related=()))
+@example(dataclasses.replace(PLAIN, images=(Image('https://e.com/a&b.PNG?x="1"', 5, 0),)))  # escaped enclosure
+@example(dataclasses.replace(PLAIN, images=(Image("https://e.com/x.heic", 5, 6), Image("https://e.com/y.jpg"))))
 @example(dataclasses.replace(PLAIN, title="&lt;<>&amp;&#x26;\"'\t", summary="<b>Tom & Jerry</b>\r"))
 def test_entries_are_the_feedgen_bytes(article: Article) -> None:
     assert_same(article)
@@ -166,3 +175,49 @@ def test_most_records_parse() -> None:
 @pytest.mark.parametrize("article", RECORD_ARTICLES, ids=[Path(a.source).name for a in RECORD_ARTICLES])
 def test_record_entries_are_the_feedgen_bytes(article: Article) -> None:
     assert_same(article)
+
+
+@pytest.mark.parametrize(
+    ("url", "media_type"),
+    [
+        ("https://e.com/a.jpg", "image/jpeg"),
+        ("https://e.com/a.JPEG", "image/jpeg"),
+        ("https://e.com/a/b.c/photo.png?w=620&h=1.gif", "image/png"),
+        ("https://e.com/a.webp#x.svg", "image/webp"),
+        ("https://e.com/a.svg", "image/svg+xml"),
+        ("https://e.com/a.gif", "image/gif"),
+        ("https://e.com/a.avif", "image/avif"),
+        ("https://e.com/a.tif", "image/tiff"),
+        ("https://e.com/a.heic", None),  # not in the table: media:content only
+        ("https://e.com/a.jpg/", None),  # the last segment is empty
+        ("https://e.com/.jpg", None),  # a hidden name, not an extension
+        ("https://e.com/a", None),
+        ("https://e.com/a.", None),
+        ("https://image.jpg", None),  # a host, not a file name
+        ("https://image.jpg?x=a.png", None),
+        ("https://e.com/a.php?img=b.jpg", None),  # a script's query is not its type
+        ("", None),
+    ],
+)
+def test_image_type_by_a_fixed_table(url: str, media_type: str | None) -> None:
+    """The enclosure's media type comes from the URL's extension by a fixed
+    table, the same on every machine; an unknown extension gives none."""
+    assert image_type(url) == media_type
+
+
+def test_only_the_lead_image_is_an_enclosure() -> None:
+    images = (Image("https://e.com/lead.jpg", 10, 20), Image("https://e.com/second.png"))
+    article = dataclasses.replace(PLAIN, images=images)
+    atom, rss = render_atom_entry(article, SETTINGS), render_rss_entry(article, SETTINGS)
+    assert atom.count(b'rel="enclosure"') == 1 and b'type="image/jpeg" length="0" href="https://e.com/lead.jpg"' in atom
+    assert (
+        rss.count(b"<enclosure ") == 1
+        and b'<enclosure url="https://e.com/lead.jpg" length="0" type="image/jpeg"/>' in rss
+    )
+    for entry in (atom, rss):
+        assert entry.count(b"<media:thumbnail ") == 1
+        assert b'<media:thumbnail url="https://e.com/lead.jpg" height="20" width="10"/>' in entry
+        assert entry.count(b"<media:content ") == 2
+    unknown = dataclasses.replace(PLAIN, images=(Image("https://e.com/lead.heic"), *images))
+    for entry in (render_atom_entry(unknown, SETTINGS), render_rss_entry(unknown, SETTINGS)):
+        assert b"enclosure" not in entry and b'<media:thumbnail url="https://e.com/lead.heic"/>' in entry

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import calendar
 import dataclasses
+import html
 import os
 import subprocess
 import sys
@@ -206,3 +207,49 @@ def test_every_record_case_built_together_gives_clean_feeds(tmp_path: Path) -> N
     for output in report.outputs:
         assert check_feed(output.path, output.data) == [], output.path
         assert feedparser.parse(output.data).bozo == 0, output.path
+
+
+def _golden_feeds() -> list[str]:
+    return sorted(p.relative_to(GOLDEN).as_posix() for p in GOLDEN.rglob("*.xml"))
+
+
+@pytest.mark.parametrize("name", _golden_feeds())
+def test_every_declared_namespace_is_used(name: str) -> None:
+    """No namespace is declared for nothing (feedgen declares content: on every RSS channel)."""
+    from lxml import etree
+
+    root = etree.fromstring((GOLDEN / name).read_bytes())
+    used = {etree.QName(e).namespace for e in root.iter()}
+    used |= {etree.QName(a).namespace for e in root.iter() for a in e.attrib}
+    assert set(root.nsmap.values()) <= used, name
+
+
+@pytest.mark.parametrize("name", [n for n in _golden_feeds() if n.endswith(".atom.xml")])
+def test_atom_links_put_the_alternate_first_and_summaries_are_html(name: str) -> None:
+    """Some readers take the first link as the website (feed) or the article
+    (entry); some read any summary as HTML, so it is written as HTML."""
+    from lxml import etree
+
+    root = etree.fromstring((GOLDEN / name).read_bytes())
+    atom = "{http://www.w3.org/2005/Atom}"
+    for parent in [root, *root.iter(atom + "entry")]:
+        assert parent.find(atom + "link").get("rel") == "alternate"
+    summaries = list(root.iter(atom + "summary"))
+    assert len(summaries) == 5 and {s.get("type") for s in summaries} == {"html"}
+    assert {t.get("type") for t in root.iter(atom + "title")} == {None}  # titles stay plain text
+
+
+@pytest.mark.parametrize("suffix", [".atom.xml", ".rss.xml"])
+def test_feedparser_reads_the_lead_image_as_enclosure_and_thumbnail(seed_build, suffix: str) -> None:
+    out, _ = seed_build
+    parsed = feedparser.parse((out / f"all{suffix}").read_bytes())
+    assert parsed.bozo == 0
+    for entry in parsed.entries:
+        article = SEED_ARTICLES[entry.id]
+        lead = article.images[0] if article.images else None
+        enclosures = [(e.href, e.type, e.length) for e in entry.get("enclosures", [])]
+        assert enclosures == ([(lead.url, "image/jpeg", "0")] if lead else [])
+        assert [t["url"] for t in entry.get("media_thumbnail", [])] == ([lead.url] if lead else [])
+        assert [c["url"] for c in entry.get("media_content", [])] == [i.url for i in article.images]
+        # The summary reads as the article's text, not as its escapes.
+        assert entry.summary == html.escape(article.summary or article.title, quote=False)

@@ -35,6 +35,8 @@ _UNSAFE_MARKUP = re.compile(
     r"<\s*(script|iframe|object|embed|applet|meta|link|style|form)\b|\son\w+\s*=", re.IGNORECASE
 )
 _UNSAFE_SCHEME = re.compile(r"^\s*(javascript|vbscript|data|file):", re.IGNORECASE)
+# RFC 2045's type "/" subtype (tokens), with parameters after a ";".
+_MIME_TYPE = re.compile(r"^[A-Za-z0-9!#$&.+^_-]+/[A-Za-z0-9!#$&.+^_-]+(\s*;.*)?$")
 _BAD_CHARACTERS = re.compile("[\x80-\x9f\ufffd]")
 # The HTML elements the validator knows (its "contains HTML" checks look only for these).
 _HTML_TAGS = frozenset(
@@ -187,6 +189,7 @@ class _Checker:
             alternates: set[tuple[str | None, str | None]] = set()
             for link in entry.findall(A + "link"):
                 self.url(link, link.get("href"), "link href")
+                self.atom_link_attributes(link)
                 rel = link.get("rel", "alternate")
                 if rel == "alternate":
                     key = (link.get("type"), link.get("hreflang"))
@@ -275,6 +278,8 @@ class _Checker:
             enclosures = item.findall("enclosure")
             if len(enclosures) > 1:
                 self.report(enclosures[1], "DuplicateEnclosure", "more than one enclosure")
+            for enclosure in enclosures:
+                self.rss_enclosure(enclosure)
             for related in item.findall(A + "link"):
                 self.url(related, related.get("href"), "link href")
             pub_date = item.find("pubDate")
@@ -282,6 +287,26 @@ class _Checker:
             self.media(item)
             items.append((item, guid_text, when))
         self.order_and_ids(items, "item")
+
+    def atom_link_attributes(self, link) -> None:
+        media_type, length = link.get("type"), link.get("length")
+        if media_type is not None and not _MIME_TYPE.match(media_type):
+            self.report(link, "InvalidMIMEType", f"link type {media_type!r} is not a MIME type")
+        if length is not None and not length.isdigit():
+            self.report(link, "InvalidNonNegativeInteger", f"link length {length!r} is not a non-negative integer")
+
+    def rss_enclosure(self, enclosure) -> None:
+        """RSS 2.0: url, length (0 when unknown) and type are all required."""
+        missing = [name for name in ("url", "length", "type") if enclosure.get(name) is None]
+        if missing:
+            self.report(enclosure, "MissingAttribute", f"enclosure has no {' and no '.join(missing)}")
+        if enclosure.get("url") is not None:
+            self.url(enclosure, enclosure.get("url"), "enclosure url")
+        length, media_type = enclosure.get("length"), enclosure.get("type")
+        if length is not None and not length.isdigit():
+            self.report(enclosure, "InvalidIntegerAttribute", f"enclosure length {length!r} is not an integer")
+        if media_type is not None and not _MIME_TYPE.match(media_type):
+            self.report(enclosure, "InvalidMIMEAttribute", f"enclosure type {media_type!r} is not a MIME type")
 
     def media(self, parent) -> None:
         for content in parent.iter(MEDIA + "content", MEDIA + "thumbnail"):

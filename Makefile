@@ -19,7 +19,10 @@ $(BIN)/feedpub: pyproject.toml
 feeds: $(BIN)/feedpub
 	$(BIN)/feedpub build
 
+# tests/test_readers.py reads the feeds with sfeed, a feed reader other than
+# feedparser, from the system's packages (apt-get needs root).
 test: $(BIN)/feedpub
+	command -v sfeed >/dev/null || (apt-get update && apt-get install -y --no-install-recommends sfeed)
 	$(BIN)/python -m pytest -q
 
 # Regenerate tests/golden/ after an intended change of output; review the diff.

@@ -251,5 +251,5 @@ def test_feedparser_reads_the_lead_image_as_enclosure_and_thumbnail(seed_build, 
         assert enclosures == ([(lead.url, "image/jpeg", "0")] if lead else [])
         assert [t["url"] for t in entry.get("media_thumbnail", [])] == ([lead.url] if lead else [])
         assert [c["url"] for c in entry.get("media_content", [])] == [i.url for i in article.images]
-        # The summary reads as the article's text, not as its escapes.
+        # The summary is the article's text as HTML: escaped once, no markup.
         assert entry.summary == html.escape(article.summary or article.title, quote=False)

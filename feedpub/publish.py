@@ -390,9 +390,13 @@ class _Written:
 def _write_atomically(folder: int, name: str, path: Path, chunks: Sequence[bytes]) -> str:
     """Replace ``name`` in ``folder`` with ``chunks`` so that a reader sees the
     old or the new file, whole.  Returns the sha256 of the bytes written."""
-    fd, written = _write_temporary(folder, name, path, chunks)
-    _sync_and_close(fd, written)
-    _rename(written)
+    try:
+        fd, written = _write_temporary(folder, name, path, chunks)
+        _sync_and_close(fd, written)
+        _rename(written)
+    except OSError as exc:
+        exc.filename = str(path)  # the file, not its temporary
+        raise
     return written.sha256
 
 
@@ -595,6 +599,8 @@ def _publish(
     # Every folder a file goes into is opened (or refused) before anything is written.
     places = [output.place(item.path, create=True) for item in files]
     root = output.folder((), create=False)
+    if _kind(root, MANIFEST_NAME) == "a folder":  # it could not be replaced: stop before anything is
+        raise OutputError(f"{output.path / MANIFEST_NAME}: is a folder where feedpub keeps its manifest; remove it")
     _remove_stale_temporaries(output, [*old.files, *(f.path for f in files)])
     new_paths = {f.path for f in files}
     new_feeds = {f.feed: f.items for f in files}

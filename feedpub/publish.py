@@ -240,7 +240,8 @@ class OutputFolder:
 
     def place(self, relative: str, create: bool = False) -> tuple[int, str] | None:
         """The folder descriptor and the name of ``relative`` (None: its folder does not exist)."""
-        parts = _parts(relative)
+        # A feed path is safe as it is spelled (a run looks up every feed, twice).
+        parts = tuple(relative.split("/")) if is_feed_path(relative) else _parts(relative)
         fd = self.folder(parts[:-1], create)
         return None if fd is None else (fd, parts[-1])
 
@@ -556,7 +557,8 @@ def clear_temporaries(output_dir: Path, relatives: Sequence[str] = ()) -> None:
 
 def _remove_stale_temporaries(output: OutputFolder, relatives: Sequence[str]) -> None:
     """Temporary files a killed run left next to the files it was replacing."""
-    folders = {_parts(r)[:-1] for r in relatives if isinstance(r, str) and is_feed_path(r)} | {(), (TOPICS_FOLDER,)}
+    folders = {tuple(r.split("/")[:-1]) for r in relatives if isinstance(r, str) and is_feed_path(r)}
+    folders |= {(), (TOPICS_FOLDER,)}
     for parts in sorted(folders):
         try:
             fd = output.folder(parts, create=False)

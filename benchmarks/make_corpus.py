@@ -2,8 +2,8 @@
 
 Usage::
 
-    python benchmarks/make_corpus.py N DIR [--force]
-    python -m benchmarks.make_corpus N DIR [--force]
+    python benchmarks/make_corpus.py N DIR [--force] [--topics T]
+    python -m benchmarks.make_corpus N DIR [--force] [--topics T]
 
 writes N record files named ``{index:06d}_{16 hex digits}.txt`` into DIR
 (created if missing), shaped like the sample records in ``seeds/``: one YAML
@@ -33,6 +33,10 @@ Properties:
   then a quoted phrase, so the escaping is exercised) and are always written
   double-quoted; the fixed vocabulary (category, type, provider, topics) is
   written unquoted, as in the real records.
+- ``--topics T`` (T > 0) gives record i one more topic, ``Topic {i % T}``
+  (zero-padded), ahead of its usual ones: with N >= T, the folder has T + 20
+  topics and as many topic feeds, for timing builds of many feeds.  The other
+  fields, and the files of a corpus without it, are the same.
 
 DIR must be empty or missing unless ``--force`` is given; with ``--force``
 files of the same name are overwritten and other files are left alone (a
@@ -356,8 +360,9 @@ def _secured_chars(nbytes: int) -> int:
     return 4 * ((nbytes + 2) // 3)
 
 
-def record(index: int) -> tuple[str, bytes]:
-    """(file name, file bytes) of record ``index``; depends on ``index`` alone."""
+def record(index: int, topics: int = 0) -> tuple[str, bytes]:
+    """(file name, file bytes) of record ``index``; depends on ``index`` (and
+    ``topics``: the number of extra topics the corpus spreads records over) alone."""
     rng = random.Random(f"feedpub-corpus-{index}")
     name = f"{index:06d}_{_hex(rng, 16)}.txt"
 
@@ -395,7 +400,8 @@ def record(index: int) -> tuple[str, bytes]:
             "      width: 50",
             "      height: 50",
         ]
-    head += ["", "topics:"] + [f"  - {topic}" for topic in _topics(rng)] + [""]
+    extra = [f"Topic {index % topics:06d}"] if topics else []
+    head += ["", "topics:"] + [f"  - {topic}" for topic in extra + _topics(rng)] + [""]
     image_count = (0, 1, 1, 1, 1, 1, 1, 1, 2, 2)[rng.randrange(10)]
     if image_count:
         head.append("images:")
@@ -444,9 +450,13 @@ def _parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("n", metavar="N", type=int, help="number of records to write")
     parser.add_argument("dir", metavar="DIR", help="folder to write them into (created if missing)")
     parser.add_argument("--force", action="store_true", help="write into DIR even if it is not empty")
+    parser.add_argument("--topics", metavar="T", type=int, default=0,
+                        help="spread the records over T more topics, one each (default: none)")  # fmt: skip
     args = parser.parse_args(argv)
     if args.n < 0:
         parser.error("N must be 0 or more")
+    if args.topics < 0:
+        parser.error("--topics must be 0 or more")
     return args
 
 
@@ -471,7 +481,7 @@ def main(argv: list[str] | None = None) -> int:
     total = 0
     smallest = largest = 0
     for index in range(args.n):
-        name, data = record(index)
+        name, data = record(index, args.topics)
         with open(os.path.join(folder, name), "wb") as handle:
             handle.write(data)
         size = len(data)

@@ -1,6 +1,6 @@
 """Benchmark feedpub against the parse floor, at several corpus sizes.
 
-    .venv/bin/python benchmarks/run.py [--sizes 1000,10000,100000] [--work DIR]
+    .venv/bin/python benchmarks/run.py [--sizes 1000,10000,100000] [--topics 2000,20000] [--work DIR]
 
 For each size it makes (or reuses) a synthetic corpus with make_corpus.py,
 then measures, in this one run on this machine:
@@ -13,6 +13,12 @@ then measures, in this one run on this machine:
 - a rebuild with nothing changed; after one record changed, one added, one
   deleted (default limit, warm cache); and one changed with no item limit;
 - the peak resident memory of the build process and of its largest helper process.
+
+With ``--topics``, for each count T it also builds a folder of T records
+spread over T topics (one each, plus the usual ones: about T + 20 topic
+feeds, two files each) from nothing, again with nothing changed, and after
+one record changed, and prints the files written per second: how the cost
+grows with the number of feeds.
 
 Every build is a separate `feedpub build` process, timed from start to exit
 (what cron pays).  Times are printed with their ratio to the floor, so the
@@ -54,12 +60,12 @@ sys.exit(code)
 """
 
 
-def corpus(size: int, work: Path) -> Path:
-    folder = work / f"corpus-{size}"
+def corpus(size: int, work: Path, topics: int = 0) -> Path:
+    folder = work / (f"corpus-{size}-topics-{topics}" if topics else f"corpus-{size}")
     if not folder.is_dir() or sum(1 for _ in folder.iterdir()) != size:
         shutil.rmtree(folder, ignore_errors=True)
-        subprocess.run([sys.executable, str(HERE / "make_corpus.py"), str(size), str(folder)], check=True,
-                       stdout=subprocess.DEVNULL)  # fmt: skip
+        subprocess.run([sys.executable, str(HERE / "make_corpus.py"), str(size), str(folder), "--topics", str(topics)],
+                       check=True, stdout=subprocess.DEVNULL)  # fmt: skip
     return folder
 
 
@@ -139,6 +145,23 @@ def measure(size: int, work: Path, repeat: int) -> dict:
     return figures
 
 
+def measure_topics(topics: int, work: Path) -> dict:
+    """Builds of ``topics`` records, one per extra topic: cold, unchanged, one changed."""
+    folder = corpus(topics, work, topics)
+    base = work / f"run-topics-{topics}"
+    shutil.rmtree(base, ignore_errors=True)
+    figures = {"full": run_build(folder, base / "out", base / "cache")}
+    figures["no change"] = run_build(folder, base / "out", base / "cache")
+    target = newest_record(folder)
+    original = target.read_bytes()
+    try:
+        target.write_bytes(original.replace(b'title: "', b'title: "Updated: ', 1))
+        figures["one changed"] = run_build(folder, base / "out", base / "cache")
+    finally:
+        target.write_bytes(original)
+    return figures
+
+
 def startup() -> tuple[float, float]:
     """Median seconds of ``feedpub --help`` and of a build of an empty folder:
     what every run pays before its first record."""
@@ -167,7 +190,8 @@ def machine() -> str:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--sizes", default="1000,10000,100000", help="comma-separated corpus sizes")
+    parser.add_argument("--sizes", default="1000,10000,100000", help="comma-separated corpus sizes ('' for none)")
+    parser.add_argument("--topics", default="", help="comma-separated topic counts for many-feed builds")
     parser.add_argument("--work", type=Path, default=Path("/tmp/feedpub-bench"), help="where corpora and outputs go")
     parser.add_argument(
         "--repeat",
@@ -182,7 +206,7 @@ def main(argv: list[str] | None = None) -> int:
     print(f"feedpub benchmark on {machine()}")
     help_seconds, empty_seconds = startup()
     print(f"start-up: feedpub --help {help_seconds:.3f} s; a build of an empty folder {empty_seconds:.3f} s")
-    for size in (int(s) for s in args.sizes.split(",")):
+    for size in (int(s) for s in args.sizes.split(",") if s):
         figures = measure(size, args.work, args.repeat or (3 if size <= 10_000 else 1))
         base = figures.pop("floor")
         print(f"\n{size} records: floor (read + PyYAML C loader, one core) {base:.2f} s")
@@ -192,6 +216,17 @@ def main(argv: list[str] | None = None) -> int:
                 f"  {name:<22} {figure['seconds']:7.2f} s  {figure['seconds'] / base:5.2f} x floor  "
                 f"peak RSS {figure['rss_mb']:6.0f} MB (largest helper {figure['helper_mb']:4.0f} MB)  "
                 f"written {files['written']}, unchanged {files['unchanged']}, removed {files['removed']}"
+            )
+    for topics in (int(t) for t in args.topics.split(",") if t):
+        figures = measure_topics(topics, args.work)
+        print(f"\n{topics} topics ({topics} records, one per extra topic):")
+        for name, figure in figures.items():
+            files = figure["summary"]["files"]
+            total = files["written"] + files["unchanged"] + files["removed"]
+            print(
+                f"  {name:<12} {figure['seconds']:7.2f} s  peak RSS {figure['rss_mb']:6.0f} MB  "
+                f"{total} files ({total / figure['seconds']:,.0f} a second): written {files['written']}, "
+                f"unchanged {files['unchanged']}"
             )
     return 0
 

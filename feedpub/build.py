@@ -44,11 +44,20 @@ from feedpub.cache import (
     row_listing,
     to_seconds,
 )
-from feedpub.errors import ConfigError, OutputError
+from feedpub.errors import ConfigError
 from feedpub.lock import output_lock
 from feedpub.model import Article, FeedPlan, Listing, ParseResult, Problem, Severity
 from feedpub.plan import Selection, plan_feeds, select
-from feedpub.publish import MANIFEST_NAME, FileChange, PublishedFile, PublishReport, publish, target_path
+from feedpub.publish import (
+    MANIFEST_NAME,
+    FileChange,
+    OutputFolder,
+    PublishedFile,
+    PublishReport,
+    clear_temporaries,
+    is_feed_path,
+    publish,
+)
 from feedpub.render import FORMATS, MAX_FEED_BYTES, load_document_writer
 from feedpub.settings import Settings
 
@@ -378,19 +387,19 @@ def _published_entries(settings: Settings, cache: RecordCache, wanted: list[byte
     key -> format -> entry (a view into the file's bytes, read whole)."""
     placements = cache.placements(_output_key(settings))
     found: dict[bytes, dict[str, bytes]] = {}
-    for number, spans in placed.wanted_in(placements, wanted).items():
-        placement = placements[number]
-        try:
-            path = target_path(settings.output_dir, placement.file)
-        except OutputError:  # a path no build would write
-            continue
-        # Read as records are (no link followed, no wait on a pipe, no more
-        # than the size it had): whatever is there now, it is only a candidate.
-        data = read_bytes(str(path), placement.size)
-        if isinstance(data, Problem):
-            continue
-        for key, entry in placed.entries_from(data, placement, spans).items():
-            found.setdefault(key, {})[placement.format] = entry
+    with OutputFolder(settings.output_dir, create=False) as output:
+        for number, spans in placed.wanted_in(placements, wanted).items():
+            placement = placements[number]
+            if not is_feed_path(placement.file):  # a path no build would write
+                continue
+            # Read as the publisher writes (no link followed, not even a
+            # folder's, no wait on a pipe, no more than the size it had):
+            # whatever is there now, it is only a candidate.
+            data = output.read(placement.file, placement.size)
+            if data is None:
+                continue
+            for key, entry in placed.entries_from(data, placement, spans).items():
+                found.setdefault(key, {})[placement.format] = entry
     return found
 
 
@@ -562,6 +571,8 @@ def _build_with(
         if write and cache.path is not None:
             summary = _nothing_to_do(cache, state, settings, as_of)
             if summary is not None:
+                # Nothing to publish, but what a killed run left is still cleared.
+                clear_temporaries(settings.output_dir, [path for path, _, _ in summary["files"]])
                 return _unchanged(summary, len(stamps), scan_problems, cache)
         cached = cache.scan()
         cache.forget(cached.keys() - stamps.keys())

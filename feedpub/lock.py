@@ -2,13 +2,17 @@
 
 The kernel drops the lock when its holder exits, however it exits (``kill -9``
 included), so a crashed run never leaves a stale lock behind; the file itself
-stays and is reused.
+stays and is reused.  The lock file is opened without following a link and
+without waiting, and must be a regular file: a link or a pipe put in its
+place stops the run with a clear error, before anything is written.
 """
 
 from __future__ import annotations
 
+import errno
 import fcntl
 import os
+import stat
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -18,6 +22,9 @@ from feedpub.errors import FeedpubError, OutputError
 
 LOCK_NAME = ".feedpub.lock"
 _POLL_SECONDS = 0.05
+# Never through a link, and never waiting: opening a pipe waits for its other end.
+_LOCK_FLAGS = (os.O_RDWR | os.O_CREAT | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_NONBLOCK", 0)
+               | getattr(os, "O_CLOEXEC", 0))  # fmt: skip
 
 
 class LockError(FeedpubError):
@@ -30,10 +37,14 @@ def output_lock(output_dir: Path, timeout: float) -> Iterator[None]:
     path = output_dir / LOCK_NAME
     try:
         output_dir.mkdir(parents=True, exist_ok=True)
-        fd = os.open(path, os.O_RDWR | os.O_CREAT | getattr(os, "O_NOFOLLOW", 0), 0o644)
+        fd = os.open(path, _LOCK_FLAGS, 0o644)
     except OSError as exc:
+        if exc.errno == errno.ELOOP:
+            raise OutputError(f"{path}: is a symbolic link; feedpub locks only a file of its own: remove it") from None
         raise OutputError(f"{exc.filename or path}: cannot write: {exc.strerror or exc}") from None
     try:
+        if not stat.S_ISREG(os.fstat(fd).st_mode):  # a pipe or a device: no lock of ours
+            raise OutputError(f"{path}: is not a regular file; feedpub locks only a file of its own: remove it")
         deadline = time.monotonic() + max(timeout, 0.0)
         while True:
             try:

@@ -131,7 +131,9 @@ def wanted_in(placements: Sequence[Placement], wanted: Iterable[bytes]) -> dict[
     remaining: dict[str, set[bytes]] = {}  # format -> keys not found yet
     found: dict[int, dict[bytes, tuple[int, int]]] = {}
     for number, placement in enumerate(placements):
-        left = remaining.setdefault(placement.format, set(wanted))
+        left = remaining.get(placement.format)
+        if left is None:  # (not setdefault: its default would copy the set for every placement)
+            left = remaining[placement.format] = set(wanted)
         if not left:
             continue
         keys = placement.keys

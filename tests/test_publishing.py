@@ -43,6 +43,11 @@ def feed_files(folder: Path) -> dict[str, bytes]:
     return {p.relative_to(folder).as_posix(): p.read_bytes() for p in sorted(folder.rglob("*.xml"))}
 
 
+def tree(folder: Path) -> dict[str, bytes | None]:
+    """Every file (its bytes) and folder (None) under ``folder``."""
+    return {p.relative_to(folder).as_posix(): None if p.is_dir() else p.read_bytes() for p in sorted(folder.rglob("*"))}
+
+
 def stamps(folder: Path) -> dict[str, int]:
     return {p.relative_to(folder).as_posix(): p.stat().st_mtime_ns for p in sorted(folder.rglob("*")) if p.is_file()}
 
@@ -146,14 +151,14 @@ def test_a_damaged_manifest_is_ignored_and_rebuilt(records: Path, tmp_path: Path
     assert code == ExitCode.OK and "manifest.json: ignored" in err
     assert (out / "keep.xml").read_bytes() == b"<x/>"
     assert (out / "topics" / "robots.atom.xml").exists()  # not provably ours any more: kept
-    assert json.loads((out / MANIFEST_NAME).read_bytes())["format"] == 1
+    assert json.loads((out / MANIFEST_NAME).read_bytes())["format"] == MANIFEST_FORMAT
 
 
 # --- kill -9 at any point ---------------------------------------------------------------
 
 CHILD = textwrap.dedent(
     """
-    import os, signal, sys, tempfile
+    import os, signal, sys
     import feedpub.publish as publish
     from feedpub.cli import main
 
@@ -173,17 +178,16 @@ CHILD = textwrap.dedent(
 
     real_temporary = publish._write_temporary
 
-    def write_temporary(path, chunks):
+    def write_temporary(folder, name, path, chunks):
         step()
         # Die half-way through a write too: part of a temporary file exists, no rename has happened.
         if budget == 0 and len(chunks) % 2:
-            path.parent.mkdir(parents=True, exist_ok=True)
-            handle, _ = tempfile.mkstemp(dir=path.parent, prefix="." + path.name + ".", suffix=".feedpub.tmp")
+            handle = os.open("." + name + ".a1b2c3d4.feedpub.tmp", os.O_WRONLY | os.O_CREAT, 0o600, dir_fd=folder)
             os.write(handle, chunks[0][: len(chunks[0]) // 2])
             os.kill(os.getpid(), signal.SIGKILL)
-        return real_temporary(path, chunks)
+        return real_temporary(folder, name, path, chunks)
 
-    publish.write_atomically = counted(publish.write_atomically)
+    publish._write_atomically = counted(publish._write_atomically)
     publish._write_temporary = write_temporary
     publish._rename = counted(publish._rename)
     sys.exit(main(sys.argv[2:]))
@@ -237,20 +241,20 @@ def test_a_file_that_cannot_be_written_replaces_no_file(tmp_path: Path, monkeypa
     """Every file is written before any replaces its old version: a write
     that fails leaves the folder as it was, without temporary files."""
     out = tmp_path / "out"
-    files = [PublishedFile(f"f{n}.xml", f"f{n}", (b"<new>", b"%d</new>" % n), ()) for n in range(6)]
+    files = [PublishedFile(f"topics/f{n}.atom.xml", f"topics/f{n}", (b"<new>", b"%d</new>" % n), ()) for n in range(6)]
     publish(out, [dataclasses.replace(f, chunks=(b"<old/>",)) for f in files])
-    before = {p.name: p.read_bytes() for p in out.iterdir()}
+    before = tree(out)
     real = feedpub.publish._write_temporary
 
-    def fail_on_the_fourth(path: Path, chunks):
-        if path.name == "f3.xml":
-            raise OSError(28, "No space left on device", str(path))
-        return real(path, chunks)
+    def fail_on_the_fourth(folder: int, name: str, path: Path, chunks):
+        if name == "f3.atom.xml":
+            raise OSError(28, "No space left on device", name)
+        return real(folder, name, path, chunks)
 
     monkeypatch.setattr(feedpub.publish, "_write_temporary", fail_on_the_fourth)
-    with pytest.raises(OutputError, match="f3.xml: cannot write: No space left on device"):
+    with pytest.raises(OutputError, match="topics/f3.atom.xml: cannot write: No space left on device"):
         publish(out, files)
-    assert {p.name: p.read_bytes() for p in out.iterdir()} == before
+    assert tree(out) == before
 
 
 # --- overlapping runs ------------------------------------------------------------------
@@ -336,11 +340,14 @@ _names = st.text(st.characters(codec="utf-8", exclude_categories=("Cs",)), max_s
     feeds=st.dictionaries(_names, st.lists(_names, max_size=4).map(tuple), max_size=4),
 )
 def test_the_manifest_is_the_json_of_one_value_per_line(files: dict, feeds: dict) -> None:
-    """Written by hand for speed, it must be what json.dumps writes with an indent of 0."""
+    """Written by hand for speed, it must be what json.dumps writes with an
+    indent of 0, and its seal the sha256 of that JSON without the seal."""
     written = Manifest(files, feeds).to_bytes()
     document = {"format": MANIFEST_FORMAT, "generator": "feedpub", "files": dict(sorted(files.items())),
                 "feeds": {name: list(items) for name, items in sorted(feeds.items())}}  # fmt: skip
-    assert written == (json.dumps(document, indent=0, separators=(",", ":")) + "\n").encode("ascii")
+    unsealed = json.dumps(document, indent=0, separators=(",", ":")).encode("ascii")
+    sealed = {**document, "seal": hashlib.sha256(unsealed).hexdigest()}
+    assert written == (json.dumps(sealed, indent=0, separators=(",", ":")) + "\n").encode("ascii")
 
 
 def test_short_writes_are_finished_and_the_hash_is_of_the_bytes_on_disk(tmp_path: Path, monkeypatch) -> None:
@@ -356,23 +363,24 @@ def test_short_writes_are_finished_and_the_hash_is_of_the_bytes_on_disk(tmp_path
 
     monkeypatch.setattr(os, "writev", short)
     chunks = (b"<feed>", *(b"<entry>%d</entry>" % n for n in range(3000)), b"</feed>")
-    report = publish(tmp_path / "out", [PublishedFile("all.xml", "all", chunks, ())])
-    data = (tmp_path / "out" / "all.xml").read_bytes()
+    report = publish(tmp_path / "out", [PublishedFile("all.atom.xml", "all", chunks, ())])
+    data = (tmp_path / "out" / "all.atom.xml").read_bytes()
     assert data == b"".join(chunks)
-    assert report.hashes["all.xml"] == hashlib.sha256(data).hexdigest()
-    assert json.loads((tmp_path / "out" / MANIFEST_NAME).read_bytes())["files"]["all.xml"] == report.hashes["all.xml"]
+    assert report.hashes["all.atom.xml"] == hashlib.sha256(data).hexdigest()
+    manifest = json.loads((tmp_path / "out" / MANIFEST_NAME).read_bytes())
+    assert manifest["files"]["all.atom.xml"] == report.hashes["all.atom.xml"]
 
 
 def test_an_interrupt_while_files_are_written_replaces_none_and_leaves_nothing(tmp_path: Path, monkeypatch) -> None:
     out = tmp_path / "out"
-    files = [PublishedFile(f"f{n}.xml", f"f{n}", (b"<new>%d</new>" % n,), ()) for n in range(6)]
+    files = [PublishedFile(f"topics/f{n}.rss.xml", f"topics/f{n}", (b"<new>%d</new>" % n,), ()) for n in range(6)]
     publish(out, [dataclasses.replace(f, chunks=(b"<old/>",)) for f in files])
-    before = {p.name: p.read_bytes() for p in out.iterdir()}
+    before = tree(out)
     real = feedpub.publish._write_temporary
 
-    def slow(path: Path, chunks):
+    def slow(folder: int, name: str, path: Path, chunks):
         time.sleep(0.2)
-        return real(path, chunks)
+        return real(folder, name, path, chunks)
 
     def interrupt(signum, frame):
         raise KeyboardInterrupt
@@ -387,34 +395,43 @@ def test_an_interrupt_while_files_are_written_replaces_none_and_leaves_nothing(t
     finally:
         signal.setitimer(signal.ITIMER_REAL, 0)
         signal.signal(signal.SIGALRM, previous)
-    assert {p.name: p.read_bytes() for p in out.iterdir()} == before
+    assert tree(out) == before
     assert len(os.listdir("/proc/self/fd")) == descriptors
 
 
 def test_files_that_only_look_like_temporaries_are_left_alone(tmp_path: Path) -> None:
     out = tmp_path / "out"
     out.mkdir()
-    foreign = [".vimrc.backup_1.tmp", ".htaccess.orig123.tmp", ".all.xml.abcdef12.tmp"]
+    foreign = [".vimrc.backup_1.tmp", ".htaccess.orig123.tmp", ".all.atom.xml.abcdef12.tmp"]
     for name in foreign:
         (out / name).write_bytes(b"not feedpub's")
-    publish(out, [PublishedFile("all.xml", "all", (b"<x/>",), ())])
-    publish(out, [PublishedFile("all.xml", "all", (b"<y/>",), ())])
-    assert sorted(p.name for p in out.iterdir()) == sorted([*foreign, "all.xml", MANIFEST_NAME])
+    publish(out, [PublishedFile("all.atom.xml", "all", (b"<x/>",), ())])
+    publish(out, [PublishedFile("all.atom.xml", "all", (b"<y/>",), ())])
+    assert sorted(p.name for p in out.iterdir()) == sorted([*foreign, "all.atom.xml", MANIFEST_NAME])
 
 
-def test_a_rename_that_fails_half_way_leaves_a_manifest_that_owns_what_was_renamed(tmp_path: Path) -> None:
+def test_a_rename_that_fails_half_way_leaves_a_manifest_that_owns_what_was_renamed(tmp_path: Path,
+                                                                                  monkeypatch) -> None:  # fmt: skip
     out = tmp_path / "out"
-    publish(out, [PublishedFile(n, n, (b"<old/>",), ()) for n in ("a.xml", "b.xml")])
-    (out / "b.xml").unlink()
-    (out / "b.xml").mkdir()  # a folder where a feed was: its rename fails
-    new = [PublishedFile(n, n, (b"<new/>",), ()) for n in ("a.xml", "b.xml")]
-    with pytest.raises(OutputError, match="cannot write"):
+    names = ("topics/a.atom.xml", "topics/b.atom.xml")
+    publish(out, [PublishedFile(n, n.split(".")[0], (b"<old/>",), ()) for n in names])
+    real = os.replace
+
+    def replace(source, target, **folders):
+        if target == "b.atom.xml":
+            raise OSError(5, "Input/output error", target)
+        return real(source, target, **folders)
+
+    monkeypatch.setattr(os, "replace", replace)
+    new = [PublishedFile(n, n.split(".")[0], (b"<new/>",), ()) for n in names]
+    with pytest.raises(OutputError, match="topics/b.atom.xml: cannot write"):
         publish(out, new)
-    assert (out / "a.xml").read_bytes() == b"<new/>"
-    (out / "b.xml").rmdir()
-    # a.xml leaves the plan: it is known as feedpub's own, as written, and
+    monkeypatch.setattr(os, "replace", real)
+    assert (out / names[0]).read_bytes() == b"<new/>"
+    assert (out / names[1]).read_bytes() == b"<old/>"
+    # a leaves the plan: it is known as feedpub's own, as written, and
     # removed (not kept as a file changed by hand since).
     report = publish(out, new[1:])
-    assert report.warnings == () and report.removed == ("a.xml",) and not (out / "a.xml").exists()
-    assert (out / "b.xml").read_bytes() == b"<new/>"
-    assert not [p for p in out.iterdir() if p.name.endswith(".tmp")]
+    assert report.warnings == () and report.removed == (names[0],) and not (out / names[0]).exists()
+    assert (out / names[1]).read_bytes() == b"<new/>"
+    assert not [p for p in out.rglob("*") if p.name.endswith(".tmp")]

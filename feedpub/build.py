@@ -571,7 +571,7 @@ def _build(settings: Settings, as_of: datetime | None, write: bool, progress: Pr
         # The feeds are published: a cache that cannot be saved (a full disk, a
         # folder made read-only) is a warning, never a failed run.
         cache.discard()
-        late = _cache_warning(settings, f"cache {cache.path} not saved ({exc}); the next run builds without it")
+        late = _cache_warning(settings, f"cache {cache.path} not saved ({exc}); the feeds are published")
         report = replace(report, problems=_in_order([*report.problems, late]))
     return report
 
@@ -700,6 +700,4 @@ def _saving(cache: RecordCache, settings: Settings, problems: list[Problem], sav
         save(*args)
     except (sqlite3.Error, OSError) as exc:
         cache.broken = True
-        problems.append(
-            _cache_warning(settings, f"cache {cache.path} not saved ({exc}); the next run builds without it")
-        )
+        problems.append(_cache_warning(settings, f"cache {cache.path} not saved ({exc}); the feeds are published"))

@@ -19,8 +19,8 @@ It is an optimisation only: deleting it changes no output byte.
   checked before use), so a changed byte or a column of the wrong type
   makes the cache ``Damaged``, and the build goes on as if there were none.
 - Paths given by the file system (records, the output folder) are stored as
-  bytes (UTF-8, undecodable bytes kept as they are), so a file name that is
-  not valid UTF-8 is cached like any other; the names feedpub makes itself
+  the bytes they are there, so a file name that is not valid UTF-8 is
+  cached like any other; the names feedpub makes itself
   (feed files) are text.
 - The last build's state (records, settings, output files) is kept too, so a
   run over unchanged records can see at once that it has nothing to do.
@@ -52,14 +52,14 @@ class Damaged(sqlite3.DatabaseError):
 
 def path_key(path: str) -> bytes:
     """How a path is stored: its bytes on the file system (a name that is not
-    valid UTF-8 reaches Python with surrogate escapes, which SQLite's text
-    columns refuse)."""
-    return path.encode("utf-8", "surrogateescape")
+    valid in the file system's encoding reaches Python with surrogate
+    escapes, which SQLite's text columns refuse)."""
+    return os.fsencode(path)
 
 
 def path_of(key: bytes) -> str:
-    """The path ``path_key`` stored."""
-    return key.decode("utf-8", "surrogateescape")
+    """The path ``path_key`` stored, as the walk of the records folder names it."""
+    return os.fsdecode(key)
 
 
 def _digest(data: bytes) -> bytes:
@@ -281,8 +281,6 @@ class RecordCache:
     def _open(self, identity: str, wait: float) -> sqlite3.Connection:
         if self.path is not None:
             self.path.parent.mkdir(parents=True, exist_ok=True)
-            if not self.path.parent.is_dir():  # a link to a file: mkdir leaves it be
-                raise NotADirectoryError(f"{self.path.parent} is not a folder")
         db = sqlite3.connect(":memory:" if self.path is None else str(self.path), isolation_level=None, timeout=wait)
         try:
             # Pages of 16 KiB (SQLite's default is 4): an article row is 1-2 KB,

@@ -468,7 +468,11 @@ def _collector_paused() -> Iterator[None]:
 def _check_cache_location(settings: Settings) -> None:
     if settings.cache_dir is None:
         return
-    cache, output = settings.cache_dir.resolve(), settings.output_dir.resolve()
+    try:
+        cache = settings.cache_dir.resolve()
+    except (OSError, RuntimeError):  # a link loop: the cache cannot open, and the build says so
+        return
+    output = settings.output_dir.resolve()
     if cache == output or output in cache.parents:
         raise ConfigError(f"cache_dir: {settings.cache_dir} is inside the output folder; the cache is never published")
 

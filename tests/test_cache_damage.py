@@ -218,22 +218,23 @@ def run_cli(settings) -> tuple[int, str]:
     return code, err.getvalue()
 
 
-def test_a_file_in_place_of_the_cache_folder(folder) -> None:
+@pytest.mark.parametrize("kind", ["file", "link to a file", "link loop", "link to nowhere"])
+def test_something_else_in_place_of_the_cache_folder(folder, tmp_path: Path, kind: str) -> None:
     settings, reference = folder
-    settings.cache_dir.write_text("not a folder", "utf-8")
+    if kind == "file":
+        settings.cache_dir.write_text("not a folder", "utf-8")
+    elif kind == "link to a file":
+        (tmp_path / "elsewhere").write_text("a file", "utf-8")
+        settings.cache_dir.symlink_to(tmp_path / "elsewhere")
+    elif kind == "link loop":
+        settings.cache_dir.symlink_to(settings.cache_dir)
+    else:
+        settings.cache_dir.symlink_to(tmp_path / "missing" / "cache")
     for _ in range(2):
         code, err = run_cli(settings)
         assert code == 0 and feed_files(settings.output_dir) == reference
-        assert err.count("\n") == 1 and f"cache {settings.cache_dir}" in err and "warning: " in err
-    assert settings.cache_dir.read_text("utf-8") == "not a folder"
-
-
-def test_a_link_to_a_file_in_place_of_the_cache_folder(folder, tmp_path: Path) -> None:
-    settings, reference = folder
-    (tmp_path / "elsewhere").write_text("a file", "utf-8")
-    settings.cache_dir.symlink_to(tmp_path / "elsewhere")
-    code, err = run_cli(settings)
-    assert code == 0 and feed_files(settings.output_dir) == reference and "warning: " in err
+        assert err.count("\n") == 1 and f"warning: cache {settings.cache_dir}/" in err
+    assert settings.cache_dir.is_symlink() or settings.cache_dir.read_text("utf-8") == "not a folder"
 
 
 def test_a_read_only_cache(folder, monkeypatch) -> None:

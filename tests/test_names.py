@@ -198,3 +198,17 @@ def test_a_subfolder_that_cannot_be_listed_is_reported_and_skipped(records: Path
         assert [str(p) for p in report.problems] == [
             f"{records}/locked: folder cannot be read: {os.strerror(code)}; skipped"
         ]
+
+
+def test_a_records_folder_that_cannot_be_listed_is_a_usage_error(records: Path, monkeypatch) -> None:
+    real_scandir = os.scandir
+
+    def scandir(path):
+        if path == str(records):
+            raise PermissionError(errno.EACCES, os.strerror(errno.EACCES), path)
+        return real_scandir(path)
+
+    monkeypatch.setattr(feedpub.build.os, "scandir", scandir)
+    out, err = io.StringIO(), io.StringIO()
+    assert cli.main(["check", str(records), "--base-url", "https://feeds.example.org/"], out, err) == 2
+    assert err.getvalue() == f"feedpub: {records}: records folder cannot be read: {os.strerror(errno.EACCES)}\n"

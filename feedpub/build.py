@@ -128,29 +128,53 @@ def walk(
 
     ``stamped=False`` gives no stamps: the kind of each entry comes from the
     folder listing itself, with no ``stat`` call (10 us a file here).  A run
-    that parses every file takes each one's stamp as it reads it instead."""
-    folders = [str(records_dir)]
+    that parses every file takes each one's stamp as it reads it instead.
+
+    A subfolder that cannot be listed (no permission, or a path longer than
+    the system allows) is reported and skipped; a file whose stamp cannot be
+    taken is given ``UNREAD``, and reading it reports why, as reading it
+    would in a run that takes no stamps.  Names are whatever the file system
+    holds (a name that is not valid UTF-8 comes with surrogate escapes)."""
+    root = str(records_dir)
+    folders = [root]
     while folders:
-        with os.scandir(folders.pop()) as scan:
-            entries = sorted(scan, key=_BY_NAME)
+        folder = folders.pop()
+        try:
+            with os.scandir(folder) as scan:
+                entries = sorted(scan, key=_BY_NAME)
+        except OSError as exc:
+            if folder == root:
+                raise ConfigError(f"{records_dir}: records folder cannot be read: {exc.strerror or exc}") from None
+            problems.append(Problem(folder, None, f"folder cannot be read: {exc.strerror or exc}; skipped"))
+            continue
         subfolders = []
         for entry in entries:
             if entry.name.startswith("."):
                 continue
-            if entry.is_dir(follow_symlinks=False):
-                subfolders.append(entry.path)
-            elif entry.name.endswith(settings.record_suffixes):
-                if not entry.is_file(follow_symlinks=False):
-                    kind = "a symbolic link" if entry.is_symlink() else "not a regular file"
-                    problems.append(Problem(entry.path, None, f"is {kind}; not read", Severity.WARNING))
-                elif not stamped:
-                    yield entry.path, None
+            try:
+                if entry.is_dir(follow_symlinks=False):
+                    subfolders.append(entry.path)
+                elif entry.name.endswith(settings.record_suffixes):
+                    if not entry.is_file(follow_symlinks=False):
+                        kind = "a symbolic link" if entry.is_symlink() else "not a regular file"
+                        problems.append(Problem(entry.path, None, f"is {kind}; not read", Severity.WARNING))
+                    elif not stamped:
+                        yield entry.path, None
+                    else:
+                        info = entry.stat(follow_symlinks=False)
+                        if stat.S_ISREG(info.st_mode):
+                            yield entry.path, Stamp(info.st_size, info.st_mtime_ns)
+                        else:  # replaced since the folder was listed
+                            problems.append(
+                                Problem(entry.path, None, "is not a regular file; not read", Severity.WARNING)
+                            )
+            except FileNotFoundError:  # deleted since the folder was listed: as if never there
+                continue
+            except OSError as exc:
+                if entry.name.endswith(settings.record_suffixes):  # a path too long to stat: reading it says why
+                    yield entry.path, UNREAD if stamped else None
                 else:
-                    info = entry.stat(follow_symlinks=False)
-                    if stat.S_ISREG(info.st_mode):
-                        yield entry.path, Stamp(info.st_size, info.st_mtime_ns)
-                    else:  # replaced since the folder was listed
-                        problems.append(Problem(entry.path, None, "is not a regular file; not read", Severity.WARNING))
+                    problems.append(Problem(entry.path, None, f"cannot be read: {exc.strerror or exc}; skipped"))
         folders.extend(reversed(subfolders))
 
 
@@ -453,7 +477,11 @@ def _collector_paused() -> Iterator[None]:
 def _check_cache_location(settings: Settings) -> None:
     if settings.cache_dir is None:
         return
-    cache, output = settings.cache_dir.resolve(), settings.output_dir.resolve()
+    try:
+        cache = settings.cache_dir.resolve()
+    except (OSError, RuntimeError):  # a link loop: the cache cannot open, and the build says so
+        return
+    output = settings.output_dir.resolve()
     if cache == output or output in cache.parents:
         raise ConfigError(f"cache_dir: {settings.cache_dir} is inside the output folder; the cache is never published")
 
@@ -519,32 +547,54 @@ def _nothing_to_do(cache: RecordCache, state: str, settings: Settings, as_of: da
 
 def _build(settings: Settings, as_of: datetime | None, write: bool, progress: Progress | None) -> BuildReport:
     cache = _open_cache(settings)
-    scan_problems = []
+    cache_problems = []
     if cache.warning:
-        scan_problems.append(Problem(str(settings.cache_dir), None, cache.warning, Severity.WARNING))
-    try:
-        report = _build_with(cache, scan_problems, settings, as_of, write, progress)
-    except sqlite3.DatabaseError as exc:
-        # The cache broke under us (a corrupt page found mid-run): it is an
-        # optimisation only, so throw it away and build again from the records.
-        # First let go of what the failed query left in the traceback's frames
-        # (a cursor keeps the connection open, and it would close late, in the
-        # middle of the new cache's transaction).
-        traceback.clear_frames(exc.__traceback__)
-        cache.discard()
-        cache = _open_cache(settings)
-        warning = f"cache unusable ({exc}); rebuilt"
-        scan_problems.append(Problem(str(settings.cache_dir), None, warning, Severity.WARNING))
+        cache_problems.append(_cache_warning(settings, cache.warning))
+    attempts = 0
+    while True:
         try:
-            report = _build_with(cache, scan_problems, settings, as_of, write, progress)
+            report = _build_with(cache, cache_problems, settings, as_of, write, progress)
+            break
+        except sqlite3.DatabaseError as exc:
+            # The cache broke under us (a corrupt page found mid-run, a value
+            # not as it was stored, a full disk): it is an optimisation only,
+            # so throw it away and build again from the records, with a new
+            # cache, then with none.  (Never after publishing: ``_build_with``
+            # turns a failure there into a warning.)  First let go of what the
+            # failed query left in the traceback's frames (a cursor keeps the
+            # connection open, and it would close late, in the middle of the
+            # new cache's transaction).
+            traceback.clear_frames(exc.__traceback__)
+            failed = cache.path
+            cache.discard()
+            if failed is None:  # not the file: an in-memory cache does not fail
+                raise
+            attempts += 1
+            cache = _open_cache(settings if attempts == 1 else replace(settings, cache_dir=None))
+            then = "rebuilt" if cache.path is not None else "running without one"
+            cache_problems.append(_cache_warning(settings, f"cache {failed} unusable ({exc}); {then}"))
+            if cache.warning:
+                cache_problems.append(_cache_warning(settings, cache.warning))
         except BaseException:
             cache.abandon()
             raise
-    except BaseException:
-        cache.abandon()
-        raise
-    cache.close()
+    try:
+        cache.close()
+    except (sqlite3.Error, OSError) as exc:
+        # The feeds are published: a cache that cannot be saved (a full disk, a
+        # folder made read-only) is a warning, never a failed run.
+        cache.discard()
+        late = _cache_warning(settings, f"cache {cache.path} not saved ({exc}); the feeds are published")
+        report = replace(report, problems=_in_order([*report.problems, late]))
     return report
+
+
+def _cache_warning(settings: Settings, message: str) -> Problem:
+    return Problem(str(settings.cache_dir), None, message, Severity.WARNING)
+
+
+def _in_order(problems: Iterable[Problem]) -> tuple[Problem, ...]:
+    return tuple(sorted(problems, key=lambda p: (p.path, p.line or 0)))
 
 
 def _build_with(
@@ -637,7 +687,7 @@ def _build_with(
 
         report = publish(settings.output_dir, files, place if cache.path is not None else None)
         if cache.path is not None:
-            cache.place(_output_key(settings), placements)
+            _saving(cache, settings, problems, cache.place, _output_key(settings), placements)
         summary = {
             "state": state,
             "as_of": None if as_of is None else to_seconds(as_of),
@@ -647,8 +697,22 @@ def _build_with(
             "problems": [[p.path, p.field, p.message, p.severity.value, p.line] for p in run_problems],
             "files": [[o.path, o.plan.name, len(o.plan.articles)] for o in outputs],
         }
-        cache.remember(json.dumps(summary), _output_stamps(settings.output_dir, [o.path for o in outputs]))
+        _saving(cache, settings, problems, cache.remember, json.dumps(summary),
+                _output_stamps(settings.output_dir, [o.path for o in outputs]))  # fmt: skip
     return BuildReport(
-        len(stamps), len(selection.articles), selection.skipped, tuple(problems), len(outputs),
+        len(stamps), len(selection.articles), selection.skipped, _in_order(problems), len(outputs),
         outputs, selection, report, parsed=parsed_count,
     )  # fmt: skip
+
+
+def _saving(cache: RecordCache, settings: Settings, problems: list[Problem], save: Callable, *args: object) -> None:
+    """``save(*args)`` into the cache once the feeds are published: a failure
+    there (a full disk, a folder made read-only) is a warning in
+    ``problems``, never a failed run, and the cache keeps nothing of it."""
+    if cache.broken:
+        return
+    try:
+        save(*args)
+    except (sqlite3.Error, OSError) as exc:
+        cache.broken = True
+        problems.append(_cache_warning(settings, f"cache {cache.path} not saved ({exc}); the feeds are published"))

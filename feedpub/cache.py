@@ -15,6 +15,13 @@ It is an optimisation only: deleting it changes no output byte.
   version or other parse settings is started afresh; one that SQLite finds corrupt
   or truncated, when opening it or at any later query, is deleted and the
   build runs again without it (``feedpub.build``): never trusted.
+- Nor is any value in it: every row is sealed (a digest of what it says,
+  checked before use), so a changed byte or a column of the wrong type
+  makes the cache ``Damaged``, and the build goes on as if there were none.
+- Paths given by the file system (records, the output folder) are stored as
+  the bytes they are there, so a file name that is not valid UTF-8 is
+  cached like any other; the names feedpub makes itself
+  (feed files) are text.
 - The last build's state (records, settings, output files) is kept too, so a
   run over unchanged records can see at once that it has nothing to do.
 """
@@ -34,20 +41,44 @@ from feedpub import __version__
 from feedpub.model import Article, Image, Listing, ParseResult, Problem, Provider, RelatedLink, Severity, Topic
 from feedpub.placed import Placement
 
-SCHEMA = 10
+SCHEMA = 11
 KEPT_OUTPUTS = 4  # output folders whose published entries the cache keeps track of
 _PLACEMENT_TYPES = (str, str, int, str, bytes, bytes, bytes)
+
+
+class Damaged(sqlite3.DatabaseError):
+    """A value read from the cache is not what feedpub wrote: the cache is discarded."""
+
+
+def path_key(path: str) -> bytes:
+    """How a path is stored: its bytes on the file system (a name that is not
+    valid in the file system's encoding reaches Python with surrogate
+    escapes, which SQLite's text columns refuse)."""
+    return os.fsencode(path)
+
+
+def path_of(key: bytes) -> str:
+    """The path ``path_key`` stored, as the walk of the records folder names it."""
+    return os.fsdecode(key)
+
+
+def _digest(data: bytes) -> bytes:
+    return hashlib.blake2b(data, digest_size=16).digest()
+
+
 UTC = UTC
 
 _TABLES = """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS records (
-    path TEXT PRIMARY KEY,
+    path BLOB PRIMARY KEY,
     size INTEGER NOT NULL,
     mtime_ns INTEGER NOT NULL,
     sha256 BLOB NOT NULL,
     id TEXT, url TEXT, published INTEGER, updated INTEGER, draft INTEGER, topics TEXT,
     problems TEXT,
+    article_digest BLOB,  -- of the article column, which the seal covers
+    seal BLOB NOT NULL,  -- of the parse (every column but the stamps): see _seal
     -- The whole article (null when rejected), read only when a feed shows it.
     -- In its record's row, not a table of its own: one insert instead of two
     -- halved the cost of storing a parse (10,000 records: 10 -> 5 us each),
@@ -60,12 +91,14 @@ CREATE TABLE IF NOT EXISTS records (
 CREATE INDEX IF NOT EXISTS records_with_problems ON records (path) WHERE problems IS NOT NULL;
 -- Where the last build into each output folder left its entries.
 CREATE TABLE IF NOT EXISTS placed (
-    output TEXT NOT NULL, file TEXT NOT NULL, format TEXT NOT NULL, size INTEGER NOT NULL, sha256 TEXT NOT NULL,
+    output BLOB NOT NULL, file TEXT NOT NULL, format TEXT NOT NULL, size INTEGER NOT NULL, sha256 TEXT NOT NULL,
     keys BLOB NOT NULL, spans BLOB NOT NULL, seal BLOB NOT NULL,
     run INTEGER NOT NULL,  -- which build placed them: only the latest few output folders are kept
     PRIMARY KEY (output, file)
 );
 CREATE TABLE IF NOT EXISTS outputs (path TEXT PRIMARY KEY, size INTEGER NOT NULL, mtime_ns INTEGER NOT NULL);
+-- meta holds 'identity' (what made the cache), 'state' (the last build's
+-- summary) and 'state_seal' (a digest of the state and the outputs table).
 """
 
 
@@ -101,9 +134,14 @@ def from_seconds(seconds: int) -> datetime:
 
 # One encoder for every row: json.dumps with options builds a new one per call.
 _ENCODE = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode
+# Problems name paths, which may hold surrogate escapes: those are written as
+# \u escapes, which SQLite's text columns take and json.loads gives back.
+_ENCODE_ASCII = json.JSONEncoder(separators=(",", ":")).encode
+_DECODE_ERRORS = (ValueError, TypeError, KeyError, IndexError, OverflowError, OSError, RecursionError)
 
 
 def article_to_json(article: Article) -> str:
+    """An article without its ``source``: the row's path gives it back."""
     provider = None if article.provider is None else [article.provider.name, article.provider.url]
     return _ENCODE(
         [
@@ -112,33 +150,40 @@ def article_to_json(article: Article) -> str:
             [[t.name, t.key] for t in article.topics],
             [[i.url, i.width, i.height] for i in article.images],
             [[r.url, r.title] for r in article.related],
-            article.draft, article.source,
+            article.draft,
         ]
     )  # fmt: skip
 
 
-def article_from_json(text: str) -> Article:
-    (id_, url, title, summary, published, updated, provider, topics, images, related, draft, source) = json.loads(text)
-    return Article(
-        id=id_, url=url, title=title, summary=summary,
-        published=from_seconds(published), updated=from_seconds(updated),
-        provider=None if provider is None else Provider(*provider),
-        topics=tuple(Topic(*t) for t in topics), images=tuple(Image(*i) for i in images),
-        related=tuple(RelatedLink(*r) for r in related), draft=bool(draft), source=source,
-    )  # fmt: skip
+def article_from_json(text: str, source: str) -> Article:
+    try:
+        (id_, url, title, summary, published, updated, provider, topics, images, related, draft) = json.loads(text)
+        article = Article(
+            id=id_, url=url, title=title, summary=summary,
+            published=from_seconds(published), updated=from_seconds(updated),
+            provider=None if provider is None else Provider(*provider),
+            topics=tuple(Topic(*t) for t in topics), images=tuple(Image(*i) for i in images),
+            related=tuple(RelatedLink(*r) for r in related), draft=bool(draft), source=source,
+        )  # fmt: skip
+    except _DECODE_ERRORS as exc:
+        raise Damaged(f"the article of {source!r} does not decode ({exc})") from None
+    return article
 
 
 def _problems_to_json(problems: tuple[Problem, ...]) -> str | None:
     if not problems:
         return None
-    return _ENCODE([[p.path, p.field, p.message, p.severity.value, p.line] for p in problems])
+    return _ENCODE_ASCII([[p.path, p.field, p.message, p.severity.value, p.line] for p in problems])
 
 
 def _problems_from_json(text: str | None) -> tuple[Problem, ...]:
     if not text:
         return ()
-    return tuple(Problem(path, field, message, Severity(severity), line)
-                 for path, field, message, severity, line in json.loads(text))  # fmt: skip
+    try:
+        return tuple(Problem(path, field, message, Severity(severity), line)
+                     for path, field, message, severity, line in json.loads(text))  # fmt: skip
+    except _DECODE_ERRORS as exc:
+        raise Damaged(f"problems do not decode ({exc})") from None
 
 
 def _topics_to_json(topics: tuple[Topic, ...]) -> str:
@@ -146,9 +191,22 @@ def _topics_to_json(topics: tuple[Topic, ...]) -> str:
 
 
 # What the cache stores of a parse: (id, url, published, updated, draft, topics,
-# article, problems).  Made where the parse runs (often a helper process), so
-# what comes back to the build is strings, not objects.
-RecordRow = tuple[str | None, str | None, int | None, int | None, int | None, str | None, str | None, str | None]
+# article, problems, article digest).  Made where the parse runs (often a
+# helper process), so what comes back to the build is strings, not objects.
+RecordRow = tuple[
+    str | None, str | None, int | None, int | None, int | None, str | None, str | None, str | None, bytes | None
+]
+
+
+def _seal(path: bytes, sha256: bytes, row: Sequence) -> bytes:
+    """A digest of what a row says of a parse: its path, the sha256 of the
+    bytes parsed, and (id, url, published, updated, draft, topics, problems,
+    article digest).  Not the stamps: a wrong stamp only makes a record be
+    read again.  (repr tells an int from a string and None from "None".)"""
+    return _digest(b"%d:%s%s%s" % (len(path), path, sha256, repr(tuple(row)).encode("utf-8", "surrogatepass")))
+
+
+_LISTED_TYPES = ((str, str, int, int, int, str), (type(None),) * 6)  # (id ... topics) of a parse, of a rejection
 
 
 def _listing(
@@ -177,10 +235,11 @@ def record_row(result: ParseResult) -> RecordRow:
     article = result.article
     problems = _problems_to_json(result.problems)
     if article is None:
-        return (None, None, None, None, None, None, None, problems)
+        return (None, None, None, None, None, None, None, problems, None)
+    text = article_to_json(article)
     return (
         article.id, article.url, to_seconds(article.published), to_seconds(article.updated), int(article.draft),
-        _topics_to_json(article.topics), article_to_json(article), problems,
+        _topics_to_json(article.topics), text, problems, _digest(text.encode("utf-8", "surrogatepass")),
     )  # fmt: skip
 
 
@@ -194,6 +253,7 @@ class RecordCache:
     def __init__(self, path: Path | None, parse_key: str, wait: float = 0.0) -> None:
         self.path = path
         self.warning: str | None = None
+        self.broken = False  # a write failed after the feeds were published: commit nothing
         identity = json.dumps([SCHEMA, __version__, parse_key])
         try:
             self.db = self._open(identity, wait)
@@ -201,24 +261,20 @@ class RecordCache:
             if not _busy(exc):
                 self._reopen(identity, exc)
             else:  # another run on the same records has it: never delete a cache in use
-                self.warning = f"cache {self._name} is in use by another run; running without it"
+                self.warning = f"cache {self.path} is in use by another run; running without it"
                 self.path = None
                 self.db = self._open(identity, 0)
         except (sqlite3.DatabaseError, OSError) as exc:
             self._reopen(identity, exc)
 
-    @property
-    def _name(self) -> str:
-        return self.path.name if self.path else ""
-
     def _reopen(self, identity: str, exc: Exception) -> None:
         # Corrupt, truncated, foreign or unwritable: start afresh, or run in memory.
-        self.warning = f"cache {self._name} unusable ({exc}); rebuilt"
+        self.warning = f"cache {self.path} unusable ({exc}); rebuilt"
         self._discard()
         try:
             self.db = self._open(identity, 0)
         except (sqlite3.DatabaseError, OSError) as exc2:
-            self.warning = f"cache {self._name} unusable ({exc2}); running without one"
+            self.warning = f"cache {self.path} unusable ({exc2}); running without one"
             self.path = None
             self.db = self._open(identity, 0)
 
@@ -267,22 +323,35 @@ class RecordCache:
         self._discard()
 
     def _discard(self) -> None:
+        # Best effort: a cache that cannot even be deleted (a read-only folder)
+        # is left as it is; the next run checks it again, as it checks any.
         if self.path is None:
             return
         for suffix in ("", "-wal", "-shm", "-journal"):
             try:
                 os.unlink(f"{self.path}{suffix}")
-            except FileNotFoundError:
+            except OSError:
                 pass
 
     def close(self) -> None:
         """Commit what this run learned (a failed run commits nothing)."""
-        self.db.execute("COMMIT")
-        self.db.close()
+        if self.broken:
+            self.discard()
+            return
+        try:
+            self.db.execute("COMMIT")
+        finally:
+            self.db.close()
 
     def abandon(self) -> None:
-        self.db.execute("ROLLBACK")
-        self.db.close()
+        """Let go of the cache, keeping nothing of this run."""
+        try:
+            if self.db.in_transaction:
+                self.db.execute("ROLLBACK")
+        except sqlite3.Error:
+            pass
+        finally:
+            self.db.close()
 
     # --- records ---------------------------------------------------------------------------
 
@@ -291,54 +360,78 @@ class RecordCache:
 
     def scan(self) -> dict[str, CachedRecord]:
         """Every cached record: its file's identity and, when it parsed, its listing.
-        One pass over the small columns serves both the change check and the plan."""
+        One pass over the small columns serves both the change check and the plan.
+        A row that is not as ``store`` wrote it makes the cache ``Damaged``."""
         topics_cache: dict[str, tuple[Topic, ...]] = {}
         rows = self.db.execute(
-            "SELECT path, size, mtime_ns, sha256, id, url, published, updated, draft, topics FROM records"
+            "SELECT path, size, mtime_ns, sha256, id, url, published, updated, draft, topics, problems,"
+            " article_digest, seal FROM records"
         )
-        return {
-            path: CachedRecord(size, mtime_ns, sha256, _listing(path, *listed, topics_cache))
-            for path, size, mtime_ns, sha256, *listed in rows
-        }
+        found = {}
+        for key, size, mtime_ns, sha256, *sealed, seal in rows:
+            _check_sealed(key, sha256, sealed, seal)
+            listed = sealed[:6]
+            if type(size) is not int or type(mtime_ns) is not int or tuple(map(type, listed)) not in _LISTED_TYPES:
+                raise Damaged(f"the row of {key!r} holds values of the wrong types")
+            path = path_of(key)
+            try:
+                listing = _listing(path, *listed, topics_cache)
+            except _DECODE_ERRORS as exc:
+                raise Damaged(f"the row of {key!r} does not decode ({exc})") from None
+            found[path] = CachedRecord(size, mtime_ns, sha256, listing)
+        return found
 
     def store(self, parsed: Sequence[tuple[str, Stamp, bytes, RecordRow]]) -> None:
         """Keep new parses: (path, stamp, sha256, row)."""
-        self.db.executemany(
-            "INSERT OR REPLACE INTO records VALUES (?,?,?,?,?,?,?,?,?,?,?,?)",
-            ((path, stamp.size, stamp.mtime_ns, sha256, *row[:6], row[7], row[6])
-             for path, stamp, sha256, row in parsed),
-        )  # fmt: skip
+        self.db.executemany("INSERT OR REPLACE INTO records VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?)", map(_stored, parsed))
 
     def restamp(self, path: str, stamp: Stamp) -> None:
         """The file was touched but its bytes are the same: keep its parse."""
-        self.db.execute("UPDATE records SET size = ?, mtime_ns = ? WHERE path = ?", (stamp.size, stamp.mtime_ns, path))
+        self.db.execute(
+            "UPDATE records SET size = ?, mtime_ns = ? WHERE path = ?", (stamp.size, stamp.mtime_ns, path_key(path))
+        )
 
     def forget(self, paths: Iterable[str]) -> None:
         for path in paths:
-            self.db.execute("DELETE FROM records WHERE path = ?", (path,))
+            self.db.execute("DELETE FROM records WHERE path = ?", (path_key(path),))
 
     def problems(self) -> list[Problem]:
-        rows = self.db.execute("SELECT problems FROM records WHERE problems IS NOT NULL ORDER BY path")
-        return [p for (text,) in rows for p in _problems_from_json(text)]
+        rows = self.db.execute(
+            "SELECT path, sha256, id, url, published, updated, draft, topics, problems, article_digest, seal"
+            " FROM records WHERE problems IS NOT NULL ORDER BY path"
+        )
+        found = []
+        for key, sha256, *sealed, seal in rows:
+            _check_sealed(key, sha256, sealed, seal)
+            if type(sealed[6]) is not str:
+                raise Damaged(f"the problems of {key!r} are not text")
+            found += _problems_from_json(sealed[6])
+        return found
 
     def articles(self, paths: Sequence[str]) -> dict[str, Article]:
-        """The whole articles of ``paths`` (records that parsed), by path."""
+        """The whole articles of ``paths`` (records that parsed), by path.  Each
+        is checked against its digest, which the row's seal covers (``scan``)."""
         found = {}
-        for start in range(0, len(paths), 500):
-            chunk = paths[start : start + 500]
+        keys = list(map(path_key, paths))
+        for start in range(0, len(keys), 500):
+            chunk = keys[start : start + 500]
             marks = ",".join("?" * len(chunk))
-            query = f"SELECT path, article FROM records WHERE article IS NOT NULL AND path IN ({marks})"
-            for path, text in self.db.execute(query, chunk):
-                found[path] = article_from_json(text)
+            query = f"SELECT path, article, article_digest FROM records WHERE article IS NOT NULL AND path IN ({marks})"
+            for key, text, digest in self.db.execute(query, chunk):
+                if type(text) is not str or _digest(text.encode("utf-8", "surrogatepass")) != digest:
+                    raise Damaged(f"the article of {key!r} is not the one stored")
+                path = path_of(key)
+                found[path] = article_from_json(text, path)
         return found
 
     # --- where entries were published ----------------------------------------------------------
 
     def placements(self, output: str) -> list[Placement]:
         """The entries the last build into ``output`` (a resolved folder) left,
-        by file.  Rows of the wrong types are left out: never trusted."""
+        by file.  Rows of the wrong types are left out, and ``feedpub.placed``
+        checks each one's seal: never trusted."""
         query = "SELECT file, format, size, sha256, keys, spans, seal FROM placed WHERE output = ? ORDER BY file"
-        rows = self.db.execute(query, (output,)).fetchall()
+        rows = self.db.execute(query, (path_key(output),)).fetchall()
         return [Placement(*row) for row in rows if tuple(map(type, row)) == _PLACEMENT_TYPES]
 
     def place(self, output: str, placements: Iterable[Placement]) -> None:
@@ -346,10 +439,13 @@ class RecordCache:
         last few builds are kept: a deployment that builds into a new folder
         each time must not grow the cache for ever."""
         (run,) = self.db.execute("SELECT COALESCE(MAX(run), 0) + 1 FROM placed").fetchone()
-        self.db.execute("DELETE FROM placed WHERE output = ?", (output,))
+        if type(run) is not int:
+            raise Damaged("the placements' run numbers are not numbers")
+        key = path_key(output)
+        self.db.execute("DELETE FROM placed WHERE output = ?", (key,))
         self.db.executemany(
             "INSERT INTO placed VALUES (?,?,?,?,?,?,?,?,?)",
-            ((output, p.file, p.format, p.size, p.sha256, p.keys, p.spans, p.seal, run) for p in placements),
+            ((key, p.file, p.format, p.size, p.sha256, p.keys, p.spans, p.seal, run) for p in placements),
         )
         self.db.execute(
             "DELETE FROM placed WHERE output NOT IN"
@@ -360,17 +456,51 @@ class RecordCache:
     # --- the last build ------------------------------------------------------------------------
 
     def last_state(self) -> str | None:
-        row = self.db.execute("SELECT value FROM meta WHERE key = 'state'").fetchone()
-        return None if row is None else row[0]
+        """The summary the last build left, when it and the output stamps are
+        as it wrote them (None otherwise: the run then does its work)."""
+        rows = dict(self.db.execute("SELECT key, value FROM meta WHERE key IN ('state', 'state_seal')").fetchall())
+        state, seal = rows.get("state"), rows.get("state_seal")
+        if type(state) is not str or type(seal) is not str:
+            return None
+        outputs = self._outputs()
+        if outputs is None or seal != _state_seal(state, outputs):
+            return None
+        return state
 
     def output_stamps(self) -> dict[str, tuple[int, int]]:
-        return {row[0]: (row[1], row[2]) for row in self.db.execute("SELECT path, size, mtime_ns FROM outputs")}
+        """The stamps of the files the last build left (none when they are damaged)."""
+        return self._outputs() or {}
+
+    def _outputs(self) -> dict[str, tuple[int, int]] | None:
+        rows = self.db.execute("SELECT path, size, mtime_ns FROM outputs ORDER BY path").fetchall()
+        if any(tuple(map(type, row)) != (str, int, int) for row in rows):
+            return None
+        return {path: (size, mtime_ns) for path, size, mtime_ns in rows}
 
     def remember(self, state: str, outputs: dict[str, tuple[int, int]]) -> None:
         """Keep the summary of a finished build and the stamps of the files it left."""
-        self.db.execute("INSERT OR REPLACE INTO meta VALUES ('state', ?)", (state,))
         self.db.execute("DELETE FROM outputs")
         self.db.executemany("INSERT INTO outputs VALUES (?,?,?)", ((p, s, m) for p, (s, m) in outputs.items()))
+        seal = _state_seal(state, outputs)
+        self.db.executemany("INSERT OR REPLACE INTO meta VALUES (?, ?)", [("state", state), ("state_seal", seal)])
+
+
+def _check_sealed(key: object, sha256: object, sealed: Sequence, seal: object) -> None:
+    if type(key) is not bytes or type(sha256) is not bytes or seal != _seal(key, sha256, sealed):
+        raise Damaged(f"the row of {key!r} is not as it was stored")
+
+
+def _stored(item: tuple[str, Stamp, bytes, RecordRow]) -> tuple:
+    """A parse as a row of ``records``, sealed."""
+    path, stamp, sha256, row = item
+    key = path_key(path)
+    sealed = (*row[:6], row[7], row[8])
+    return (key, stamp.size, stamp.mtime_ns, sha256, *sealed, _seal(key, sha256, sealed), row[6])
+
+
+def _state_seal(state: str, outputs: dict[str, tuple[int, int]]) -> str:
+    text = repr((state, sorted(outputs.items()))).encode("utf-8", "surrogatepass")
+    return _digest(text).hex()
 
 
 def _busy(exc: sqlite3.OperationalError) -> bool:
@@ -380,5 +510,5 @@ def _busy(exc: sqlite3.OperationalError) -> bool:
 
 def cache_file(cache_dir: Path, records_dir: Path) -> Path:
     """One cache file per records folder, named after its absolute path."""
-    digest = hashlib.sha256(str(records_dir.resolve()).encode("utf-8")).hexdigest()[:16]
+    digest = hashlib.sha256(path_key(str(records_dir.resolve()))).hexdigest()[:16]
     return cache_dir / f"records-{digest}.sqlite"

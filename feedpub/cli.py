@@ -223,6 +223,8 @@ def _change_lines(report) -> list[str]:
 def _json_summary(report, code: ExitCode) -> str:
     import json
 
+    from feedpub.model import shown
+
     publish = report.publish
     document = {
         "exit_code": int(code),
@@ -230,7 +232,13 @@ def _json_summary(report, code: ExitCode) -> str:
         "published": report.published,
         "skipped": report.skipped,
         "problems": [
-            {"path": p.path, "line": p.line, "field": p.field, "severity": p.severity.value, "message": p.message}
+            {
+                "path": shown(p.path),
+                "line": p.line,
+                "field": p.field,
+                "severity": p.severity.value,
+                "message": shown(p.message),
+            }
             for p in report.problems
         ],
         "files": {

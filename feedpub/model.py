@@ -7,6 +7,7 @@ microseconds; every sequence is a tuple.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
@@ -101,8 +102,26 @@ class Problem:
         where = self.path if self.line is None else f"{self.path}:{self.line}"
         prefix = "" if self.severity is Severity.ERROR else "warning: "
         if self.field:
-            return f"{where}: {self.field}: {prefix}{self.message}"
-        return f"{where}: {prefix}{self.message}"
+            return shown(f"{where}: {self.field}: {prefix}{self.message}")
+        return shown(f"{where}: {prefix}{self.message}")
+
+
+# Controls (C0, DEL, C1) and lone surrogates: a file name may hold any of
+# them, and a message naming it must stay one line that any stream can write.
+_UNSHOWN = re.compile("[\x00-\x1f\x7f-\x9f\ud800-\udfff]")
+
+
+def _escaped(match: re.Match[str]) -> str:
+    char = match.group()
+    if "\udc80" <= char <= "\udcff":  # a byte that is not UTF-8, as the file system gave it
+        return f"\\x{ord(char) - 0xDC00:02x}"
+    return char.encode("unicode_escape").decode("ascii")
+
+
+def shown(text: str) -> str:
+    """``text`` fit for one line of a message: controls and bytes that are not
+    UTF-8 (in file names) written as escapes, ``\\n``, ``\\xff``."""
+    return _UNSHOWN.sub(_escaped, text)
 
 
 @dataclass(frozen=True, slots=True)

@@ -327,7 +327,7 @@ def test_the_cache_follows_only_the_latest_output_folders(records: Path, tmp_pat
     for n in range(KEPT_OUTPUTS + 2):
         build(dataclasses.replace(settings, output_dir=tmp_path / f"out-{n}"), as_of=AS_OF)
     db = sqlite3.connect(cache_file(settings.cache_dir, records))
-    outputs = sorted(Path(output).name for (output,) in db.execute("SELECT DISTINCT output FROM placed"))
+    outputs = sorted(Path(os.fsdecode(output)).name for (output,) in db.execute("SELECT DISTINCT output FROM placed"))
     db.close()
     assert outputs == [f"out-{n}" for n in range(2, KEPT_OUTPUTS + 2)]
 
@@ -355,7 +355,9 @@ def test_a_cold_build_keeps_each_file_s_own_stamp(corpus: Path, tmp_path: Path) 
     settings = settings_for(corpus, tmp_path / "out", cache_dir=tmp_path / "cache", jobs=2)
     build(settings, as_of=AS_OF)
     db = sqlite3.connect(cache_file(settings.cache_dir, corpus))
-    stored = {path: (size, mtime) for path, size, mtime in db.execute("SELECT path, size, mtime_ns FROM records")}
+    stored = {
+        os.fsdecode(path): (size, mtime) for path, size, mtime in db.execute("SELECT path, size, mtime_ns FROM records")
+    }
     db.close()
     assert stored == {str(p): (p.lstat().st_size, p.lstat().st_mtime_ns) for p in corpus.iterdir()}
     again = build(settings, as_of=AS_OF)

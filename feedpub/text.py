@@ -196,19 +196,46 @@ def _markup_to_text(text: str) -> str:
             pos = run_start = end
 
 
+# Markup escaped or nested this many times over is no one's title; beyond it,
+# rounds of the tokenizer would cost time growing with the square of the text.
+_MAX_ROUNDS = 10
+_MARKUP_START = re.compile(r"<+(?=[A-Za-z/!?])")  # a whole run: "<<</" would only move on a "<"
+# "&" escaped many times over ("&amp;amp;amp;", "&#38;amp;"): decoding it level by
+# level is what repeated decoding does, one pass per level; this does it in one.
+_ESCAPED_AMPERSAND = re.compile(r"&(?:(?:amp|AMP);?|#0*38(?![0-9]);?|#[xX]0*26(?![0-9A-Fa-f]);?)+")
+
+
 def html_to_text(text: str) -> str:
     """The text a browser would show for ``text``: character references decoded,
     tags, comments and hidden elements (script, style, template...) removed.
     Text escaped several times over is unwrapped until nothing changes, so what
     is left holds no markup at all: no "<" before a letter, "/", "!" or "?", no
     character reference."""
-    # Every pass that changes the text shortens it, so this ends.
-    while "<" in text or "&" in text:
+    for _ in range(_MAX_ROUNDS):
+        if "<" not in text and "&" not in text:
+            return text
         stripped = _markup_to_text(text)
         if stripped == text:
-            break
+            return text
         text = stripped
-    return text
+    return _without_markup(text)
+
+
+def _without_markup(text: str) -> str:
+    """``text`` with its character references decoded and every "<" that would
+    start markup removed, until neither changes it: the same guarantee as the
+    tokenizer's rounds, in passes that each cost a scan of the text."""
+    while True:
+        before = text
+        text = _ESCAPED_AMPERSAND.sub("&", text)
+        while "&" in text:
+            decoded = html.unescape(text)
+            if decoded == text:
+                break
+            text = decoded
+        text = _MARKUP_START.sub("", text)
+        if text == before:
+            return text
 
 
 def _already_clean(text: str) -> bool:

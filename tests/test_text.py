@@ -136,6 +136,13 @@ def test_large_input() -> None:
     assert html_to_text("<script>" + "<!--<script>" * n) == " "
     assert html_to_text("</" * n) == ""
     assert clean_text("<b>x</b> " * n) == " ".join(["x"] * n)
+    # Tags rebuilt from the text around each removed one, and entities escaped
+    # many times over: past a few rounds, every "<" that would start markup goes.
+    for nested in ("<" * n + "b>" + "/b>" * n + "x", "&" + "amp;" * n + "lt;b&gt;x", "&l<tlt;" * n):
+        shown = html_to_text(nested)
+        assert not MARKUP_START.search(shown) and html.unescape(shown) == shown
+        assert html_to_text(shown) == shown
+    assert html_to_text("<" * 5 + "b>" + "/b>" * 4 + "x") == "x"  # a few rounds: the tokenizer's answer
 
 
 _PIECES = st.sampled_from(

@@ -107,12 +107,12 @@ _INLINE_TAGS = frozenset(
 
 @functools.cache  # one per raw-text element name: a handful
 def _raw_text_end(name: str) -> re.Pattern[str]:
-    return re.compile(rf"</{name}(?=[{_SPACE}/>])", re.IGNORECASE)
+    return re.compile(rf"</{name}(?=[{_SPACE}/>])", re.IGNORECASE | re.ASCII)
 
 
-_SCRIPT_DATA = re.compile(rf"<!--|</script(?=[{_SPACE}/>])", re.IGNORECASE)
-_SCRIPT_ESCAPED = re.compile(rf"-->|</script(?=[{_SPACE}/>])|<script(?=[{_SPACE}/>])", re.IGNORECASE)
-_SCRIPT_DOUBLE_ESCAPED = re.compile(rf"-->|</script(?=[{_SPACE}/>])", re.IGNORECASE)
+_SCRIPT_DATA = re.compile(rf"<!--|</script(?=[{_SPACE}/>])", re.IGNORECASE | re.ASCII)
+_SCRIPT_ESCAPED = re.compile(rf"-->|</script(?=[{_SPACE}/>])|<script(?=[{_SPACE}/>])", re.IGNORECASE | re.ASCII)
+_SCRIPT_DOUBLE_ESCAPED = re.compile(rf"-->|</script(?=[{_SPACE}/>])", re.IGNORECASE | re.ASCII)
 
 
 def _script_end(text: str, pos: int) -> int:

@@ -76,6 +76,8 @@ MARKUP_START = re.compile(r"<[A-Za-z/!?]")
         ("<B>bold</B>", "bold"),
         ("<ScRiPt>x</sCrIpT>y", "y"),
         ("<scripts>shown</scripts>", "shown"),
+        ("<script>x</\u017fcript>y", ""),  # "\u017f" (long s) is no "s" to the tokenizer
+        ("<title>x</TITLE\u212a>y</title>z", "z"),
         # Escaped markup is unwrapped, however many times.
         ("&lt;script&gt;alert(1)&lt;/script&gt;after", "after"),
         ("&amp;lt;svg/onload=alert(1)&amp;gt;x", "x"),

@@ -32,14 +32,14 @@ _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 _LABEL = r"[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?"
 # (Runs of plain characters in one possessive class: no backtracking, and
 # several times faster than an alternation per character.)
-_PLAIN = r"[A-Za-z0-9\-._~:/@!$&'()*+,;=]*+"
+_SEGMENT_PLAIN = r"[A-Za-z0-9\-._~:@!$&'()*+,;=]*+"
 _PLAIN_OR_QUESTION = r"[A-Za-z0-9\-._~:/@!$&'()*+,;=?]*+"
 # An escape in upper case, of a character that is not unreserved (RFC 3986 2.3).
 _ESCAPE = r"%(?!2[DE]|3[0-9]|[46][1-9A-F]|[57][0-9A]|5F|7E)[0-9A-F]{2}"
+# Path segments, none of them "." or "..".
+_PATH = rf"(?:/(?!\.\.?+(?:[/?]|\Z)){_SEGMENT_PLAIN}(?:{_ESCAPE}{_SEGMENT_PLAIN})*+)++"
 _CANONICAL = re.compile(
-    # No "." or ".." segment: a "/." followed by "/", "?" or the end is left to the rebuild.
-    rf"(?!.*?/\.\.?+(?:[/?]|\Z))"
-    rf"https?://(?:{_LABEL}\.)*{_LABEL}/{_PLAIN}(?:{_ESCAPE}{_PLAIN})*+"
+    rf"https?://(?:{_LABEL}\.)*{_LABEL}{_PATH}"
     rf"(?:\?{_PLAIN_OR_QUESTION}(?:{_ESCAPE}{_PLAIN_OR_QUESTION})*+)?"
 )
 

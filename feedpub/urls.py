@@ -87,7 +87,7 @@ def _refuse_ip_literal(netloc: str, text: str) -> None:
     """Say why the bracketed host of ``text`` (RFC 3986 section 3.2.2) cannot be used.
 
     A valid IPv6 literal is refused too: the W3C Feed Validation Service calls
-    "[" in an RSS ``link`` or a ``media:content`` URL an InvalidUriChar, and
+    "[" in an RSS ``link``, a ``media:content`` URL or a feed id an InvalidUriChar, and
     every URL feedpub writes must pass it."""
     literal, bracket, after = netloc[1:].partition("]")
     if not bracket:
@@ -106,8 +106,8 @@ def _refuse_ip_literal(netloc: str, text: str) -> None:
     except ValueError:
         raise URLError(f"{show(text)}: the host {host} is not a valid IPv6 address") from None
     raise URLError(
-        f"{show(text)}: the host {host} is an IPv6 address, which feed validators refuse in RSS links"
-        " and media URLs; use a host name"
+        f"{show(text)}: the host {host} is an IPv6 address, which feed validators refuse in RSS links,"
+        " media URLs and feed ids; use a host name"
     )
 
 

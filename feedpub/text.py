@@ -269,18 +269,18 @@ def _characters(text: str) -> str:
 def _clean(text: str) -> str:
     # White space controls become spaces before the other controls go, so that
     # words they separate stay apart; controls go before anything can decode
-    # across them.  Then character clean-up and markup alternate until neither
-    # changes anything: an entity can decode to mojibake, a combining mark or
-    # white space, and NFC can turn the character after a "<" into a letter
-    # ("<\u212a>" is "<K>").  The clean-up is idempotent and markup only
-    # shortens, so this ends, and the result is a fixed point of both.
+    # across them.  Then character clean-up and markup take turns until a turn
+    # of both changes nothing: an entity can decode to mojibake, a combining
+    # mark or white space, NFC can turn the character after a "<" into a letter
+    # ("<\u212a>" is "<K>"), and ftfy can leave a pair it would repair on a
+    # second look.  Each turn that changes the text repairs or removes
+    # something, so this ends, and what it returns is what a turn leaves alone.
     text = _FORBIDDEN.sub("", _WHITE_SPACE_CONTROL.sub(" ", text))
     while True:
-        text = _characters(text)
-        stripped = html_to_text(text)
-        if stripped == text:
+        cleaned = html_to_text(_characters(text))
+        if cleaned == text:
             break
-        text = stripped
+        text = cleaned
     return _SPACES.sub(" ", text).strip()
 
 

@@ -2,17 +2,21 @@
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import re
 from unittest import mock
 
+import feedparser
 from hypothesis import example, given
 from hypothesis import settings as hsettings
 from hypothesis import strategies as st
 
 from feedpub import plan
+from feedpub.build import build
 from feedpub.plan import topic_slugs
 from feedpub.text import slugify, topic_key
+from tests.conftest import AS_OF, make_settings, record
 
 SLUG = re.compile(r"[a-z0-9]+(?:--?[a-z0-9]+)*")
 WINDOWS_DEVICES = {"con", "prn", "aux", "nul"} | {f"{p}{n}" for p in ("com", "lpt") for n in range(10)}
@@ -94,3 +98,25 @@ def test_the_first_by_code_point_keeps_the_readable_slug() -> None:
     digest = hashlib.sha256(b"a.i").hexdigest()[:8]
     slugs = topic_slugs(["a.i", "a i", f"a-i-{digest}"])
     assert slugs == {"a i": "a-i", "a.i": f"a-i--{digest}", f"a-i-{digest}": f"a-i-{digest}"}
+
+
+def test_topics_of_one_slug_each_get_their_own_feed(records, tmp_path) -> None:
+    """Names whose slugs clash, built: each topic's feed holds its own articles and no other's."""
+    digest = hashlib.sha256(b"a.i").hexdigest()[:8]
+    names = ["a i", "a.i", f"a-i-{digest}", "a-i", "A I", "topic", "", "con"]
+    for n, name in enumerate(names):
+        url = f"https://example.com/{n}"
+        (records / f"{n}.txt").write_text(record(title=f"Article {n}", url=url, topics=(name,)), "utf-8")
+    out = tmp_path / "out"
+    build(dataclasses.replace(make_settings(), records_dir=records, output_dir=out), as_of=AS_OF)
+    feeds = sorted((out / "topics").glob("*.atom.xml"))
+    titles = {path.name: sorted(e.title for e in feedparser.parse(path.read_bytes()).entries) for path in feeds}
+    # "A I" is a spelling of "a i"; "" is no topic; every other name has its own feed.
+    assert titles == {
+        "a-i.atom.xml": ["Article 0", "Article 4"],
+        f"a-i--{digest}.atom.xml": ["Article 1"],
+        f"a-i-{digest}.atom.xml": ["Article 2"],
+        f"a-i--{hashlib.sha256(b'a-i').hexdigest()[:8]}.atom.xml": ["Article 3"],
+        "topic.atom.xml": ["Article 5"],
+        "con-topic.atom.xml": ["Article 7"],
+    }

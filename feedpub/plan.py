@@ -8,6 +8,7 @@ and the item limit all happen here, once, for every format.
 from __future__ import annotations
 
 import hashlib
+import os
 from collections import Counter, defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -16,7 +17,7 @@ from operator import attrgetter
 
 from feedpub.model import FeedPlan, Listing, Problem, Severity
 from feedpub.settings import Settings
-from feedpub.text import slugify
+from feedpub.text import SLUG_MAX, slugify
 
 # The date of a feed that has no entries: fixed, so that an empty feed is
 # byte-stable too (a feed's date is its newest entry's, never the clock's).
@@ -150,20 +151,47 @@ def _feed(name: str, title: str, subtitle: str, topic: str | None, articles: tup
     return FeedPlan(name=name, title=title, subtitle=subtitle, topic=topic, articles=articles, updated=updated)
 
 
+_DIGEST_MIN = 8  # hex digits of a slug's suffix: a longer one is seldom needed
+
+
+def _slug_digest(key: str) -> str:
+    return hashlib.sha256(key.encode("utf-8", "surrogatepass")).hexdigest()
+
+
 def topic_slugs(keys: Iterable[str]) -> dict[str, str]:
-    """A distinct slug for every topic key.  Keys that slug alike are told apart
-    by a short hash of the key, except the one that sorts first, which keeps the
-    plain slug: no feed silently overwrites another."""
+    """A distinct slug for every topic key, whatever the keys, decided by their set alone.
+
+    Keys that slug alike keep their readable slug for the one that sorts first
+    by code point; each other gets a hash of its key after a double hyphen
+    (``a-i--3f2c9a1b``).  A readable slug never holds ``--`` (``slugify`` folds
+    every run of other characters into one ``-``), so no suffixed slug equals a
+    readable one; a suffixed slug holds exactly one ``--``, so two are equal only
+    when base and digest are, and each digest runs past the hex digits it shares
+    with any other key's of the same base: no feed overwrites another.
+    """
     by_slug: dict[str, list[str]] = defaultdict(list)
     for key in sorted(set(keys)):
         by_slug[slugify(key)].append(key)
-    slugs = {}
+    slugs: dict[str, str] = {}
+    by_base: dict[str, list[tuple[str, str]]] = defaultdict(list)
     for slug, keys_here in by_slug.items():
         slugs[keys_here[0]] = slug
-        for key in keys_here[1:]:
-            digest = hashlib.sha256(key.encode("utf-8")).hexdigest()[:8]
-            slugs[key] = f"{slug[: 60 - 9]}-{digest}"
+        base = slug[: SLUG_MAX - _DIGEST_MIN - 2].rstrip("-")
+        by_base[base].extend((_slug_digest(key), key) for key in keys_here[1:])
+    for base, members in by_base.items():
+        members.sort()
+        for i, (digest, key) in enumerate(members):
+            # In sorted order, the digest sharing the longest prefix is a neighbour.
+            shared = max(
+                (_common_prefix(digest, members[j][0]) for j in (i - 1, i + 1) if 0 <= j < len(members)),
+                default=0,
+            )
+            slugs[key] = f"{base}--{digest[: max(_DIGEST_MIN, shared + 1)]}"
     return slugs
+
+
+def _common_prefix(a: str, b: str) -> int:
+    return len(os.path.commonprefix((a, b)))
 
 
 def plan_feeds(selection: Selection, settings: Settings) -> tuple[FeedPlan, ...]:

@@ -3,13 +3,17 @@
 Feed readers compare ids and links character by character, and validators
 reject raw spaces and other characters outside RFC 3986.  Every URL feedpub
 writes is therefore absolute http(s), in canonical form: lower-case scheme
-and host (IDNA for non-ASCII hosts), no default port, ``/`` for an empty
-path, no fragment, and everything outside RFC 3986's allowed set
-percent-encoded (UTF-8).
+and host (IDNA for non-ASCII hosts; IP literals in brackets are refused), no
+default port, ``/`` for an empty path, no ``.`` or ``..`` segments, no
+fragment, everything outside RFC 3986's allowed set percent-encoded (UTF-8),
+unreserved characters never percent-encoded and escapes in upper case
+(RFC 3986 section 6.2.2): two spellings of one resource give one URL, so one
+article gets one id.
 """
 
 from __future__ import annotations
 
+import ipaddress
 import re
 from urllib.parse import quote, urlsplit, urlunsplit
 
@@ -28,11 +32,14 @@ _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 _LABEL = r"[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?"
 # (Runs of plain characters in one possessive class: no backtracking, and
 # several times faster than an alternation per character.)
-_PLAIN = r"[A-Za-z0-9\-._~:/@!$&'()*+,;=]*+"
+_SEGMENT_PLAIN = r"[A-Za-z0-9\-._~:@!$&'()*+,;=]*+"
 _PLAIN_OR_QUESTION = r"[A-Za-z0-9\-._~:/@!$&'()*+,;=?]*+"
-_ESCAPE = r"%[0-9A-Fa-f]{2}"
+# An escape in upper case, of a character that is not unreserved (RFC 3986 2.3).
+_ESCAPE = r"%(?!2[DE]|3[0-9]|[46][1-9A-F]|[57][0-9A]|5F|7E)[0-9A-F]{2}"
+# Path segments, none of them "." or "..".
+_PATH = rf"(?:/(?!\.\.?+(?:[/?]|\Z)){_SEGMENT_PLAIN}(?:{_ESCAPE}{_SEGMENT_PLAIN})*+)++"
 _CANONICAL = re.compile(
-    rf"https?://(?:{_LABEL}\.)*{_LABEL}/{_PLAIN}(?:{_ESCAPE}{_PLAIN})*+"
+    rf"https?://(?:{_LABEL}\.)*{_LABEL}{_PATH}"
     rf"(?:\?{_PLAIN_OR_QUESTION}(?:{_ESCAPE}{_PLAIN_OR_QUESTION})*+)?"
 )
 
@@ -41,8 +48,67 @@ class URLError(ValueError):
     """The value is not a usable absolute http(s) URL; the message says why."""
 
 
+_ANY_ESCAPE = re.compile(r"%([0-9A-Fa-f]{2})")
+_UNRESERVED = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-._~")
+
+
 def _quote(part: str, safe: str) -> str:
-    return quote(_BAD_PERCENT.sub("%25", part), safe=safe)
+    return _ANY_ESCAPE.sub(_normalise_escape, quote(_BAD_PERCENT.sub("%25", part), safe=safe))
+
+
+def _normalise_escape(match: re.Match[str]) -> str:
+    char = chr(int(match.group(1), 16))
+    return char if char in _UNRESERVED else f"%{match.group(1).upper()}"
+
+
+def _remove_dot_segments(path: str) -> str:
+    """RFC 3986 section 5.2.4 for an absolute path: "/a/./b/../c" is "/a/c"."""
+    if "." not in path:
+        return path
+    segments = path.split("/")[1:]
+    kept: list[str] = []
+    for i, segment in enumerate(segments):
+        if segment == "..":
+            if kept:
+                kept.pop()
+        elif segment != ".":
+            kept.append(segment)
+            continue
+        if i == len(segments) - 1:
+            kept.append("")  # "/a/b/.." is "/a/": the last segment goes, its "/" stays
+    return "/" + "/".join(kept)
+
+
+# An http(s) URL whose authority, without user information, starts with "[".
+_BRACKETED_HOST = re.compile(r"(?i:https?)://(\[[^/?#@]*)(?=[/?#]|\Z)")
+
+
+def _refuse_ip_literal(netloc: str, text: str) -> None:
+    """Say why the bracketed host of ``text`` (RFC 3986 section 3.2.2) cannot be used.
+
+    A valid IPv6 literal is refused too: the W3C Feed Validation Service calls
+    "[" in an RSS ``link``, a ``media:content`` URL or a feed id an InvalidUriChar, and
+    every URL feedpub writes must pass it."""
+    literal, bracket, after = netloc[1:].partition("]")
+    if not bracket:
+        raise URLError(f"{show(text)}: the host {show(netloc)} has no closing ']'")
+    host = show(f"[{literal}]")
+    if after and not after.startswith(":"):
+        raise URLError(f"{show(text)}: the host {host} is followed by {show(after)}, not a port")
+    if literal[:1] in ("v", "V"):
+        raise URLError(f"{show(text)}: the host {host} is an IPvFuture address, which is not supported")
+    if "%" in literal:
+        # RFC 6874 zone ids name an interface of the machine that wrote the URL:
+        # meaningless to anyone reading the feed.
+        raise URLError(f"{show(text)}: the host {host} carries a zone id, which is not allowed")
+    try:
+        ipaddress.IPv6Address(literal)
+    except ValueError:
+        raise URLError(f"{show(text)}: the host {host} is not a valid IPv6 address") from None
+    raise URLError(
+        f"{show(text)}: the host {host} is an IPv6 address, which feed validators refuse in RSS links,"
+        " media URLs and feed ids; use a host name"
+    )
 
 
 def _host(hostname: str) -> str:
@@ -53,8 +119,6 @@ def _host(hostname: str) -> str:
         except UnicodeError:
             raise URLError(f"host {show(hostname)} is not a valid domain name") from None
     host = host.lower()
-    if host.startswith("[") or ":" in host:
-        return host  # an IPv6 literal: urlsplit already checked its brackets
     labels = host.split(".")
     if not host or not all(_HOST_LABEL.match(label) for label in labels):
         raise URLError(f"host {show(hostname)} is not a valid domain name")
@@ -79,6 +143,9 @@ def _rebuild(text: str) -> str:
     """The canonical form of a stripped, non-empty URL, part by part."""
     if _CONTROL.search(text):
         raise URLError(f"{show(text)} contains control characters")
+    bracketed = _BRACKETED_HOST.match(text)
+    if bracketed:  # before urlsplit, whose checks of brackets differ between Python releases
+        _refuse_ip_literal(bracketed.group(1), text)
     try:
         parts = urlsplit(text)
         port = parts.port
@@ -94,10 +161,9 @@ def _rebuild(text: str) -> str:
     if not parts.hostname:
         raise URLError(f"{show(text)} has no host")
     netloc = _host(parts.hostname)
-    if ":" in netloc and not netloc.startswith("["):
-        netloc = f"[{netloc}]"
     if port is not None and port != _DEFAULT_PORTS[scheme]:
         netloc = f"{netloc}:{port}"
-    path = _quote(parts.path, _PATH_SAFE) or "/"
+    # Dot segments go after unreserved escapes are decoded: "%2E%2E" is "..".
+    path = _remove_dot_segments(_quote(parts.path, _PATH_SAFE)) or "/"
     query = _quote(parts.query, _QUERY_SAFE)
     return urlunsplit((scheme, netloc, path, query, ""))

@@ -48,9 +48,11 @@ class _Context:
     warnings: list[tuple[str, str]] = field(default_factory=list)
     unshown: int = 0  # warnings past MAX_WARNINGS, counted only
 
-    def warn(self, name: str, message: str) -> None:
+    def warn(self, name: str, message: str | Callable[[], str]) -> None:
+        """Report a change; ``message`` may be a function that makes it, so
+        that a warning past the cap costs no formatting."""
         if len(self.warnings) < MAX_WARNINGS:
-            self.warnings.append((name, message))
+            self.warnings.append((name, message if isinstance(message, str) else message()))
         else:
             self.unshown += 1
 
@@ -230,7 +232,7 @@ def _mappings(ctx: _Context, name: str) -> list[dict[str, Any]]:
         if isinstance(item, dict):
             items.append(item)
         else:
-            ctx.warn(f"{name}[{index}]", f"{show(item)} is not a mapping; dropped")
+            ctx.warn(f"{name}[{index}]", lambda: f"{show(item)} is not a mapping; dropped")  # noqa: B023 (called at once)
     return items
 
 

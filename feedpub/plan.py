@@ -78,8 +78,8 @@ def _distinct_updated(articles: list[Listing]) -> list[Listing]:
     moved = set()
     for start in clashes:
         n = start
-        while n < len(times) and times[n] <= times[n - 1] < LAST_SECOND:
-            times[n] = times[n - 1] + _SECOND
+        while n < len(times) and times[n] <= times[n - 1]:
+            times[n] = times[n - 1] + _SECOND if times[n - 1] < LAST_SECOND else LAST_SECOND
             moved.add(n)
             n += 1
     if times[-1] == LAST_SECOND:  # ties that met the end of time: back from the end

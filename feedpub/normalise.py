@@ -317,7 +317,7 @@ _TEXT_FIELDS = {"title", "excerpt"}
 def normalise(path: str, fields: dict[str, Any], settings: Settings) -> ParseResult:
     """An ``Article`` (with warnings) or the errors that keep it from being published."""
     result, unshown = _normalise(path, fields, settings)
-    return dataclasses.replace(result, problems=_at_most(result.problems, unshown))
+    return dataclasses.replace(result, problems=_with_count(*_at_most(result.problems, unshown)))
 
 
 def _normalise(path: str, fields: dict[str, Any], settings: Settings) -> tuple[ParseResult, int]:
@@ -379,11 +379,11 @@ def parse_record(path: str, data: bytes, settings: Settings, size: int | None = 
     ]
     if document.trailing_line is not None:
         cuts.append(_trailing_text_warning(path, document.trailing_line))
-    problems = _at_most([*result.problems, *cuts], unshown)
-    problems = tuple(
-        dataclasses.replace(p, line=document.line_of(p.field)) if p.field and p.line is None else p for p in problems
+    kept, unshown = _at_most([*result.problems, *cuts], unshown)
+    kept = tuple(
+        dataclasses.replace(p, line=document.line_of(p.field)) if p.field and p.line is None else p for p in kept
     )
-    return ParseResult(result.path, result.article, problems)
+    return ParseResult(result.path, result.article, _with_count(kept, unshown))
 
 
 def _trailing_text_warning(path: str, line: int) -> Problem:
@@ -392,14 +392,22 @@ def _trailing_text_warning(path: str, line: int) -> Problem:
                    Severity.WARNING, line)  # fmt: skip
 
 
-def _at_most(problems: Iterable[Problem], unshown: int = 0) -> tuple[Problem, ...]:
-    """Every error, and the first MAX_WARNINGS warnings; the count of the
-    others (with ``unshown``, counted before) in one last warning."""
+def _at_most(problems: Iterable[Problem], unshown: int) -> tuple[tuple[Problem, ...], int]:
+    """Every error and the first MAX_WARNINGS warnings; and how many warnings
+    are left out (``unshown`` of them before these)."""
     problems = tuple(problems)
-    errors = [p for p in problems if p.severity is Severity.ERROR]
     warnings = [p for p in problems if p.severity is not Severity.ERROR]
-    unshown += max(0, len(warnings) - MAX_WARNINGS)
+    if len(warnings) <= MAX_WARNINGS:
+        return problems, unshown
+    errors = [p for p in problems if p.severity is Severity.ERROR]
+    return (*errors, *warnings[:MAX_WARNINGS]), unshown + len(warnings) - MAX_WARNINGS
+
+
+def _with_count(problems: tuple[Problem, ...], unshown: int) -> tuple[Problem, ...]:
+    """``problems``, and a warning that ``unshown`` more are not shown: on the
+    last line they name, so that a report in line order puts it after them."""
     if not unshown:
         return problems
-    more = Problem(problems[0].path, None, f"{unshown:,} more warnings are not shown", Severity.WARNING)
-    return (*errors, *warnings[:MAX_WARNINGS], more)
+    line = max((p.line for p in problems if p.line is not None), default=None)
+    more = Problem(problems[0].path, None, f"{unshown:,} more warnings are not shown", Severity.WARNING, line)
+    return (*problems, more)

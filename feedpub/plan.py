@@ -36,7 +36,7 @@ class Selection:
 
     articles: tuple[Listing, ...]  # newest first
     skipped: dict[str, int]  # reason -> count, for the summary
-    problems: tuple[Problem, ...]  # warnings about duplicates
+    problems: tuple[Problem, ...]  # warnings: duplicates, dates far ahead, updates not yet due
     # The earliest run time at which this selection would differ: a scheduled
     # record or a future update comes due, or a far-ahead date comes within
     # FAR_AHEAD (and its warning lapses).  A run before it has nothing new to do.
@@ -140,9 +140,10 @@ def select(
 
     Drafts are left out unless ``include_unpublished``; records dated after
     ``as_of`` are held back as scheduled (with a warning when more than
-    FAR_AHEAD after it), and an update dated after ``as_of`` waits for its
-    time (the entry shows its publish time until then); the same article (same canonical URL)
-    in several records is published once, from the record whose path sorts first.
+    FAR_AHEAD after it); an update dated after ``as_of`` waits for its time
+    (the entry shows its publish time until then); the same article (same
+    canonical URL) in several records is published once, from the record
+    whose path sorts first.
     ``rejected`` and ``unpublished`` count records left out before this step
     (no article; drafts not listed), for the summary.
     """

@@ -56,7 +56,7 @@ class _BadValue(FieldError):
     def __init__(self, message: str, line: int, node: yaml.Node) -> None:
         super().__init__("(yaml)", message, line)
         self.node = node
-        self.keys: list[str] = []  # innermost first: "2]", "images" -> images[2]
+        self.keys: list[str] = []  # innermost first: "url", "[2]", "images" -> images[2].url
 
     def named(self) -> FieldError:
         """The error, naming the field whose value it is (``images[2].url``)."""
@@ -357,6 +357,8 @@ def _field_of_error(source: str) -> str:
             if isinstance(event, yaml.CollectionStartEvent):
                 if depth == 0 and not isinstance(event, yaml.MappingStartEvent):
                     return "(yaml)"
+                if depth == 1 and not in_value:  # a list or mapping as a key: no name to give
+                    key, in_value = "(yaml)", True
                 depth += 1
             elif isinstance(event, yaml.CollectionEndEvent):
                 depth -= 1

@@ -132,3 +132,7 @@ def test_a_folder_of_hostile_records_reports_the_cap_on_every_run(tmp_path: Path
         assert report.published == len(LAYOUTS)
         assert len(report.problems) == len(LAYOUTS) * (MAX_WARNINGS + 1)
         assert sum("2,980 more warnings are not shown" in p.message for p in report.problems) == len(LAYOUTS)
+        # In the report's order (by file, then line), each count follows the warnings it continues.
+        lasts = [p for n, p in enumerate(report.problems) if n + 1 == len(report.problems)
+                 or report.problems[n + 1].path != p.path]  # fmt: skip
+        assert all("more warnings are not shown" in p.message for p in lasts)

@@ -126,8 +126,7 @@ class _RecordLoader(_BaseLoader):  # type: ignore[misc, valid-type]
                 return [self.build(child, seen, fields) for child in node.value]
             except _BadValue as exc:
                 # Which item: looked for only when there is an error to name.
-                index = next(n for n, child in enumerate(node.value) if child is exc.node)
-                exc.keys.append(f"[{index}]")
+                exc.keys += [f"[{n}]" for n, child in enumerate(node.value) if child is exc.node][:1]
                 exc.node = node
                 raise
         if node.tag != _MAP:
@@ -135,7 +134,11 @@ class _RecordLoader(_BaseLoader):  # type: ignore[misc, valid-type]
         mapping: dict[Any, Any] = {}
         key_nodes: dict[Any, yaml.Node] = {}
         for key_node, value_node in node.value:
-            key = self.build(key_node, seen)
+            try:
+                key = self.build(key_node, seen)
+            except _BadValue as exc:  # in a key: the error is this mapping's
+                exc.node = node
+                raise
             try:
                 duplicate = key in key_nodes
             except TypeError:

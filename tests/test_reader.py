@@ -50,6 +50,8 @@ def test_key_lines_are_the_first_line_of_each_top_level_key() -> None:
         ("title: a\n- b\n", "(yaml)", 2),
         ('title: "a\nwebUrl: "b"\n', "(yaml)", 2),  # the quote ran over webUrl's line: not webUrl's fault
         ("- a\n- b: c: d\n", "(yaml)", 2),
+        ("e:\ntopics: [2,{!: }]\n", "topics[1]", 2),  # a bad key: the mapping that holds it (found by fuzzing)
+        ("!!set a: 1\n", "(yaml)", 1),
     ],
 )
 def test_errors_of_the_yaml_reader_name_the_field(source: str, field: str, line: int) -> None:

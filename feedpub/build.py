@@ -277,8 +277,8 @@ def _parse_group(group: list[_Read], settings: Settings, render: bool) -> list[P
     results = [
         ParseResult(path, None, (data,)) if isinstance(data, Problem)
         else None if sha == cached  # the same bytes as the cached parse
-        else parse_record(path, data, settings)
-        for (path, cached, data, _), sha in zip(group, shas, strict=True)
+        else parse_record(path, data, settings, stamp.size)  # its size: data stops one past the limit
+        for (path, cached, data, stamp), sha in zip(group, shas, strict=True)
     ]  # fmt: skip
     rows = [None if result is None else record_row(result) for result in results]
     parsed = []

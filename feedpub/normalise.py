@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import dataclasses
 import hashlib
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -32,6 +32,12 @@ ID_NAMESPACE = bytes.fromhex("6ba7b8119dad11d180b400c04fd430c8")
 _YAML_BOOLEAN_WORDS = {"true": True, "yes": True, "on": True, "false": False, "no": False, "off": False}
 
 
+# Warnings shown per record; the rest are counted in one more warning.  A
+# list of a hundred thousand bad items is one mistake, not a hundred thousand
+# lines of report (nor a hundred thousand rows in the cache, every run).
+MAX_WARNINGS = 20
+
+
 @dataclass
 class _Context:
     """What a field normaliser may read (the fields, the settings) and where it
@@ -40,9 +46,15 @@ class _Context:
     fields: dict[str, Any]
     settings: Settings
     warnings: list[tuple[str, str]] = field(default_factory=list)
+    unshown: int = 0  # warnings past MAX_WARNINGS, counted only
 
-    def warn(self, name: str, message: str) -> None:
-        self.warnings.append((name, message))
+    def warn(self, name: str, message: str | Callable[[], str]) -> None:
+        """Report a change; ``message`` may be a function that makes it, so
+        that a warning past the cap costs no formatting."""
+        if len(self.warnings) < MAX_WARNINGS:
+            self.warnings.append((name, message if isinstance(message, str) else message()))
+        else:
+            self.unshown += 1
 
 
 def article_id(url: str) -> str:
@@ -220,7 +232,7 @@ def _mappings(ctx: _Context, name: str) -> list[dict[str, Any]]:
         if isinstance(item, dict):
             items.append(item)
         else:
-            ctx.warn(f"{name}[{index}]", f"{show(item)} is not a mapping; dropped")
+            ctx.warn(f"{name}[{index}]", lambda: f"{show(item)} is not a mapping; dropped")  # noqa: B023 (called at once)
     return items
 
 
@@ -304,6 +316,12 @@ _TEXT_FIELDS = {"title", "excerpt"}
 
 def normalise(path: str, fields: dict[str, Any], settings: Settings) -> ParseResult:
     """An ``Article`` (with warnings) or the errors that keep it from being published."""
+    result, unshown = _normalise(path, fields, settings)
+    return dataclasses.replace(result, problems=_with_count(*_at_most(result.problems, unshown)))
+
+
+def _normalise(path: str, fields: dict[str, Any], settings: Settings) -> tuple[ParseResult, int]:
+    """``normalise``, before the cap on warnings: and how many it did not keep."""
     ctx = _Context(fields, settings)
     values: dict[str, Any] = {}
     errors: list[Problem] = []
@@ -315,7 +333,7 @@ def normalise(path: str, fields: dict[str, Any], settings: Settings) -> ParseRes
     values["related"] = _related(ctx, values.get("url"))
     warnings = tuple(Problem(path, name, message, Severity.WARNING) for name, message in ctx.warnings)
     if errors:
-        return ParseResult(path, None, tuple(errors) + warnings)
+        return ParseResult(path, None, tuple(errors) + warnings), ctx.unshown
     published = values.pop("published")
     updated = values.pop("updated") or published
     if updated < published:
@@ -335,32 +353,61 @@ def normalise(path: str, fields: dict[str, Any], settings: Settings) -> ParseRes
         source=path,
         **values,
     )
-    return ParseResult(path, article, warnings)
+    return ParseResult(path, article, warnings), ctx.unshown
 
 
-def parse_record(path: str, data: bytes, settings: Settings) -> ParseResult:
-    """Parse one record file's bytes: a pure function of its arguments."""
+def parse_record(path: str, data: bytes, settings: Settings, size: int | None = None) -> ParseResult:
+    """Parse one record file's bytes: a pure function of its arguments.
+    ``size``: the file's size, when ``data`` may be only its first bytes
+    (one more than ``max_record_bytes`` is enough to refuse it)."""
     if len(data) > settings.max_record_bytes:
-        return ParseResult(
-            path,
-            None,
-            (Problem(path, None, f"is {len(data)} bytes, over the limit of {settings.max_record_bytes}"),),
-        )
+        limit = f"over the limit of {settings.max_record_bytes:,} bytes"
+        message = f"is {size:,} bytes, {limit}" if size is not None and size >= len(data) else f"is {limit}"
+        return ParseResult(path, None, (Problem(path, None, message),))
     try:
         document = read_mapping(data, RECORD_FIELDS)
     except FieldError as exc:
         field_name = None if exc.field.startswith("(") else exc.field
         return ParseResult(path, None, (Problem(path, field_name, exc.message, line=exc.line),))
-    result = normalise(path, document.fields, settings)
-    problems = tuple(
-        dataclasses.replace(p, line=document.line_of(p.field)) if p.field and p.line is None else p
-        for p in result.problems
-    )
-    problems += tuple(
+    result, unshown = _normalise(path, document.fields, settings)
+    cuts = [
         Problem(
             path, name, f"YAML reads {show(comment)} as a comment and drops it; quote the value", Severity.WARNING, line
         )
         for name, line, comment in document.comment_cuts()
         if name in _TEXT_FIELDS
+    ]
+    if document.trailing_line is not None:
+        cuts.append(_trailing_text_warning(path, document.trailing_line))
+    kept, unshown = _at_most([*result.problems, *cuts], unshown)
+    kept = tuple(
+        dataclasses.replace(p, line=document.line_of(p.field)) if p.field and p.line is None else p for p in kept
     )
-    return ParseResult(result.path, result.article, problems)
+    return ParseResult(result.path, result.article, _with_count(kept, unshown))
+
+
+def _trailing_text_warning(path: str, line: int) -> Problem:
+    """Text after the closing ``---`` line: not read, so said."""
+    return Problem(path, None, "text after the closing '---' line is not read; a record holds its fields only",
+                   Severity.WARNING, line)  # fmt: skip
+
+
+def _at_most(problems: Iterable[Problem], unshown: int) -> tuple[tuple[Problem, ...], int]:
+    """Every error and the first MAX_WARNINGS warnings; and how many warnings
+    are left out (``unshown`` of them before these)."""
+    problems = tuple(problems)
+    warnings = [p for p in problems if p.severity is not Severity.ERROR]
+    if len(warnings) <= MAX_WARNINGS:
+        return problems, unshown
+    errors = [p for p in problems if p.severity is Severity.ERROR]
+    return (*errors, *warnings[:MAX_WARNINGS]), unshown + len(warnings) - MAX_WARNINGS
+
+
+def _with_count(problems: tuple[Problem, ...], unshown: int) -> tuple[Problem, ...]:
+    """``problems``, and a warning that ``unshown`` more are not shown: on the
+    last line they name, so that a report in line order puts it after them."""
+    if not unshown:
+        return problems
+    line = max((p.line for p in problems if p.line is not None), default=None)
+    more = Problem(problems[0].path, None, f"{unshown:,} more warnings are not shown", Severity.WARNING, line)
+    return (*problems, more)

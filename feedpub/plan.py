@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from operator import attrgetter
 
+from feedpub.dates import format_rfc3339
 from feedpub.model import FeedPlan, Listing, Problem, Severity
 from feedpub.settings import Settings
 from feedpub.text import SLUG_MAX, slugify
@@ -22,6 +23,11 @@ from feedpub.text import SLUG_MAX, slugify
 # The date of a feed that has no entries: fixed, so that an empty feed is
 # byte-stable too (a feed's date is its newest entry's, never the clock's).
 EMPTY_FEED_DATE = datetime(2000, 1, 1, tzinfo=UTC)
+# The last second a datetime can hold: no stamp may be moved past it.
+LAST_SECOND = datetime.max.replace(microsecond=0, tzinfo=UTC)
+# A record dated further ahead than this of the run's time is held back with
+# a warning: it is more likely a mistyped year than a plan.
+FAR_AHEAD = timedelta(days=365)
 TOPICS_DIR = "topics"
 
 
@@ -31,8 +37,11 @@ class Selection:
 
     articles: tuple[Listing, ...]  # newest first
     skipped: dict[str, int]  # reason -> count, for the summary
-    problems: tuple[Problem, ...]  # warnings about duplicates
-    next_due: datetime | None = None  # the earliest publish time held back as scheduled
+    problems: tuple[Problem, ...]  # warnings: duplicates, dates far ahead, updates not yet due
+    # The earliest run time at which this selection would differ: a scheduled
+    # record or a future update comes due, or a far-ahead date comes within
+    # FAR_AHEAD (and its warning lapses).  A run before it has nothing new to do.
+    next_due: datetime | None = None
 
 
 def newest_first(article: Listing) -> tuple[float, str]:
@@ -53,7 +62,9 @@ def _distinct_updated(articles: list[Listing]) -> list[Listing]:
     Validators warn when two entries of a feed share ``atom:updated``
     (DuplicateUpdated); records often share a publish minute.  Listings are
     taken in (updated, id) order and a tie moves the later one on by a second,
-    so the result is deterministic and never earlier than the record says.
+    so the result is deterministic and never earlier than the record says;
+    except at the last second a datetime holds (9999-12-31T23:59:59Z), which
+    has no next one: there the ties move back instead, one second each.
     """
     if len(set(map(_UPDATED, articles))) == len(articles):
         return articles  # no two alike: nothing to move
@@ -65,17 +76,62 @@ def _distinct_updated(articles: list[Listing]) -> list[Listing]:
     # Only a clash moves anything, and the moves it starts end at the first
     # time after the moved one: look at those, not at every article.
     clashes = [n for n in range(1, len(times)) if times[n] <= times[n - 1]]
+    moved = set()
     for start in clashes:
         n = start
         while n < len(times) and times[n] <= times[n - 1]:
-            times[n] = times[n - 1] + _SECOND
-            ordered[n] = ordered[n]._replace(updated=times[n])
+            times[n] = times[n - 1] + _SECOND if times[n - 1] < LAST_SECOND else LAST_SECOND
+            moved.add(n)
             n += 1
+    if times[-1] == LAST_SECOND:  # ties that met the end of time: back from the end
+        n = len(times) - 2
+        while n >= 0 and times[n] >= times[n + 1]:
+            times[n] = times[n + 1] - _SECOND
+            moved.add(n)
+            n -= 1
+    for n in moved:
+        ordered[n] = ordered[n]._replace(updated=times[n])
     return ordered
 
 
-_ID, _UPDATED, _URL, _SOURCE = map(attrgetter, ("id", "updated", "url", "source"))
+_ID, _UPDATED, _PUBLISHED, _URL, _SOURCE = map(attrgetter, ("id", "updated", "published", "url", "source"))
 _SECOND = timedelta(seconds=1)
+
+
+def _far_ahead(article: Listing) -> Problem:
+    return Problem(
+        article.source,
+        "publishedDateTime",
+        f"{format_rfc3339(article.published)} is more than a year ahead; the record is held back until then "
+        "(is the year right?)",
+        Severity.WARNING,
+    )
+
+
+def _updates_not_yet_due(
+    candidates: list[Listing], as_of: datetime, problems: list[Problem]
+) -> tuple[list[Listing], list[datetime]]:
+    """Listings whose update lies after ``as_of`` show their publish time until
+    then (a date in the future is ImplausibleDate to validators, and readers
+    would sort the entry above everything published since); with a warning,
+    and the times at which those updates come due."""
+    shown = []
+    due = []
+    for article in candidates:
+        if article.updated > as_of:
+            problems.append(
+                Problem(
+                    article.source,
+                    "updatedDateTime",
+                    f"{format_rfc3339(article.updated)} is after this run's time; "
+                    "the entry shows its publish time until then",
+                    Severity.WARNING,
+                )
+            )
+            due.append(article.updated)
+            article = article._replace(updated=article.published)
+        shown.append(article)
+    return shown, due
 
 
 def select(
@@ -84,8 +140,11 @@ def select(
     """The publishable articles among ``listings``, newest first.
 
     Drafts are left out unless ``include_unpublished``; records dated after
-    ``as_of`` are held back as scheduled; the same article (same canonical URL)
-    in several records is published once, from the record whose path sorts first.
+    ``as_of`` are held back as scheduled (with a warning when more than
+    FAR_AHEAD after it); an update dated after ``as_of`` waits for its time
+    (the entry shows its publish time until then); the same article (same
+    canonical URL) in several records is published once, from the record
+    whose path sorts first.
     ``rejected`` and ``unpublished`` count records left out before this step
     (no article; drafts not listed), for the summary.
     """
@@ -103,14 +162,21 @@ def select(
         if len(shown) < len(candidates):
             skipped["unpublished"] += len(candidates) - len(shown)
         candidates = shown
-    next_due: datetime | None = None
+    problems: list[Problem] = []
+    due: list[datetime] = []  # times at which this selection changes
     if as_of is not None:
-        later = [article.published for article in candidates if article.published > as_of]
+        later = [article for article in candidates if article.published > as_of]
         if later:
             skipped["scheduled"] += len(later)
-            next_due = min(later)
+            due.append(min(map(_PUBLISHED, later)))
             candidates = [article for article in candidates if article.published <= as_of]
-    problems = []
+            far = [article for article in later if article.published - FAR_AHEAD > as_of]
+            problems += map(_far_ahead, far)
+            due += (article.published - FAR_AHEAD for article in far)
+        if any(article.updated > as_of for article in candidates):
+            candidates, shown_later = _updates_not_yet_due(candidates, as_of, problems)
+            due += shown_later
+    next_due = min(due, default=None)
     chosen = candidates
     urls = list(map(_URL, candidates))
     if len(set(urls)) < len(urls):  # the same article in several records
@@ -137,7 +203,7 @@ def select(
     # The order of ``chosen`` does not matter: both orders below are total
     # (ids are unique once duplicates are gone).
     articles = sort_newest_first(_distinct_updated(chosen))
-    problems.sort(key=lambda p: p.path)
+    problems.sort(key=lambda p: (p.path, p.field or ""))
     return Selection(tuple(articles), dict(sorted(skipped.items())), tuple(problems), next_due)
 
 

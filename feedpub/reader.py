@@ -10,7 +10,8 @@ import gc
 import operator
 import re
 from dataclasses import dataclass
-from typing import Any
+from functools import cached_property
+from typing import Any, NamedTuple
 
 import yaml
 
@@ -46,6 +47,25 @@ _STR = "tag:yaml.org,2002:str"
 _SCALAR_TAGS = frozenset(f"tag:yaml.org,2002:{name}" for name in ("str", "int", "float", "bool", "null", "timestamp"))
 _SEQ = "tag:yaml.org,2002:seq"
 _MAP = "tag:yaml.org,2002:map"
+
+
+class _BadValue(FieldError):
+    """A value the loader refuses; ``node`` is where, as the error rises
+    through the collections above it, which add their key to ``keys``."""
+
+    def __init__(self, message: str, line: int, node: yaml.Node) -> None:
+        super().__init__("(yaml)", message, line)
+        self.node = node
+        self.keys: list[str] = []  # innermost first: "url", "[2]", "images" -> images[2].url
+
+    def named(self) -> FieldError:
+        """The error, naming the field whose value it is (``images[2].url``)."""
+        if not self.keys:
+            return FieldError("(yaml)", self.message, self.line)
+        name = ""
+        for key in reversed(self.keys):
+            name += key if key.startswith("[") or not name else f".{key}"
+        return FieldError(name, self.message, self.line)
 
 
 class _RecordLoader(_BaseLoader):  # type: ignore[misc, valid-type]
@@ -90,24 +110,35 @@ class _RecordLoader(_BaseLoader):  # type: ignore[misc, valid-type]
             if node.tag == _STR:
                 return node.value
             if node.tag not in _SCALAR_TAGS:
-                raise FieldError("(yaml)", f"the tag {node.tag!r} is not accepted", self._line(node))
+                raise _BadValue(f"the tag {node.tag!r} is not accepted", self._line(node), node)
             try:
                 return self.yaml_constructors[node.tag](self, node)
             except (ValueError, TypeError, KeyError, IndexError, AttributeError, OverflowError, yaml.YAMLError):
-                # "!!int x", "!!timestamp x": an explicit tag on a value that is not one
+                # "!!int x", "!!timestamp x", or "2023-02-29" unquoted: YAML
+                # reads it as a date, and there is no such day
                 kind = node.tag.rsplit(":", 1)[-1]
-                raise FieldError("(yaml)", f"{show(node.value)} is not a valid !!{kind}", self._line(node)) from None
+                raise _BadValue(f"{show(node.value)} is not a valid !!{kind}", self._line(node), node) from None
         if id(node) in seen:
-            raise FieldError("(yaml)", "anchors and aliases (&name, *name) are not accepted", self._line(node))
+            raise _BadValue("anchors and aliases (&name, *name) are not accepted", self._line(node), node)
         seen.add(id(node))
         if node.tag == _SEQ:
-            return [self.build(child, seen, fields) for child in node.value]
+            try:
+                return [self.build(child, seen, fields) for child in node.value]
+            except _BadValue as exc:
+                # Which item: looked for only when there is an error to name.
+                exc.keys += [f"[{n}]" for n, child in enumerate(node.value) if child is exc.node][:1]
+                exc.node = node
+                raise
         if node.tag != _MAP:
-            raise FieldError("(yaml)", f"the tag {node.tag!r} is not accepted", self._line(node))
+            raise _BadValue(f"the tag {node.tag!r} is not accepted", self._line(node), node)
         mapping: dict[Any, Any] = {}
         key_nodes: dict[Any, yaml.Node] = {}
         for key_node, value_node in node.value:
-            key = self.build(key_node, seen)
+            try:
+                key = self.build(key_node, seen)
+            except _BadValue as exc:  # in a key: the error is this mapping's
+                exc.node = node
+                raise
             try:
                 duplicate = key in key_nodes
             except TypeError:
@@ -116,10 +147,15 @@ class _RecordLoader(_BaseLoader):  # type: ignore[misc, valid-type]
                 first, line = self._line(key_nodes[key]), self._line(key_node)
                 raise FieldError(str(key), f"is given twice (lines {first} and {line}); keep one", line)
             key_nodes[key] = key_node
-            if fields is None:
-                mapping[key] = self.build(value_node, seen)
-            elif key in fields:
-                mapping[key] = self.build(value_node, seen, fields[key])
+            try:
+                if fields is None:
+                    mapping[key] = self.build(value_node, seen)
+                elif key in fields:
+                    mapping[key] = self.build(value_node, seen, fields[key])
+            except _BadValue as exc:
+                exc.keys.append(str(key))
+                exc.node = node
+                raise
         return mapping
 
 
@@ -158,18 +194,30 @@ def _closing_line(text: str, start: int) -> re.Match[str] | None:
     return best
 
 
-def front_matter(text: str) -> tuple[str, int, str]:
-    """(YAML text, line number of its first line, text after the closing line)."""
+class FrontMatter(NamedTuple):
+    """A record file's text split at its ``---`` lines."""
+
+    source: str  # the YAML text between the opening and the closing line
+    first_line: int  # the file's line number of its first line
+    rest: str  # the text after the closing line
+    rest_line: int  # the file's line number of the first line of ``rest``
+
+
+def front_matter(text: str) -> FrontMatter:
+    """The YAML text between the ``---`` lines, and what follows the closing one."""
     opening = _OPENING.match(text)
     if opening:
         closing = _closing_line(text, opening.end())
         if closing:
             first_line = text.count("\n", 0, opening.end()) + 1
-            return text[opening.end() : closing.start()], first_line, text[closing.end() :]
+            rest_line = first_line + text.count("\n", opening.end(), closing.end())
+            if not closing.group().endswith("\n"):
+                rest_line += 1
+            return FrontMatter(text[opening.end() : closing.start()], first_line, text[closing.end() :], rest_line)
     return _front_matter_slowly(text)
 
 
-def _front_matter_slowly(text: str) -> tuple[str, int, str]:
+def _front_matter_slowly(text: str) -> FrontMatter:
     """front_matter for every line break Python knows, and for the error messages."""
     lines = text.splitlines(keepends=True)
     start = 0
@@ -181,8 +229,36 @@ def _front_matter_slowly(text: str) -> tuple[str, int, str]:
         raise FieldError("(file)", "does not start with a '---' line", start + 1)
     for end in range(start + 1, len(lines)):
         if _CLOSER.match(lines[end].rstrip("\r\n")):
-            return "".join(lines[start + 1 : end]), start + 2, "".join(lines[end + 1 :])
+            return FrontMatter("".join(lines[start + 1 : end]), start + 2, "".join(lines[end + 1 :]), end + 2)
     raise FieldError("(file)", "has no closing '---' line after the opening one", start + 1)
+
+
+def trailing_text(rest: str, rest_line: int) -> int | None:
+    """The file line where text after the closing ``---`` line begins (None:
+    there is none but white space).  Records hold their fields only; what
+    follows is not read, and the one place that says so is here."""
+    stripped = rest.lstrip()
+    if not stripped:
+        return None
+    skipped = rest[: len(rest) - len(stripped)]
+    return rest_line + len((skipped + "x").splitlines()) - 1  # the line breaks it skipped
+
+
+# A top-level key at the start of a line: how a field's line is found.
+_TOP_KEY = re.compile(r"^([A-Za-z_][\w-]*)[ \t]*:", re.MULTILINE)
+
+
+def key_lines(source: str, first_line: int) -> dict[str, int]:
+    """The file line of each top-level key of ``source`` (the first, if a key
+    is written twice), found in one pass: a record may draw a warning for
+    each of a hundred thousand list items, and each must not search again."""
+    lines: dict[str, int] = {}
+    line, last = first_line, 0
+    for match in _TOP_KEY.finditer(source):
+        line += source.count("\n", last, match.start())
+        last = match.start()
+        lines.setdefault(match.group(1), line)
+    return lines
 
 
 def _refuse_aliases(node: yaml.Node, first_line: int) -> None:
@@ -252,17 +328,64 @@ def load_yaml(source: str, first_line: int, fields: Fields | None = None) -> Any
         if "*" in source:  # an alias needs a "*": only then walk what is not built
             _refuse_aliases(node, first_line)
         return loader.build(node, set(), fields)
+    except _BadValue as exc:
+        raise exc.named() from None
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         line = first_line + mark.line if mark is not None else None
         message = " ".join(str(exc.problem or exc.context or "invalid YAML").split())
-        raise FieldError("(yaml)", f"invalid YAML: {message}", line) from None
+        raise FieldError(_field_of_error(source), f"invalid YAML: {message}", line) from None
     except yaml.YAMLError as exc:
         raise FieldError("(yaml)", f"invalid YAML: {' '.join(str(exc).split())}") from None
     except RecursionError:
         raise FieldError("(yaml)", "is nested too deeply") from None
     finally:
         loader.dispose()
+
+
+def _field_of_error(source: str) -> str:
+    """The top-level field in whose value the YAML reader stops, or "(yaml)"
+    when it stops between fields (or the record is not a mapping).  Found by
+    reading the events again up to the error: only a refused record pays."""
+    loader = _BaseLoader(source)
+    depth = 0  # of collections; the record's own mapping is depth 1
+    key = "(yaml)"
+    in_value = False  # at depth 1: a key was read, its value is being read
+    run_over = -1  # the last line a value begun on an earlier line ran over
+    try:
+        while loader.check_event():
+            event = loader.get_event()
+            if event.end_mark.line > event.start_mark.line:
+                run_over = event.end_mark.line
+            if isinstance(event, yaml.CollectionStartEvent):
+                if depth == 0 and not isinstance(event, yaml.MappingStartEvent):
+                    return "(yaml)"
+                if depth == 1 and not in_value:  # a list or mapping as a key: no name to give
+                    key, in_value = "(yaml)", True
+                depth += 1
+            elif isinstance(event, yaml.CollectionEndEvent):
+                depth -= 1
+                in_value = in_value and depth > 1
+            elif depth == 1 and isinstance(event, (yaml.ScalarEvent, yaml.AliasEvent)):
+                if in_value:
+                    in_value = False
+                else:
+                    key, in_value = getattr(event, "value", "(yaml)"), True
+    except yaml.MarkedYAMLError as exc:
+        if in_value or depth > 1:
+            return key
+        # Stopped before the key itself came out ("title: a: b"): the key
+        # written at the start of the line, unless an earlier value ran over
+        # that line (an unclosed quote), or the problem is at its start.
+        mark = exc.problem_mark
+        if mark is None or mark.column == 0 or mark.line <= run_over:
+            return "(yaml)"
+        return next((k for k, line in key_lines(source, 0).items() if line == mark.line), "(yaml)")
+    except yaml.YAMLError:
+        return "(yaml)"
+    finally:
+        loader.dispose()
+    return "(yaml)"
 
 
 def comment_cuts(source: str, first_line: int) -> list[tuple[str, int, str]]:
@@ -308,10 +431,19 @@ class Document:
     # Read by the fast reader, which declines any value with a comment after
     # it: then no value was cut at a "#", and there is nothing to look for.
     plain: bool = False
+    # Where text after the closing "---" line begins (None: there is none).
+    trailing_line: int | None = None
+
+    @cached_property
+    def _key_lines(self) -> dict[str, int]:
+        return key_lines(self.source, self.first_line)
 
     def line_of(self, field: str) -> int | None:
         """The file line of a top-level field (``images`` for ``images[1].url``)."""
         key = re.split(r"[.\[]", field, maxsplit=1)[0]
+        if key in self._key_lines or _TOP_KEY.fullmatch(f"{key}:"):
+            return self._key_lines.get(key)
+        # A key key_lines does not index (never one feedpub reads): look once.
         match = re.search(rf"^{re.escape(key)}[ \t]*:", self.source, re.MULTILINE)
         return None if match is None else self.first_line + self.source.count("\n", 0, match.start())
 
@@ -321,7 +453,7 @@ class Document:
 
 def read_mapping(data: bytes, fields: Fields | None = None) -> Document:
     """The record's fields (a mapping with text keys), or ``FieldError``."""
-    source, first_line, _body = front_matter(decode(data))
+    source, first_line, rest, rest_line = front_matter(decode(data))
     value = blockyaml.read(source, fields)  # the common layout, read fast
     plain = value is not None
     if value is None:
@@ -337,4 +469,4 @@ def read_mapping(data: bytes, fields: Fields | None = None) -> Document:
     for key in value:
         if not isinstance(key, str):
             raise FieldError("(yaml)", f"field name {key!r} is not text", first_line)
-    return Document(value, source, first_line, plain)
+    return Document(value, source, first_line, plain, trailing_text(rest, rest_line))

@@ -160,7 +160,7 @@ def test_check_reports_bad_records_and_writes_nothing(records: Path, tmp_path: P
     (records / "bad.txt").write_text("---\ntitle: [unclosed\n---\n", "utf-8")
     code, out, err = run("check", str(records), *AS_OF)
     assert code == ExitCode.REJECTED
-    assert err.startswith(f"{records / 'bad.txt'}:3: invalid YAML: did not find expected ',' or ']'")
+    assert err.startswith(f"{records / 'bad.txt'}:3: title: invalid YAML: did not find expected ',' or ']'")
     assert "2 records checked, 1 publishable, 1 rejected; 1 problems" in out
     assert sorted(p.name for p in tmp_path.iterdir()) == ["records"]
 

@@ -169,3 +169,46 @@ def test_distinct_updated_stamps_follow_the_rule_through_every_cascade(seconds: 
     moved = _distinct_updated(listings)
     assert sorted(moved, key=lambda a: a.id) == sorted(_distinct_updated_one_by_one(listings), key=lambda a: a.id)
     assert len({a.updated for a in moved}) == len(moved)
+
+
+# --- dates ahead of the run ------------------------------------------------------------
+
+YEAR = timedelta(days=365)
+
+
+def test_a_record_more_than_a_year_ahead_is_held_back_with_a_warning() -> None:
+    as_of = T0
+    results = [article(1, minutes=60), article(2)._replace(published=T0 + YEAR + timedelta(seconds=1)),
+               article(3)._replace(published=T0 + YEAR)]  # fmt: skip
+    selection = select(results, make_settings(), as_of)
+    assert [a.url for a in selection.articles] == []
+    assert selection.skipped == {"scheduled": 3}
+    assert [(p.path, p.field) for p in selection.problems] == [("records/002.txt", "publishedDateTime")]
+    assert "2024-05-16T13:21:01Z is more than a year ahead" in selection.problems[0].message
+    # The next run that differs: the one at which the warning lapses, before
+    # the first scheduled record comes due.
+    assert selection.next_due == T0 + timedelta(seconds=1)
+    lapsed = select(results, make_settings(), selection.next_due)
+    assert lapsed.problems == () and lapsed.next_due == T0 + timedelta(minutes=60)
+
+
+def test_an_update_after_the_run_waits_for_its_time() -> None:
+    ahead = T0 + timedelta(days=3)
+    results = [article(1)._replace(updated=ahead), article(2, minutes=-10)]
+    before = select(results, make_settings(), T0 + timedelta(days=1))
+    assert {a.url: a.updated for a in before.articles}["https://example.com/1"] == T0
+    assert [(p.path, p.field) for p in before.problems] == [("records/001.txt", "updatedDateTime")]
+    assert before.next_due == ahead
+    at = select(results, make_settings(), ahead)
+    assert {a.url: a.updated for a in at.articles}["https://example.com/1"] == ahead
+    assert at.problems == () and at.next_due is None
+    assert select(results, make_settings(), None).problems == ()  # no run time: nothing waits
+
+
+def test_warnings_about_time_do_not_depend_on_input_order() -> None:
+    results = [article(n, minutes=n * 60 * 24 * 200)._replace(updated=T0 + timedelta(days=n)) for n in range(8)]
+    results = [r._replace(updated=max(r.updated, r.published)) for r in results]
+    forward = select(results, make_settings(), T0 + timedelta(days=2))
+    backward = select(list(reversed(results)), make_settings(), T0 + timedelta(days=2))
+    assert forward == backward
+    assert len(forward.problems) > 1

@@ -4,17 +4,23 @@ A case file starts with ``#!`` header lines stating what must happen, then the
 record's bytes exactly as feedpub reads them (the header is cut off first, so
 a case can hold a BOM, CRLF line ends or bytes that are not UTF-8).
 
-    #! outcome: published | draft | rejected
+    #! outcome: published | draft | rejected | scheduled
     #! error: FIELD: text the error message contains      (repeatable)
     #! warning: FIELD: text the warning contains          (repeatable)
+    #! warnings: 21                                      (how many, when not
+                                                          every one is listed)
+    #! as_of: 2024-01-01T00:00:00Z                       (the run's time: the
+        record is selected as a build would, and its selection's warnings,
+        its outcome and its updated time are those of the selection)
     #! title: the exact title                            (likewise summary,
     #! published: 2023-05-17T13:21:00Z                    url, updated, provider,
     #! topics: Name one | Name two                        images, related)
     #! setting: key: YAML value                          (a Settings change)
     #! line: 4                                           (the first error's line)
 
-FIELD ``-`` means a problem with the file as a whole.  Adding a case is adding
-a file; this module needs no change.
+FIELD ``-`` means a problem with the file as a whole.  The record is read as
+a build reads it: no more than one byte past ``max_record_bytes``, with the
+file's size given.  Adding a case is adding a file; this module needs no change.
 """
 
 from __future__ import annotations
@@ -24,9 +30,10 @@ from pathlib import Path
 import pytest
 import yaml
 
-from feedpub.dates import format_rfc3339
+from feedpub.dates import format_rfc3339, parse_date
 from feedpub.model import Severity
 from feedpub.normalise import parse_record
+from feedpub.plan import select
 from feedpub.settings import Settings, apply
 
 CASES = sorted((Path(__file__).parent / "data" / "records").iterdir())
@@ -59,10 +66,18 @@ def test_record_case(case: Path) -> None:
         if key == "setting":
             name, _, raw = value.partition(":")
             settings = apply(settings, {name.strip(): yaml.safe_load(raw)}, case.name)
-    result = parse_record(case.name, data, settings)
+    result = parse_record(case.name, data[: settings.max_record_bytes + 1], settings, len(data))
     article = result.article
     errors = _problems(result, Severity.ERROR)
     warnings = _problems(result, Severity.WARNING)
+    scheduled = False
+    updated = None if article is None else article.updated
+    as_of = [parse_date(v) for k, v in header if k == "as_of"]
+    if as_of and article is not None:
+        selection = select([article.listing()], settings, as_of[0])
+        scheduled = not selection.articles
+        updated = None if scheduled else selection.articles[0].updated
+        warnings += list(selection.problems)
     expected_errors = [v for k, v in header if k == "error"]
     expected_warnings = [v for k, v in header if k == "warning"]
 
@@ -74,6 +89,7 @@ def test_record_case(case: Path) -> None:
             else:
                 assert article is not None, f"rejected: {[str(p) for p in errors]}"
                 assert article.draft is (value == "draft")
+                assert scheduled is (value == "scheduled"), "held back" if scheduled else "not held back"
         elif key in ("error", "warning"):
             field, _, text = value.partition(":")
             found = errors if key == "error" else warnings
@@ -84,8 +100,10 @@ def test_record_case(case: Path) -> None:
             assert errors and errors[0].line == int(value), [str(p) for p in errors]
         elif key in ("title", "summary", "url"):
             assert getattr(article, key) == value
-        elif key in ("published", "updated"):
-            assert format_rfc3339(getattr(article, key)) == value
+        elif key == "published":
+            assert format_rfc3339(article.published) == value
+        elif key == "updated":
+            assert format_rfc3339(updated) == value
         elif key == "topics":
             expected = [t.strip() for t in value.split("|")] if value else []
             assert [t.name for t in article.topics] == expected
@@ -97,11 +115,12 @@ def test_record_case(case: Path) -> None:
             assert [i.url for i in article.images] == ([u.strip() for u in value.split("|")] if value else [])
         elif key == "related":
             assert [r.url for r in article.related] == ([u.strip() for u in value.split("|")] if value else [])
-        elif key != "setting":
+        elif key not in ("setting", "as_of", "warnings"):
             raise AssertionError(f"{case.name}: unknown header {key!r}")
 
     # Every problem the record has is stated by the case: nothing unexpected.
     assert len(errors) == len(expected_errors), [str(p) for p in errors]
-    assert len(warnings) == len(expected_warnings), [str(p) for p in warnings]
+    counted = [int(v) for k, v in header if k == "warnings"]
+    assert len(warnings) == (counted[0] if counted else len(expected_warnings)), [str(p) for p in warnings]
     # Every problem names the file.
     assert all(str(p).startswith(case.name) for p in result.problems)

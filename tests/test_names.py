@@ -101,7 +101,7 @@ def test_any_file_name_is_read_cached_and_reported_safely(tmp_path_factory, name
     document = json.loads(out.getvalue())
     assert document["records"] == len(written)
     (problem,) = document["problems"]
-    assert problem.startswith(shown(os.fsdecode(broken[0])) + ":3: invalid YAML")
+    assert problem.startswith(shown(os.fsdecode(broken[0])) + ":3: title: invalid YAML")
     assert err.getvalue().count("\n") == 1 and err.getvalue().encode("utf-8")
 
 
@@ -125,7 +125,7 @@ def test_names_that_are_not_utf8_under_the_c_locale(tmp_path: Path, utf8_mode: s
         done = run_feedpub(*args, *common, "--json", env=env)
         assert done.returncode == 1, done.stderr
         assert done.stderr.decode("ascii").splitlines() == [
-            f"{records}/bad\\xff.txt:3: invalid YAML: did not find expected node content"
+            f"{records}/bad\\xff.txt:3: title: invalid YAML: did not find expected node content"
         ]
         document = json.loads(done.stdout.decode("ascii"))
         assert document["records"] == 5

@@ -28,7 +28,7 @@ def test_build_of_the_seeds_succeeds_with_a_summary(tmp_path: Path) -> None:
     assert code == ExitCode.OK and err == ""
     assert out.startswith(
         "5 records read, 1 published, 4 skipped (4 unpublished); 6 feeds: 6 written, 0 unchanged, 0 removed\n"
-        "  written   all.atom.xml: 1 items (+1 -0)\n"
+        "  written   all.atom.xml: 1 item (+1 -0)\n"
     )
     assert (tmp_path / "out" / "all.atom.xml").is_file() and (tmp_path / "out" / "topics" / "ai.rss.xml").is_file()
 
@@ -151,7 +151,9 @@ def test_python_dash_m_and_console_script_work(tmp_path: Path) -> None:
 def test_check_of_clean_records_and_feeds_passes_and_writes_nothing(tmp_path: Path) -> None:
     code, out, err = run("check", str(SEEDS), "--feeds", str(ROOT / "tests" / "golden"), *AS_OF)
     assert (code, err) == (ExitCode.OK, "")
-    assert out == "5 records checked, 1 publishable, 0 rejected, 6 feed files checked; 0 problems\n"
+    assert out == (
+        "5 records checked, 1 publishable, 4 skipped (4 unpublished), 6 feed files checked; 0 problems\n"
+    )
 
 
 def test_check_reports_bad_records_and_writes_nothing(records: Path, tmp_path: Path, monkeypatch) -> None:
@@ -161,7 +163,7 @@ def test_check_reports_bad_records_and_writes_nothing(records: Path, tmp_path: P
     code, out, err = run("check", str(records), *AS_OF)
     assert code == ExitCode.REJECTED
     assert err.startswith(f"{records / 'bad.txt'}:3: invalid YAML: did not find expected ',' or ']'")
-    assert "2 records checked, 1 publishable, 1 rejected; 1 problems" in out
+    assert "2 records checked, 1 publishable, 1 skipped (1 rejected); 1 problem\n" in out
     assert sorted(p.name for p in tmp_path.iterdir()) == ["records"]
 
 

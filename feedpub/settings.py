@@ -115,10 +115,12 @@ def _feed_text(value: Any, where: str) -> str:
 
 # A language tag's shape (RFC 5646 section 2.1, BCP 47): a primary language,
 # then extended language, script, region, variant, extension and private-use
-# subtags; or a private-use tag alone.  Feeds carry it in RSS <language> and
+# subtags; or a private-use tag alone.  The primary language is an ISO 639
+# code of two or three letters: the grammar allows longer ones, but none is
+# registered, and feed validators look the code up in ISO 639.  Feeds carry it in RSS <language> and
 # Atom xml:lang, where readers and validators expect exactly this.
 _LANGUAGE_TAG = re.compile(
-    r"(?:[A-Za-z]{2,3}(?:-[A-Za-z]{3}){0,3}|[A-Za-z]{4,8})"
+    r"[A-Za-z]{2,3}(?:-[A-Za-z]{3}){0,3}"
     r"(?:-[A-Za-z]{4})?"
     r"(?:-(?:[A-Za-z]{2}|[0-9]{3}))?"
     r"(?:-(?:[A-Za-z0-9]{5,8}|[0-9][A-Za-z0-9]{3}))*"
@@ -276,6 +278,9 @@ def apply(settings: Settings, values: dict[str, Any], source: str) -> Settings:
     return dataclasses.replace(settings, **changes, source=source)
 
 
+# What YAML 1.1 refuses anywhere in a stream (section 5.1): PyYAML's message
+# for it gives an offset, not the line.
+_NOT_YAML = re.compile("[^\t\n\r\x20-\x7e\x85\xa0-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
 _READ_FLAGS = os.O_RDONLY | getattr(os, "O_NONBLOCK", 0)
 
 
@@ -313,6 +318,13 @@ def read_config(path: Path) -> dict[str, Any]:
     from feedpub import blockyaml, reader
 
     text = text.removeprefix("\ufeff")
+    unprintable = _NOT_YAML.search(text)
+    if unprintable is not None:
+        line = text.count("\n", 0, unprintable.start()) + 1
+        raise ConfigError(
+            f"{path}:{line}: the character {show(unprintable.group())} cannot be written in YAML as it is; "
+            "write it as an escape (\\uXXXX) in double quotes, or leave it out"
+        )
     values = blockyaml.read(text)  # a settings file is plain block YAML, nearly always
     if values is None:
         try:

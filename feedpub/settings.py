@@ -199,13 +199,20 @@ def _optional_path(value: Any, where: str) -> Path | None:
     return None if value is None or value is False else _path(value, where)
 
 
+# IANA zone names: ASCII letters, digits, "_", "-" and "+", in parts of at most
+# 14 characters (the database's own rule) separated by "/".
+_ZONE_NAME = re.compile(r"[A-Za-z0-9_+-]{1,14}(?:/[A-Za-z0-9_+-]{1,14}){0,3}", re.ASCII)
+
+
 def _zone(value: Any, where: str) -> str:
     from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
     name = _text(value, where)
     try:
+        if not _ZONE_NAME.fullmatch(name):  # what zoneinfo would look up as a file path
+            raise ValueError(name)
         ZoneInfo(name)
-    except (ZoneInfoNotFoundError, ValueError):
+    except (ZoneInfoNotFoundError, ValueError, OSError):  # OSError: a name too long for a file
         raise ConfigError(f"{where}: {show(value)} is not an IANA time zone name (such as Europe/London)") from None
     return name
 

@@ -97,7 +97,7 @@ def test_a_spoilt_text_setting_builds_cleanly_or_is_a_usage_error(
             config.write_text(f"{key}: {_yaml_quoted(value)}\n", "utf-8")
             code, _, err = _build(folder, ["--config", str(config)])
         else:
-            code, _, err = _build(folder, [option, value])
+            code, _, err = _build(folder, [f"{option}={value}"])  # "=": a value may start with "-"
         _assert_clean_build_or_usage_error(folder, key, code, err, option)
 
 
@@ -105,7 +105,7 @@ def test_a_spoilt_text_setting_builds_cleanly_or_is_a_usage_error(
 @given(value=st.text(min_size=1, max_size=40))
 def test_any_feed_title_builds_cleanly_or_is_a_usage_error(value: str) -> None:
     with tempfile.TemporaryDirectory() as name:
-        code, _, err = _build(Path(name), ["--title", value])
+        code, _, err = _build(Path(name), [f"--title={value}"])
         _assert_clean_build_or_usage_error(Path(name), "title", code, err, "--title")
 
 
@@ -132,6 +132,9 @@ def test_feed_texts_get_a_records_clean_up(value: str, expected: str) -> None:
         ({"base_url": "https://x.org/\udcff"}, "base_url: 'https://x.org/\\udcff' is not valid UTF-8 text"),
         ({"site_url": "https://x.org/\x01"}, "site_url: 'https://x.org/\\x01' contains control characters"),
         ({"default_timezone": "Europe/\udcffLondon"}, "default_timezone: 'Europe/\\udcffLondon' is not valid UTF-8"),
+        ({"default_timezone": "Europe/" + "a" * 300}, "default_timezone: 'Europe/aaaa"),
+        ({"default_timezone": "Europe"}, "default_timezone: 'Europe' is not an IANA time zone name"),
+        ({"default_timezone": "../../etc/passwd"}, "default_timezone: '../../etc/passwd' is not an IANA"),
         ({"records_dir": "rec\x00ords"}, "records_dir: 'rec\\x00ords' holds a NUL character"),
         ({"record_suffixes": [".txt", "./x"]}, "record_suffixes: ['.txt', './x'] is not a list of file endings"),
         ({"record_suffixes": [".t\x01"]}, "record_suffixes: ['.t\\x01'] is not a list of file endings"),
@@ -263,3 +266,13 @@ def test_output_and_records_folders_must_not_overlap(tmp_path: Path, monkeypatch
 @pytest.mark.parametrize("records, output", [("seeds", "feeds"), ("seeds", "seeds-feeds"), ("a/seeds", "a/feeds")])
 def test_side_by_side_folders_are_fine(tmp_path: Path, records: str, output: str) -> None:
     assert folder_clash(Settings(records_dir=tmp_path / records, output_dir=tmp_path / output)) is None
+
+
+def test_markup_characters_in_a_feed_title_read_back_as_written(tmp_path: Path) -> None:
+    title = "Tom & Jerry <3 <b and &amp; co"
+    code, _, err = _build(tmp_path, [f"--title={title}"])
+    _assert_clean_build_or_usage_error(tmp_path, "title", code, err, "--title")
+    assert code == ExitCode.OK
+    for name in ("all.atom.xml", "all.rss.xml", "topics/ai.rss.xml"):
+        parsed = feedparser.parse((tmp_path / "out" / name).read_bytes())
+        assert parsed.feed.title.startswith("Tom & Jerry <3 <b and & co"), name

@@ -942,6 +942,7 @@ def fuzz_atheris(atheris, runners: list[Runner], seconds: float, seed: int) -> N
         if time.monotonic() >= deadline:
             for runner in runners:
                 print(summary(runner.stats, seconds, seed, "atheris", runner.target.name), flush=True)
+                runner.target.close()
             os._exit(1 if any(runner.stats.failures for runner in runners) else 0)
 
     crashes = runners[0].crashes

@@ -115,10 +115,10 @@ def _feed_text(value: Any, where: str) -> str:
 
 # A language tag's shape (RFC 5646 section 2.1, BCP 47): a primary language,
 # then extended language, script, region, variant, extension and private-use
-# subtags; or a private-use tag alone.  The primary language is an ISO 639
-# code of two or three letters: the grammar allows longer ones, but none is
-# registered, and feed validators look the code up in ISO 639.  Feeds carry it in RSS <language> and
-# Atom xml:lang, where readers and validators expect exactly this.
+# subtags; or a private-use tag alone.  Feeds carry it in RSS <language> and
+# Atom xml:lang, where readers and validators expect exactly this.  The primary
+# language is an ISO 639 code of two or three letters: the grammar allows
+# longer ones, but none is registered, and validators look the code up in ISO 639.
 _LANGUAGE_TAG = re.compile(
     r"[A-Za-z]{2,3}(?:-[A-Za-z]{3}){0,3}"
     r"(?:-[A-Za-z]{4})?"

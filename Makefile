@@ -11,8 +11,9 @@ $(BIN)/feedpub: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --quiet -e '.[test]'
-	# An editable install leaves the sources uncompiled; where Python may not
-	# write bytecode itself, every run would compile them (20 ms of start-up).
+# (Not indented, so make reads these lines as its own comments and does not
+# echo them.)  An editable install leaves the sources uncompiled; where Python
+# may not write bytecode itself, every run would compile them at start-up.
 	$(BIN)/python -m compileall -q feedpub
 	touch $@
 

@@ -59,7 +59,7 @@ from feedpub.publish import (
     publish,
 )
 from feedpub.render import FORMATS, MAX_FEED_BYTES, load_document_writer
-from feedpub.settings import Settings
+from feedpub.settings import Settings, folder_clash
 
 Progress = Callable[[str, int, int], None]  # (stage, done, total)
 # Below this many files to parse, a process pool costs more than it saves.
@@ -450,6 +450,8 @@ def build(
     """
     if not settings.records_dir.is_dir():  # a usage error must not create the output folder
         raise ConfigError(f"{settings.records_dir}: records folder does not exist")
+    if write and (clash := folder_clash(settings)) is not None:
+        raise ConfigError(clash)
     _check_cache_location(settings)
     with _collector_paused():
         if not write:  # a dry run leaves nothing behind, not even a cache

@@ -42,7 +42,7 @@ exit codes:
   4  another run kept the output folder locked past --lock-timeout; nothing written"""
 
 
-def _common_options() -> argparse.ArgumentParser:
+def _common_options(verbose_help: str) -> argparse.ArgumentParser:
     """Options that build and check share: where records are and how to read them."""
     common = argparse.ArgumentParser(add_help=False)
     common.add_argument(
@@ -93,7 +93,7 @@ def _common_options() -> argparse.ArgumentParser:
         "-v",
         "--verbose",
         action="store_true",
-        help="print the summary and what changed in each feed, even when not on a terminal",
+        help=verbose_help,
     )
     common.add_argument("--json", action="store_true", help="print a machine-readable summary on stdout")
     common.add_argument(
@@ -112,9 +112,9 @@ def _parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--version", action="version", version=f"feedpub {__version__}")
     commands = parser.add_subparsers(dest="command", metavar="COMMAND")
-    common = _common_options()
 
-    def command(name: str, summary: str, description: str) -> argparse.ArgumentParser:
+    def command(name: str, summary: str, description: str, verbose_help: str) -> argparse.ArgumentParser:
+        common = _common_options(verbose_help)
         return commands.add_parser(name, parents=[common], help=summary, description=textwrap.fill(description),
                                    epilog=EXIT_CODES_HELP, formatter_class=formatter)  # fmt: skip
 
@@ -125,6 +125,7 @@ def _parser() -> argparse.ArgumentParser:
         "all.rss.xml) and one feed per topic (topics/<slug>.atom.xml, .rss.xml) into "
         "OUTPUT_DIR.  Settings come from feedpub.yaml in the current folder (or --config); "
         "options given here override them.",
+        "print the summary and what changed in each feed, even when not on a terminal",
     )
     build.add_argument(
         "-o",
@@ -161,6 +162,7 @@ def _parser() -> argparse.ArgumentParser:
         "feed files already written (well-formed XML, required elements, date formats, "
         "unique ids, absolute URLs, no unsafe HTML).  Any problem, error or warning, "
         "makes the exit status 1.",
+        "also list each feed checked, with its number of problems",
     )
     check.add_argument(
         "--feeds", nargs="*", metavar="PATH", help="feed files or folders to check (no PATH: the output folder)"
@@ -196,9 +198,18 @@ def _settings(args: argparse.Namespace):  # -> Settings
     return load_settings(args.config, {k: v for k, v in overrides.items() if v is not None})
 
 
-def _summary(report) -> str:
-    skipped = sum(report.skipped.values())
+def _count(n: int, noun: str) -> str:
+    """``1 item``, ``2 items``: a count and its noun, plural when not one."""
+    return f"{n} {noun}" if n == 1 else f"{n} {noun}s"
+
+
+def _skipped(report) -> str:
+    """``3 skipped (2 unpublished, 1 rejected)``: why records were left out."""
     reasons = ", ".join(f"{count} {reason}" for reason, count in report.skipped.items())
+    return f"{sum(report.skipped.values())} skipped{f' ({reasons})' if reasons else ''}"
+
+
+def _summary(report) -> str:
     published = report.publish
     files = (
         f"{len(published.written)} written, {len(published.unchanged)} unchanged, {len(published.removed)} removed"
@@ -206,41 +217,55 @@ def _summary(report) -> str:
         else "none written"
     )
     return (
-        f"{report.records} records read, {report.published} published, "
-        f"{skipped} skipped{f' ({reasons})' if reasons else ''}; {report.feeds} feeds: {files}"
+        f"{_count(report.records, 'record')} read, {report.published} published, "
+        f"{_skipped(report)}; {_count(report.feeds, 'feed')}: {files}"
     )
 
 
 def _change_lines(report) -> list[str]:
     """One line per file that changed: what happened and how its items moved."""
     return [
-        f"  {c.status:<9} {c.path}: {c.items} items (+{c.added} -{c.removed})"
+        f"  {c.status:<9} {c.path}: {_count(c.items, 'item')} (+{c.added} -{c.removed})"
         for c in report.publish.changes
         if c.status != "unchanged"
     ]
 
 
-def _json_summary(report, code: ExitCode) -> str:
-    import json
-
+def _problem_json(problem) -> dict:
     from feedpub.model import shown
 
+    # A path may hold any bytes (shown escaped, as on stderr): one line, valid UTF-8.
+    return {
+        "path": shown(problem.path),
+        "line": problem.line,
+        "field": problem.field,
+        "severity": problem.severity.value,
+        "message": shown(problem.message),
+    }
+
+
+def _finding_json(finding) -> dict:
+    from feedpub.model import shown
+
+    return {"path": shown(finding.path), "line": finding.line, "rule": finding.rule, "message": shown(finding.message)}
+
+
+def _dumps(document: dict) -> str:
+    import json
+
+    # ASCII: whatever encoding stdout has (a C or Latin-1 locale, a pipe), the
+    # document prints, and any JSON reader decodes it to the same text.
+    return json.dumps(document, indent=2, ensure_ascii=True)
+
+
+def _json_summary(report, code: ExitCode) -> str:
     publish = report.publish
     document = {
         "exit_code": int(code),
         "records": report.records,
         "published": report.published,
         "skipped": report.skipped,
-        "problems": [
-            {
-                "path": shown(p.path),
-                "line": p.line,
-                "field": p.field,
-                "severity": p.severity.value,
-                "message": shown(p.message),
-            }
-            for p in report.problems
-        ],
+        "problems": [_problem_json(p) for p in report.problems],
         "files": {
             "written": len(publish.written),
             "unchanged": len(publish.unchanged),
@@ -258,7 +283,7 @@ def _json_summary(report, code: ExitCode) -> str:
             for c in publish.changes
         ],
     }
-    return json.dumps(document, indent=2, ensure_ascii=False)
+    return _dumps(document)
 
 
 class ProgressBar:
@@ -302,9 +327,11 @@ def _talkative(args: argparse.Namespace, out: TextIO) -> bool:
 def _build(args: argparse.Namespace, out: TextIO, err: TextIO) -> ExitCode:
     from feedpub.build import build
 
+    settings = _settings(args)
+    as_of = _as_of(args.as_of)
     bar = ProgressBar(err) if _wants_progress(args, err) else None
     try:
-        report = build(_settings(args), as_of=_as_of(args.as_of), progress=bar)
+        report = build(settings, as_of=as_of, progress=bar)
     finally:
         if bar:
             bar.close()
@@ -312,7 +339,8 @@ def _build(args: argparse.Namespace, out: TextIO, err: TextIO) -> ExitCode:
         print(problem, file=err)
     for warning in report.publish.warnings:
         print(f"feedpub: warning: {warning}", file=err)
-    code = ExitCode.REJECTED if report.rejected else ExitCode.OK
+    # A folder that could not be listed may hide records: as worth a look as a rejected one.
+    code = ExitCode.REJECTED if report.rejected or report.errors else ExitCode.OK
     if args.json:
         print(_json_summary(report, code), file=out)
     elif _talkative(args, out):
@@ -323,46 +351,68 @@ def _build(args: argparse.Namespace, out: TextIO, err: TextIO) -> ExitCode:
     return code
 
 
+def _read_feed(path: str) -> bytes | str:
+    """A feed file's bytes, or why it cannot be checked.  Nothing opened can
+    block: a FIFO named like a feed is reported, not waited on."""
+    from feedpub.settings import read_regular_file
+
+    try:
+        return read_regular_file(path)
+    except OSError as exc:
+        return f"cannot be read: {exc.strerror or exc}"
+
+
 def _check(args: argparse.Namespace, out: TextIO, err: TextIO) -> ExitCode:
     from feedpub.build import build
-    from feedpub.validate import check_feed, feed_files
+    from feedpub.validate import Finding, check_feed, feed_files
 
     settings = _settings(args)
     now = _now()
     report = build(settings, as_of=_as_of(args.as_of), write=False)
-    findings = [f for o in report.outputs for f in check_feed(f"(rendered) {o.path}", o.data, now)]
-    checked_files = 0
+    # (feed, whether it was rendered in memory or read from a file, its findings)
+    checked = [(o.path, True, check_feed(f"(rendered) {o.path}", o.data, now)) for o in report.outputs]
     if args.feeds is not None:
         paths = args.feeds or [str(settings.output_dir)]
         for path in paths:
-            if not Path(path).exists():
+            if not os.path.lexists(path):
                 raise ConfigError(f"{path}: no such feed file or folder")
         for path in feed_files(paths):
-            checked_files += 1
-            try:
-                data = Path(path).read_bytes()
-            except OSError as exc:
-                raise ConfigError(f"{path}: cannot be read: {exc.strerror or exc}") from None
-            findings.extend(check_feed(path, data, now))
+            data = _read_feed(path)
+            found = [Finding(path, 1, "Unreadable", data)] if isinstance(data, str) else check_feed(path, data, now)
+            checked.append((path, False, found))
+    findings = [f for _, _, found in checked for f in found]
     for problem in report.problems:
         print(problem, file=err)
     for finding in findings:
         print(finding, file=err)
     problems = len(report.problems) + len(findings)
+    code = ExitCode.REJECTED if problems else ExitCode.OK
+    files = [path for path, rendered, _ in checked if not rendered]
     if args.json:
-        import json
-
-        messages = [str(p) for p in report.problems] + [str(f) for f in findings]
-        document = {"exit_code": 1 if problems else 0, "records": report.records, "problems": messages}
-        print(json.dumps(document, indent=2, ensure_ascii=False), file=out)
+        document = {
+            "exit_code": int(code),
+            "records": report.records,
+            "published": report.published,
+            "skipped": report.skipped,
+            "problems": [_problem_json(p) for p in report.problems],
+            "feeds": [
+                {"path": path, "rendered": rendered, "findings": [_finding_json(f) for f in found]}
+                for path, rendered, found in checked
+            ],
+            "feed_files_checked": len(files),
+        }
+        print(_dumps(document), file=out)
     elif not args.quiet:
-        feeds = f", {checked_files} feed files checked" if args.feeds is not None else ""
+        feeds = f", {_count(len(files), 'feed file')} checked" if args.feeds is not None else ""
         print(
-            f"{report.records} records checked, {report.published} publishable, "
-            f"{report.rejected} rejected{feeds}; {problems} problems",
+            f"{_count(report.records, 'record')} checked, {report.published} publishable, "
+            f"{_skipped(report)}{feeds}; {_count(problems, 'problem')}",
             file=out,
         )
-    return ExitCode.REJECTED if problems else ExitCode.OK
+        if args.verbose:
+            for path, rendered, found in checked:
+                print(f"  {_count(len(found), 'problem'):<11} {'(rendered) ' if rendered else ''}{path}", file=out)
+    return code
 
 
 _COMMANDS = {"build": _build, "check": _check}
@@ -404,6 +454,13 @@ def run() -> None:
     # for its report (0.1 s after a build of 100,000 records).  The library
     # (``feedpub.build.build``) leaves the collector as its caller set it.
     gc.disable()
+    # Messages name files, and a file name may hold any character, or bytes
+    # that are not UTF-8: under a C or Latin-1 locale a strict stream would
+    # raise on them, after the feeds were published.  Escaped, they still
+    # show which file is meant.
+    for stream in (sys.stdout, sys.stderr):
+        with contextlib.suppress(AttributeError, ValueError):  # replaced, or not a text file
+            stream.reconfigure(errors="backslashreplace")
     try:
         code = main()
         sys.stdout.flush()

@@ -360,6 +360,10 @@ def render_rss_document(plan: FeedPlan, entries: Sequence[bytes], settings: Sett
     feed.pubDate(plan.updated)
     header = feed.rss_str(pretty=True, encoding="UTF-8", xml_declaration=True)
     header = header.replace(_UNUSED_CONTENT_NS, b"", 1)
+    # The channel's plain text (the title and description of the settings, a
+    # topic's name) written as the items write theirs (see _rss_title): lxml
+    # writes entity references, which draw CharacterData warnings.
+    header = header.replace(b"&lt;", b"&#x3C;").replace(b"&amp;", b"&#x26;").replace(b"&gt;", b"&#x3E;")
     return _splice(header, b"  </channel>", entries)
 
 

@@ -7,6 +7,9 @@ and the value when it is wrong.
 from __future__ import annotations
 
 import dataclasses
+import os
+import re
+import stat
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import tzinfo
@@ -14,7 +17,8 @@ from pathlib import Path
 from typing import Any
 
 from feedpub.dates import AmbiguousDates
-from feedpub.errors import ConfigError
+from feedpub.errors import ConfigError, FieldError
+from feedpub.text import clean_text, show
 from feedpub.urls import URLError, canonical_url
 
 CONFIG_NAME = "feedpub.yaml"
@@ -78,25 +82,77 @@ class Settings:
 
 
 def _text(value: Any, where: str) -> str:
+    """A word or name: one line, white space runs made one space."""
     if not isinstance(value, str) or not value.strip():
-        raise ConfigError(f"{where}: {value!r} is not a non-empty text")
+        raise ConfigError(f"{where}: {show(value)} is not a non-empty text")
+    _refuse_surrogates(value, where)
     return " ".join(value.split())
 
 
+def _refuse_surrogates(value: str, where: str) -> None:
+    # A lone surrogate is what Python makes of bytes that are not UTF-8 on the
+    # command line (or of a "\ud800" escape in YAML): never meant as text, and
+    # nothing can be written in UTF-8 with it, so say so rather than guess.
+    if not value.isascii() and _SURROGATE.search(value):
+        raise ConfigError(f"{where}: {show(value)} is not valid UTF-8 text (check the terminal's encoding)")
+
+
+_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
+def _feed_text(value: Any, where: str) -> str:
+    """A feed's title, subtitle or author: cleaned up as a record's text is
+    (control characters and markup removed, mojibake repaired, NFC), since it
+    is written into the feeds beside the records' text."""
+    if not isinstance(value, str):
+        raise ConfigError(f"{where}: {show(value)} is not a non-empty text")
+    _refuse_surrogates(value, where)
+    cleaned = clean_text(value)
+    if not cleaned:
+        raise ConfigError(f"{where}: {show(value)} is not a non-empty text")
+    return cleaned
+
+
+# A language tag's shape (RFC 5646 section 2.1, BCP 47): a primary language,
+# then extended language, script, region, variant, extension and private-use
+# subtags; or a private-use tag alone.  Feeds carry it in RSS <language> and
+# Atom xml:lang, where readers and validators expect exactly this.  The primary
+# language is an ISO 639 code of two or three letters: the grammar allows
+# longer ones, but none is registered, and validators look the code up in ISO 639.
+_LANGUAGE_TAG = re.compile(
+    r"[A-Za-z]{2,3}(?:-[A-Za-z]{3}){0,3}"
+    r"(?:-[A-Za-z]{4})?"
+    r"(?:-(?:[A-Za-z]{2}|[0-9]{3}))?"
+    r"(?:-(?:[A-Za-z0-9]{5,8}|[0-9][A-Za-z0-9]{3}))*"
+    r"(?:-[0-9A-WY-Za-wy-z](?:-[A-Za-z0-9]{2,8})+)*"
+    r"(?:-[Xx](?:-[A-Za-z0-9]{1,8})+)?"
+    r"|[Xx](?:-[A-Za-z0-9]{1,8})+",
+    re.ASCII,
+)
+
+
+def _language(value: Any, where: str) -> str:
+    if not isinstance(value, str) or _LANGUAGE_TAG.fullmatch(value.strip()) is None:
+        raise ConfigError(f"{where}: {show(value)} is not a language tag (such as en, en-GB or pt-BR)")
+    return value.strip()
+
+
 def _url(value: Any, where: str) -> str:
+    if isinstance(value, str):
+        _refuse_surrogates(value, where)
     try:
         url = canonical_url(value)
     except URLError as exc:
         raise ConfigError(f"{where}: {exc}") from None
     if not url.isascii():
-        raise ConfigError(f"{where}: {value!r} must be ASCII")
+        raise ConfigError(f"{where}: {show(value)} must be ASCII")
     return url
 
 
 def _base_url(value: Any, where: str) -> str:
     url = _url(value, where)
     if "?" in url:
-        raise ConfigError(f"{where}: {value!r} must not have a query")
+        raise ConfigError(f"{where}: {show(value)} must not have a query")
     return url if url.endswith("/") else url + "/"
 
 
@@ -106,36 +162,46 @@ def _optional_url(value: Any, where: str) -> str | None:
 
 def _count(value: Any, where: str) -> int:
     if isinstance(value, bool) or not isinstance(value, int) or value < 0:
-        raise ConfigError(f"{where}: {value!r} is not a whole number >= 0")
+        raise ConfigError(f"{where}: {show(value)} is not a whole number >= 0")
     return value
 
 
 def _positive(value: Any, where: str) -> int:
     if _count(value, where) == 0:
-        raise ConfigError(f"{where}: {value!r} must be at least 1")
+        raise ConfigError(f"{where}: {show(value)} must be at least 1")
     return value
 
 
 def _seconds(value: Any, where: str) -> float:
     if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 <= value <= 86400:
-        raise ConfigError(f"{where}: {value!r} is not a number of seconds from 0 to 86400")
+        raise ConfigError(f"{where}: {show(value)} is not a number of seconds from 0 to 86400")
     return float(value)
 
 
 def _flag(value: Any, where: str) -> bool:
     if not isinstance(value, bool):
-        raise ConfigError(f"{where}: {value!r} is not true or false")
+        raise ConfigError(f"{where}: {show(value)} is not true or false")
     return value
 
 
 def _path(value: Any, where: str) -> Path:
-    if isinstance(value, Path):
-        return value
-    return Path(_text(value, where))
+    # Taken as written: a file name may hold any character but NUL and "/",
+    # including bytes that are not UTF-8 (which arrive as lone surrogates).
+    text = str(value) if isinstance(value, Path) else value
+    if not isinstance(text, str) or not text.strip():
+        raise ConfigError(f"{where}: {show(value)} is not a path")
+    if "\0" in text:
+        raise ConfigError(f"{where}: {show(text)} holds a NUL character, which no path can")
+    return value if isinstance(value, Path) else Path(text)
 
 
 def _optional_path(value: Any, where: str) -> Path | None:
     return None if value is None or value is False else _path(value, where)
+
+
+# IANA zone names: ASCII letters, digits, "_", "-" and "+", in parts of at most
+# 14 characters (the database's own rule) separated by "/".
+_ZONE_NAME = re.compile(r"[A-Za-z0-9_+-]{1,14}(?:/[A-Za-z0-9_+-]{1,14}){0,3}", re.ASCII)
 
 
 def _zone(value: Any, where: str) -> str:
@@ -143,9 +209,11 @@ def _zone(value: Any, where: str) -> str:
 
     name = _text(value, where)
     try:
+        if not _ZONE_NAME.fullmatch(name):  # what zoneinfo would look up as a file path
+            raise ValueError(name)
         ZoneInfo(name)
-    except (ZoneInfoNotFoundError, ValueError):
-        raise ConfigError(f"{where}: {value!r} is not an IANA time zone name (such as Europe/London)") from None
+    except (ZoneInfoNotFoundError, ValueError, OSError):  # OSError: a name too long for a file
+        raise ConfigError(f"{where}: {show(value)} is not an IANA time zone name (such as Europe/London)") from None
     return name
 
 
@@ -154,23 +222,26 @@ def _ambiguous(value: Any, where: str) -> AmbiguousDates:
         return AmbiguousDates(value)
     except ValueError:
         choices = ", ".join(a.value for a in AmbiguousDates)
-        raise ConfigError(f"{where}: {value!r} is not one of {choices}") from None
+        raise ConfigError(f"{where}: {show(value)} is not one of {choices}") from None
 
 
 def _formats(value: Any, where: str) -> tuple[str, ...]:
     if isinstance(value, str):
         value = [part.strip() for part in value.split(",")]
     if not isinstance(value, (list, tuple)) or not value:
-        raise ConfigError(f"{where}: {value!r} is not a list of formats")
+        raise ConfigError(f"{where}: {show(value)} is not a list of formats")
     for name in value:
         if name not in FORMAT_NAMES:
             raise ConfigError(f"{where}: {name!r} is not a format (choose from {', '.join(FORMAT_NAMES)})")
     return tuple(name for name in FORMAT_NAMES if name in value)
 
 
+_SUFFIX = re.compile(r"\.[^\x00-\x1f\x7f/\\\ud800-\udfff]+")
+
+
 def _suffixes(value: Any, where: str) -> tuple[str, ...]:
-    if not isinstance(value, list) or not all(isinstance(s, str) and s.startswith(".") for s in value):
-        raise ConfigError(f"{where}: {value!r} is not a list of file endings such as .txt")
+    if not isinstance(value, list) or not all(isinstance(s, str) and _SUFFIX.fullmatch(s) for s in value):
+        raise ConfigError(f"{where}: {show(value)} is not a list of file endings such as .txt")
     return tuple(sorted(set(value)))
 
 
@@ -179,10 +250,10 @@ _CONVERTERS: dict[str, Callable[[Any, str], Any]] = {
     "output_dir": _path,
     "base_url": _base_url,
     "site_url": _optional_url,
-    "title": _text,
-    "subtitle": _text,
-    "author": _text,
-    "language": _text,
+    "title": _feed_text,
+    "subtitle": _feed_text,
+    "author": _feed_text,
+    "language": _language,
     "max_items": _count,
     "include_unpublished": _flag,
     "default_timezone": _zone,
@@ -208,29 +279,67 @@ def apply(settings: Settings, values: dict[str, Any], source: str) -> Settings:
         converter = _CONVERTERS.get(key)
         if converter is None:
             known = ", ".join(sorted(_CONVERTERS))
-            raise ConfigError(f"{source}: {key}: unknown setting (known: {known})")
+            name = key if isinstance(key, str) and key.isidentifier() else show(key)
+            raise ConfigError(f"{source}: {name}: unknown setting (known: {known})")
         changes[key] = converter(value, f"{source}: {key}")
     return dataclasses.replace(settings, **changes, source=source)
 
 
-def read_config(path: Path) -> dict[str, Any]:
-    """The mapping in a config file; ``{}`` when the file does not exist."""
-    import yaml
+# What YAML 1.1 refuses anywhere in a stream (section 5.1): PyYAML's message
+# for it gives an offset, not the line.
+_NOT_YAML = re.compile("[^\t\n\r\x20-\x7e\x85\xa0-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
+_READ_FLAGS = os.O_RDONLY | getattr(os, "O_NONBLOCK", 0)
 
+
+def read_regular_file(path: str | Path) -> bytes:
+    """The bytes of a regular file (links followed).  The open cannot block:
+    a FIFO or a device where a file was expected is refused, not waited on.
+    Raises ``OSError``, with ``strerror`` "not a regular file" for those."""
+    fd = os.open(path, _READ_FLAGS)
     try:
-        text = path.read_text(encoding="utf-8")
+        info = os.fstat(fd)
+        if not stat.S_ISREG(info.st_mode):
+            raise OSError(0, "not a regular file", str(path))
+        parts = []
+        while part := os.read(fd, max(info.st_size + 1, 1 << 16)):
+            parts.append(part)
+        return b"".join(parts)
+    finally:
+        os.close(fd)
+
+
+def read_config(path: Path) -> dict[str, Any]:
+    """The mapping in a config file; ``{}`` when the file does not exist.
+
+    Read as records are (``feedpub.reader``): a key given twice is an error
+    naming both lines, where plain YAML would keep the last one silently;
+    tags, anchors and aliases are refused."""
+    try:
+        text = read_regular_file(path).decode("utf-8")
     except FileNotFoundError:
         return {}
-    except (OSError, UnicodeDecodeError) as exc:
-        raise ConfigError(f"{path}: cannot be read: {exc}") from None
-    from feedpub import blockyaml
+    except OSError as exc:
+        raise ConfigError(f"{path}: cannot be read: {exc.strerror or exc}") from None
+    except UnicodeDecodeError as exc:
+        raise ConfigError(f"{path}: cannot be read: it is not UTF-8 ({exc.reason} at byte {exc.start})") from None
+    from feedpub import blockyaml, reader
 
+    text = text.removeprefix("\ufeff")
+    unprintable = _NOT_YAML.search(text)
+    if unprintable is not None:
+        line = text.count("\n", 0, unprintable.start()) + 1
+        raise ConfigError(
+            f"{path}:{line}: the character {show(unprintable.group())} cannot be written in YAML as it is; "
+            "write it as an escape (\\uXXXX) in double quotes, or leave it out"
+        )
     values = blockyaml.read(text)  # a settings file is plain block YAML, nearly always
     if values is None:
         try:
-            values = yaml.safe_load(text)
-        except yaml.YAMLError as exc:
-            raise ConfigError(f"{path}: invalid YAML: {' '.join(str(exc).split())}") from None
+            values = reader.load_yaml(text, 1)
+        except FieldError as exc:
+            where = f"{path}:{exc.line}" if exc.line is not None else str(path)
+            message = exc.message if exc.field.startswith("(") else str(exc)
+            raise ConfigError(f"{where}: {message}") from None
     if values is None:
         return {}
     if not isinstance(values, dict):
@@ -241,7 +350,30 @@ def read_config(path: Path) -> dict[str, Any]:
 def load_settings(config: Path | None = None, overrides: dict[str, Any] | None = None) -> Settings:
     """Defaults, then the config file (``feedpub.yaml`` here unless given), then overrides."""
     path = config if config is not None else Path(CONFIG_NAME)
-    if config is not None and not path.is_file():
+    if config is not None and not path.exists():
         raise ConfigError(f"{path}: no such config file")
     settings = apply(Settings(), read_config(path), str(path))
     return apply(settings, overrides or {}, "command line") if overrides else settings
+
+
+def folder_clash(settings: Settings) -> str | None:
+    """Why the output folder and the records folder cannot be used together,
+    or None.  Feeds written among the records mix generated files into the
+    source folder (and a later run reads its own output's folder as records);
+    records inside the output folder are served to the world with it, private
+    fields and unpublished drafts included."""
+    records = Path(os.path.realpath(settings.records_dir))
+    output = Path(os.path.realpath(settings.output_dir))
+    if records == output:
+        return f"the output folder {settings.output_dir} is the records folder; write the feeds elsewhere"
+    if records in output.parents:
+        return (
+            f"the output folder {settings.output_dir} is inside the records folder {settings.records_dir}; "
+            "write the feeds elsewhere"
+        )
+    if output in records.parents:
+        return (
+            f"the records folder {settings.records_dir} is inside the output folder {settings.output_dir}, "
+            "which is served as it is: the records would be published with the feeds"
+        )
+    return None

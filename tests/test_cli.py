@@ -28,7 +28,7 @@ def test_build_of_the_seeds_succeeds_with_a_summary(tmp_path: Path) -> None:
     assert code == ExitCode.OK and err == ""
     assert out.startswith(
         "5 records read, 1 published, 4 skipped (4 unpublished); 6 feeds: 6 written, 0 unchanged, 0 removed\n"
-        "  written   all.atom.xml: 1 items (+1 -0)\n"
+        "  written   all.atom.xml: 1 item (+1 -0)\n"
     )
     assert (tmp_path / "out" / "all.atom.xml").is_file() and (tmp_path / "out" / "topics" / "ai.rss.xml").is_file()
 
@@ -151,7 +151,7 @@ def test_python_dash_m_and_console_script_work(tmp_path: Path) -> None:
 def test_check_of_clean_records_and_feeds_passes_and_writes_nothing(tmp_path: Path) -> None:
     code, out, err = run("check", str(SEEDS), "--feeds", str(ROOT / "tests" / "golden"), *AS_OF)
     assert (code, err) == (ExitCode.OK, "")
-    assert out == "5 records checked, 1 publishable, 0 rejected, 6 feed files checked; 0 problems\n"
+    assert out == ("5 records checked, 1 publishable, 4 skipped (4 unpublished), 6 feed files checked; 0 problems\n")
 
 
 def test_check_reports_bad_records_and_writes_nothing(records: Path, tmp_path: Path, monkeypatch) -> None:
@@ -161,7 +161,7 @@ def test_check_reports_bad_records_and_writes_nothing(records: Path, tmp_path: P
     code, out, err = run("check", str(records), *AS_OF)
     assert code == ExitCode.REJECTED
     assert err.startswith(f"{records / 'bad.txt'}:3: title: invalid YAML: did not find expected ',' or ']'")
-    assert "2 records checked, 1 publishable, 1 rejected; 1 problems" in out
+    assert "2 records checked, 1 publishable, 1 skipped (1 rejected); 1 problem\n" in out
     assert sorted(p.name for p in tmp_path.iterdir()) == ["records"]
 
 
@@ -205,3 +205,146 @@ def test_a_terminal_gets_a_progress_bar_and_cron_does_not(tmp_path: Path, monkey
     quiet_err = io.StringIO()
     main(["build", str(records), "-o", str(tmp_path / "out2"), "--no-cache", *AS_OF], out=io.StringIO(), err=quiet_err)
     assert quiet_err.getvalue() == ""
+
+
+def test_counts_of_one_are_singular(records: Path, tmp_path: Path) -> None:
+    (records / "a.txt").write_text(record(), "utf-8")
+    code, out, _ = run("build", str(records), "-o", str(tmp_path / "out"), "-v", "--formats", "atom", *AS_OF)
+    assert code == ExitCode.OK
+    assert out.startswith("1 record read, 1 published, 0 skipped; 2 feeds: 2 written")
+    assert "  written   all.atom.xml: 1 item (+1 -0)\n" in out and "items" not in out
+
+
+def test_check_accounts_for_every_skipped_record(records: Path) -> None:
+    (records / "draft.txt").write_text(record(published=False), "utf-8")
+    (records / "later.txt").write_text(record(when="2026-06-01T00:00:00Z", url="https://example.com/l"), "utf-8")
+    (records / "bad.txt").write_text("---\ntitle: [x\n---\n", "utf-8")
+    (records / "good.txt").write_text(record(url="https://example.com/g"), "utf-8")
+    code, out, _ = run("check", str(records), *AS_OF)
+    assert code == ExitCode.REJECTED
+    assert out == "4 records checked, 1 publishable, 3 skipped (1 rejected, 1 scheduled, 1 unpublished); 1 problem\n"
+
+
+def test_check_json_says_what_builds_json_says(records: Path, tmp_path: Path) -> None:
+    import json
+
+    (records / "draft.txt").write_text(record(published=False), "utf-8")
+    (records / "good.txt").write_text(record(url="https://example.com/g"), "utf-8")
+    (records / "bad.txt").write_text("---\ntitle: [x\n---\n", "utf-8")
+    broken = ROOT / "tests" / "data" / "feeds" / "InvalidRFC2822Date--utc-zone.rss.xml"
+    code, out, err = run("check", str(records), "--feeds", str(broken), "--json", *AS_OF)
+    document = json.loads(out)
+    assert code == document["exit_code"] == ExitCode.REJECTED
+    assert (document["records"], document["published"]) == (3, 1)
+    assert document["skipped"] == {"rejected": 1, "unpublished": 1}
+    assert document["problems"] == [
+        {"path": str(records / "bad.txt"), "line": 3, "field": "title", "severity": "error",
+         "message": "invalid YAML: did not find expected ',' or ']'"},
+    ]  # fmt: skip
+    assert document["feed_files_checked"] == 1
+    rendered = [feed for feed in document["feeds"] if feed["rendered"]]
+    assert [feed["path"] for feed in rendered] == [
+        "all.atom.xml", "all.rss.xml", "topics/ai.atom.xml", "topics/ai.rss.xml",
+    ]  # fmt: skip
+    assert all(feed["findings"] == [] for feed in rendered)
+    (read,) = [feed for feed in document["feeds"] if not feed["rendered"]]
+    assert read["path"] == str(broken) and {f["rule"] for f in read["findings"]} == {"InvalidRFC2822Date"}
+    assert read["findings"][0]["line"] == 11
+    # Each finding is on stderr too, as without --json.
+    assert f"{broken}:11: InvalidRFC2822Date:" in err
+
+
+def test_check_verbose_lists_each_feed_and_help_says_so(tmp_path: Path) -> None:
+    code, out, _ = run("check", str(SEEDS), "--feeds", str(ROOT / "tests" / "golden"), "-v", *AS_OF)
+    assert code == ExitCode.OK
+    assert "  0 problems  (rendered) all.atom.xml\n" in out
+    assert f"  0 problems  {ROOT / 'tests' / 'golden' / 'all.rss.xml'}\n" in out
+    _, check_help, _ = run("check", "--help")
+    _, build_help, _ = run("build", "--help")
+    assert "what changed in each feed" in " ".join(build_help.split())
+    assert "what changed" not in check_help
+    assert "each feed checked, with its number of problems" in " ".join(check_help.split())
+
+
+@pytest.mark.parametrize("given", ["folder", "file"])
+def test_check_reports_a_fifo_among_the_feeds_and_does_not_wait(tmp_path: Path, given: str) -> None:
+    import os
+    import shutil
+
+    feeds = tmp_path / "feeds"
+    shutil.copytree(ROOT / "tests" / "golden", feeds)
+    fifo = feeds / "topics" / "waiting.atom.xml"
+    os.mkfifo(fifo)
+    target = feeds if given == "folder" else fifo
+    code, out, err = run("check", str(SEEDS), "--feeds", str(target), *AS_OF)
+    assert code == ExitCode.REJECTED
+    assert err == f"{fifo}:1: Unreadable: cannot be read: not a regular file\n"
+    assert out.endswith("feed files checked; 1 problem\n" if given == "folder" else "1 feed file checked; 1 problem\n")
+
+
+def test_check_reports_a_feed_it_cannot_read_and_checks_the_others(tmp_path: Path) -> None:
+    feeds = tmp_path / "feeds"
+    feeds.mkdir()
+    (feeds / "a.atom.xml").write_bytes((ROOT / "tests" / "golden" / "all.atom.xml").read_bytes())
+    (feeds / "dangling.rss.xml").symlink_to(tmp_path / "nowhere")
+    code, out, err = run("check", str(SEEDS), "--feeds", str(feeds), *AS_OF)
+    assert code == ExitCode.REJECTED
+    assert err == f"{feeds / 'dangling.rss.xml'}:1: Unreadable: cannot be read: No such file or directory\n"
+    assert "2 feed files checked; 1 problem" in out
+
+
+@pytest.mark.parametrize("encoding", ["latin-1", "ascii"])
+def test_json_and_messages_survive_a_narrow_locale(tmp_path: Path, encoding: str) -> None:
+    """Under a C locale or a Latin-1 terminal, non-ASCII and undecodable file
+    names in messages and JSON neither crash the run nor are lost."""
+    import json
+    import os
+    import shutil
+
+    records = tmp_path / "records \u03a9"
+    shutil.copytree(SEEDS, records)
+    (records / "bad \u2603 caf\u00e9.txt").write_text("---\ntitle: [\u00e9\n---\n", "utf-8")
+    feeds = os.fsencode(tmp_path) + b"/feeds \xff\xfe"  # a folder name that is not UTF-8
+    os.makedirs(feeds)
+    shutil.copy(ROOT / "tests" / "golden" / "all.atom.xml", feeds + b"/\xe9t\xe9.atom.xml")
+    os.mkfifo(feeds + b"/fifo \xff.rss.xml")
+    # (The C locale puts Python in UTF-8 mode for file names; the streams get
+    # the narrow encoding a terminal of that kind has.)
+    env = {**os.environ, "LC_ALL": "C", "LANG": "C", "PYTHONIOENCODING": encoding}
+    env.pop("PYTHONUTF8", None)
+    script = str(Path(sys.executable).parent / "feedpub")
+
+    def feedpub(*argv: str | bytes) -> subprocess.CompletedProcess:
+        return subprocess.run([script, *argv, *AS_OF], cwd=tmp_path, env=env, capture_output=True, timeout=120)
+
+    built = feedpub("build", str(records), "-o", "out \u03a9", "--json", "-v")
+    assert built.returncode == ExitCode.REJECTED and b"Traceback" not in built.stderr
+    document = json.loads(built.stdout.decode("ascii"))  # ASCII whatever the locale
+    assert document["problems"][0]["path"] == str(records / "bad \u2603 caf\u00e9.txt")
+    assert document["exit_code"] == ExitCode.REJECTED and (tmp_path / "out \u03a9" / "all.atom.xml").is_file()
+    assert built.stderr.startswith(f"{records}/bad \u2603 caf\u00e9.txt:3: ".encode(encoding, "backslashreplace"))
+
+    for extra in (["--json"], ["-v"]):
+        checked = feedpub("check", str(records), "--feeds", feeds, *extra)
+        assert checked.returncode == ExitCode.REJECTED and b"Traceback" not in checked.stderr
+        assert b"not a regular file" in checked.stderr
+        if extra == ["--json"]:
+            document = json.loads(checked.stdout.decode("ascii"))
+            paths = [os.fsencode(feed["path"]) for feed in document["feeds"] if not feed["rendered"]]
+            assert paths == [feeds + b"/fifo \xff.rss.xml", feeds + b"/\xe9t\xe9.atom.xml"]
+        else:
+            assert b"\\udcff\\udcfe/\\udce9t\\udce9.atom.xml\n" in checked.stdout  # escaped, still named
+    missing = feedpub("build", str(records), "-c", os.fsencode(tmp_path) + b"/conf \xff.yaml")
+    assert missing.returncode == ExitCode.USAGE
+    assert missing.stderr.endswith(b"/conf \\udcff.yaml: no such config file\n")
+
+
+def test_make_echoes_no_comment_lines() -> None:
+    import shutil
+
+    make = shutil.which("make")
+    assert make is not None, "make is needed to hold the Makefile to this"
+    for target in ("feeds", "test", ".venv/bin/feedpub"):
+        done = subprocess.run([make, "-n", "-B", target], cwd=ROOT, capture_output=True, text=True, check=True)
+        commands = done.stdout.splitlines()
+        assert commands and not [line for line in commands if line.lstrip().startswith("#")], done.stdout

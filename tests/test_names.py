@@ -101,7 +101,8 @@ def test_any_file_name_is_read_cached_and_reported_safely(tmp_path_factory, name
     document = json.loads(out.getvalue())
     assert document["records"] == len(written)
     (problem,) = document["problems"]
-    assert problem.startswith(shown(os.fsdecode(broken[0])) + ":3: title: invalid YAML")
+    assert problem["path"] == shown(os.fsdecode(broken[0]))
+    assert (problem["line"], problem["field"]) == (3, "title") and problem["message"].startswith("invalid YAML")
     assert err.getvalue().count("\n") == 1 and err.getvalue().encode("utf-8")
 
 

@@ -30,6 +30,7 @@ a ``media:thumbnail``: most readers read no ``media:content``.
 from __future__ import annotations
 
 import html
+import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -157,6 +158,10 @@ IMAGE_TYPES = {
 }
 
 
+# An absolute URL whose host (before any port) holds a dot.
+_DOTTED_HOST = re.compile(r"[A-Za-z][A-Za-z0-9+.-]*://[^/?#:]*\.")
+
+
 def image_type(url: str) -> str | None:
     """The media type of the image at ``url`` by the extension of its path's
     last segment (query and fragment ignored), or None when not in IMAGE_TYPES."""
@@ -172,6 +177,11 @@ def image_type(url: str) -> str | None:
 def lead_enclosure(images: Sequence[Image]) -> tuple[str, str] | None:
     """The lead image's URL and media type, when it can be an enclosure."""
     if not images or not images[0].url:
+        return None
+    # The W3C validator wants an RSS enclosure's host to be a dotted name or
+    # address ("https://localhost/x.jpg" is "not a full URL" there); such an
+    # image stays a thumbnail and media content.
+    if not _DOTTED_HOST.match(images[0].url):
         return None
     media_type = image_type(images[0].url)
     return None if media_type is None else (images[0].url, media_type)

@@ -30,6 +30,12 @@ _RFC822 = re.compile(
 # RFC 3986: what may appear in a URI, percent-escapes included.
 _URI_CHARS = re.compile(r"^[A-Za-z0-9\-._~:/?#\[\]@!$&'()*+,;=%]*$")
 _HTTP_URL = re.compile(r"^https?://[^/\s?#]+(/[^\s]*)?$")
+# The W3C validator's stricter rule for an RSS enclosure's url (its httpURL):
+# the host is a dotted name or address, so "https://localhost/x.jpg" is refused.
+_ENCLOSURE_URL = re.compile(
+    r"^https?://(?:[0-9]{1,3}\.[0-9]{1,3}\.[0-9]{1,3}\.|(?:[A-Z0-9-]+\.)+)[A-Z0-9][-A-Z0-9]*(?::[0-9]+)?(?:/|$)",
+    re.IGNORECASE,
+)
 _END_TAG = re.compile(r"</(\w+)>")
 _UNSAFE_MARKUP = re.compile(
     r"<\s*(script|iframe|object|embed|applet|meta|link|style|form)\b|\son\w+\s*=", re.IGNORECASE
@@ -300,8 +306,11 @@ class _Checker:
         missing = [name for name in ("url", "length", "type") if enclosure.get(name) is None]
         if missing:
             self.report(enclosure, "MissingAttribute", f"enclosure has no {' and no '.join(missing)}")
-        if enclosure.get("url") is not None:
-            self.url(enclosure, enclosure.get("url"), "enclosure url")
+        url = enclosure.get("url")
+        if url is not None:
+            self.url(enclosure, url, "enclosure url")
+            if _HTTP_URL.match(url) and not _ENCLOSURE_URL.match(url):
+                self.report(enclosure, "InvalidURLAttribute", f"enclosure url {url[:80]!r} has no dotted host name")
         length, media_type = enclosure.get("length"), enclosure.get("type")
         if length is not None and not length.isdigit():
             self.report(enclosure, "InvalidIntegerAttribute", f"enclosure length {length!r} is not an integer")

@@ -28,7 +28,8 @@ _DEFAULT_PORTS = {"http": 80, "https": 443}
 MAX_URL_LENGTH = 2048
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 # A URL already in canonical form: http(s), a lower-case DNS host without a
-# port, a path, an optional query; only RFC 3986 characters, valid escapes.
+# port (and not ending in a number: an IPv4 address, see _ipv4), a path, an
+# optional query; only RFC 3986 characters, valid escapes.
 _LABEL = r"[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?"
 # (Runs of plain characters in one possessive class: no backtracking, and
 # several times faster than an alternation per character.)
@@ -39,7 +40,7 @@ _ESCAPE = r"%(?!2[DE]|3[0-9]|[46][1-9A-F]|[57][0-9A]|5F|7E)[0-9A-F]{2}"
 # Path segments, none of them "." or "..".
 _PATH = rf"(?:/(?!\.\.?+(?:[/?]|\Z)){_SEGMENT_PLAIN}(?:{_ESCAPE}{_SEGMENT_PLAIN})*+)++"
 _CANONICAL = re.compile(
-    rf"https?://(?:{_LABEL}\.)*{_LABEL}{_PATH}"
+    rf"https?://(?:{_LABEL}\.)*(?!(?:[0-9]++|0x[0-9a-f]*+)/){_LABEL}{_PATH}"
     rf"(?:\?{_PLAIN_OR_QUESTION}(?:{_ESCAPE}{_PLAIN_OR_QUESTION})*+)?"
 )
 
@@ -120,9 +121,34 @@ def _host(hostname: str) -> str:
             raise URLError(f"host {show(hostname)} is not a valid domain name") from None
     host = host.lower()
     labels = host.split(".")
+    if _NUMBER.fullmatch(labels[-1]):
+        return _ipv4(labels, hostname)
     if not host or not all(_HOST_LABEL.match(label) for label in labels):
         raise URLError(f"host {show(hostname)} is not a valid domain name")
     return host
+
+
+# A label browsers read as a number (WHATWG URL Standard, "ends in a number").
+_NUMBER = re.compile(r"[0-9]+|0x[0-9a-f]*")
+_IPV4_PART = re.compile(r"0x(?P<hex>[0-9a-f]*)|0(?P<octal>[0-7]+)|(?P<decimal>0|[1-9][0-9]*)")
+
+
+def _ipv4(labels: list[str], hostname: str) -> str:
+    """The dotted-decimal form of a host that ends in a number, which browsers
+    read as an IPv4 address in any spelling ("127.1", "0x7f.0.0.1",
+    "2130706433"): one address, one URL.  One that is no address is refused,
+    as browsers refuse it."""
+    numbers = []
+    for label in labels:
+        part = _IPV4_PART.fullmatch(label) if len(labels) <= 4 else None
+        if part is None:
+            raise URLError(f"host {show(hostname)} is not a valid IPv4 address (it ends in a number)")
+        base, digits = next((b, d) for b, d in zip((16, 8, 10), part.groups(), strict=True) if d is not None)
+        numbers.append(int(digits or "0", base))
+    last = numbers.pop()
+    if any(n > 255 for n in numbers) or last >= 256 ** (4 - len(numbers)):
+        raise URLError(f"host {show(hostname)} is not a valid IPv4 address (a part is out of range)")
+    return str(ipaddress.IPv4Address(sum(n << (8 * (3 - i)) for i, n in enumerate(numbers)) + last))
 
 
 def canonical_url(value: object) -> str:

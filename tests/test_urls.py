@@ -44,6 +44,21 @@ from feedpub.urls import _CANONICAL, URLError, _rebuild, canonical_url
         ("https://example.com/a?p=/../b", "https://example.com/a?p=/../b"),
         ("https://example.com/a/..?q", "https://example.com/?q"),
         ("https://example.com./", "https://example.com/"),
+        # A host ending in a number is an IPv4 address to browsers (WHATWG URL
+        # Standard), in any of its spellings: one address, one URL.
+        ("http://127.0.0.1/", "http://127.0.0.1/"),
+        ("http://0x7f.1/", "http://127.0.0.1/"),
+        ("http://127.1/a", "http://127.0.0.1/a"),
+        ("http://2130706433/", "http://127.0.0.1/"),
+        ("http://0177.0.0.01/", "http://127.0.0.1/"),
+        ("http://0X7F.0x0.00.0x01/", "http://127.0.0.1/"),
+        ("http://1.2.3.4./", "http://1.2.3.4/"),
+        ("http://123/", "http://0.0.0.123/"),
+        ("http://0x/", "http://0.0.0.0/"),
+        ("http://\uff11\uff12\uff17.0.0.1/", "http://127.0.0.1/"),
+        ("https://255.255.255.255:8000/x", "https://255.255.255.255:8000/x"),
+        ("https://0xg.example/", "https://0xg.example/"),
+        ("https://1.2.3.example/", "https://1.2.3.example/"),
     ],
 )
 def test_canonical_form(raw: str, canonical: str) -> None:
@@ -84,6 +99,17 @@ def test_canonical_form(raw: str, canonical: str) -> None:
         ("http://[::1/", "the host '[::1' has no closing ']'"),
         ("http://[::1]:99999/", "is an IPv6 address"),
         ("https://user@[::1]/", "user name or password"),
+        # Hosts ending in a number that are no IPv4 address: browsers refuse them.
+        ("http://1.2.3.4.5/", "is not a valid IPv4 address"),
+        ("http://256.0.0.1/", "is not a valid IPv4 address"),
+        ("http://1.2.3.256/", "is not a valid IPv4 address"),
+        ("http://4294967296/", "is not a valid IPv4 address"),
+        ("http://0x100000000/", "is not a valid IPv4 address"),
+        ("http://example.123/", "is not a valid IPv4 address"),
+        ("http://example.0x1/", "is not a valid IPv4 address"),
+        ("http://09/", "is not a valid IPv4 address"),
+        ("http://1..2/", "is not a valid IPv4 address"),
+        ("http://1_0.0.0.1/", "is not a valid IPv4 address"),
     ],
 )
 def test_refused(raw, message: str) -> None:
@@ -155,3 +181,24 @@ def test_one_resource_one_url(path: str, query: str) -> None:
     assert canonical_url(f"https://example.com/x/..{path}{query}") == url
     assert canonical_url(f"https://example.com/x/%2E%2E{path}{query}") == url
     assert article_id(canonical_url(f"https://example.com/.{path}{query}")) == article_id(url)
+
+
+@hsettings(max_examples=300, derandomize=True, deadline=None, database=None)
+@given(st.integers(0, 2**32 - 1))
+def test_every_spelling_of_an_ipv4_address_is_one_url(value: int) -> None:
+    """Browsers read a host ending in a number as an IPv4 address, in decimal,
+    octal or hexadecimal parts, four of them or fewer: each spelling gives the
+    dotted-decimal URL, so one id."""
+    a, b, c, d = value.to_bytes(4, "big")
+    dotted = f"{a}.{b}.{c}.{d}"
+    spellings = [
+        str(value),
+        hex(value),
+        f"0{value:o}",
+        f"{a:#x}.{b:#o}.{c}.{d:#X}".replace("0o", "0"),
+        f"{a}.{b}.{(c << 8) + d}",
+        f"{a}.{(b << 16) + (c << 8) + d:#x}",
+        dotted + ".",
+    ]
+    for host in spellings:
+        assert canonical_url(f"http://{host}/x") == f"http://{dotted}/x", host

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import ipaddress
 import re
+from encodings.idna import nameprep
 from urllib.parse import quote, urlsplit, urlunsplit
 
 from feedpub.text import show
@@ -112,11 +113,32 @@ def _refuse_ip_literal(netloc: str, text: str) -> None:
     )
 
 
+# "ß" and the final sigma: IDNA 2003 (Python's codec) maps them to "ss" and
+# "σ", but browsers follow IDNA 2008 (UTS 46 nontransitional) and keep them:
+# faß.de is xn--fa-hia.de, another domain than fass.de.
+_DEVIATION = re.compile("([\u00df\u03c2])")
+_LIKE_DEVIATION = str.maketrans("\u00df\u03c2", "s\u03c3")  # letters of the same direction
+_LABEL_DOT = re.compile("[.\u3002\uff0e\uff61]")  # the dots IDNA separates labels with
+
+
+def _deviant_label(label: str) -> str:
+    """The ASCII form of ``label`` with its deviation characters kept: the
+    rest of the label is mapped as IDNA 2003 maps it (case folded, NFKC)."""
+    if not _DEVIATION.search(label):
+        return label.encode("idna").decode("ascii")
+    mapped = "".join(part if _DEVIATION.fullmatch(part) else nameprep(part) for part in _DEVIATION.split(label))
+    nameprep(mapped.translate(_LIKE_DEVIATION))  # the whole label's checks (bidi): raises UnicodeError
+    return "xn--" + mapped.encode("punycode").decode("ascii")
+
+
 def _host(hostname: str) -> str:
     host = hostname.rstrip(".")
     if not host.isascii():
         try:
-            host = host.encode("idna").decode("ascii")
+            if _DEVIATION.search(host):
+                host = ".".join(map(_deviant_label, _LABEL_DOT.split(host)))
+            else:
+                host = host.encode("idna").decode("ascii")
         except UnicodeError:
             raise URLError(f"host {show(hostname)} is not a valid domain name") from None
     host = host.lower()

@@ -58,6 +58,16 @@ from feedpub.urls import _CANONICAL, URLError, _rebuild, canonical_url
         ("http://\uff11\uff12\uff17.0.0.1/", "http://127.0.0.1/"),
         ("https://255.255.255.255:8000/x", "https://255.255.255.255:8000/x"),
         ("https://0xg.example/", "https://0xg.example/"),
+        # Browsers keep "ß" and the final sigma in a host (IDNA 2008, UTS 46
+        # nontransitional): faß.de and fass.de are two domains.
+        ("https://faß.de/", "https://xn--fa-hia.de/"),
+        ("https://FAß.DE/", "https://xn--fa-hia.de/"),
+        ("https://xn--fa-hia.de/", "https://xn--fa-hia.de/"),
+        ("https://fass.de/", "https://fass.de/"),
+        ("https://βόλος.com/", "https://xn--nxasmm1c.com/"),
+        ("https://ΒΌΛΟΣ.com/", "https://xn--nxasmq6b.com/"),
+        ("https://www\u3002straße\uff0ede/", "https://www.xn--strae-oqa.de/"),
+        ("https://bücher.straße.example/", "https://xn--bcher-kva.xn--strae-oqa.example/"),
         ("https://1.2.3.example/", "https://1.2.3.example/"),
     ],
 )
@@ -110,6 +120,7 @@ def test_canonical_form(raw: str, canonical: str) -> None:
         ("http://09/", "is not a valid IPv4 address"),
         ("http://1..2/", "is not a valid IPv4 address"),
         ("http://1_0.0.0.1/", "is not a valid IPv4 address"),
+        ("https://\u0627\u00df.example/", "not a valid domain name"),  # right-to-left and left-to-right
     ],
 )
 def test_refused(raw, message: str) -> None:

@@ -739,10 +739,14 @@ def _remove(output: OutputFolder, relative: str, recorded: str) -> str | None:
         return None
     if kind != "a file":
         return f"it is {kind} now; feedpub wrote a file"
+    if not recorded:
+        # A run stopped before it knew the bytes: nothing proves this file is
+        # feedpub's (the seal does not: anyone can compute a sha256).
+        return "feedpub has no record of the bytes it wrote there"
     digest = _file_digest(folder, name)
     if digest is None:
         return None if _kind(folder, name) == "missing" else "it changed while it was read"
-    if recorded and digest != recorded:
+    if digest != recorded:
         return "changed since feedpub wrote it"
     try:
         os.unlink(name, dir_fd=folder)

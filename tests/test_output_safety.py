@@ -262,7 +262,8 @@ def test_something_else_in_the_manifests_place_is_ignored_without_waiting(record
 
 
 FOREIGN_FILES = {"index.html": b"<html></html>", ".htaccess": b"x", "topics/notes.txt": b"mine",
-                 "notes/all.atom.xml": b"mine too", "topics.atom.xml": b"not a topic feed"}  # fmt: skip
+                 "notes/all.atom.xml": b"mine too", "topics.atom.xml": b"not a topic feed",
+                 "topics/mine.rss.xml": b"named like a feed"}  # fmt: skip
 OUTSIDE_FILES = {"ai.atom.xml": b"outside", "robots.rss.xml": b"outside", "passwd": b"root"}
 # Paths a hostile manifest may list: none is a file feedpub wrote (or may touch).
 HOSTILE_PATHS = [*FOREIGN_FILES, LOCK_NAME, MANIFEST_NAME, "topics", "notes", "link/ai.atom.xml",
@@ -395,6 +396,24 @@ def test_a_manifest_with_the_seal_of_other_contents_is_ignored(records: Path, tm
     code, _, err = run("build", str(records), "-o", str(out), *AS_OF_ARG)
     assert code == ExitCode.OK and "ignored" in err
     assert (out / "topics" / "other.atom.xml").read_bytes() == b"mine"
+
+
+def test_a_sealed_manifest_claiming_a_file_without_its_hash_removes_nothing(records: Path, tmp_path: Path) -> None:
+    """The seal is a plain sha256 that anyone can compute: a manifest that
+    lists a file with no hash ("created, bytes not known yet") proves no
+    ownership, so the file is left, with a warning, whatever sits there."""
+    write_records(records)
+    out = tmp_path / "out"
+    assert run("build", str(records), "-o", str(out), *AS_OF_ARG)[0] == ExitCode.OK
+    (out / "topics" / "mine.atom.xml").write_bytes(b"named like a feed, not feedpub's")
+    manifest, _ = load_manifest(out)
+    forged = Manifest({**manifest.files, "topics/mine.atom.xml": ""}, manifest.feeds)
+    (out / MANIFEST_NAME).write_bytes(forged.to_bytes())
+    code, _, err = run("build", str(records), "-o", str(out), *AS_OF_ARG)
+    assert code == ExitCode.OK
+    assert (out / "topics" / "mine.atom.xml").read_bytes() == b"named like a feed, not feedpub's"
+    assert "topics/mine.atom.xml: left in place" in err
+    assert "topics/mine.atom.xml" not in load_manifest(out)[0].files  # asked about once
 
 
 def test_publish_writes_only_paths_of_its_own_naming(tmp_path: Path) -> None:

@@ -82,6 +82,7 @@ def _remove_dot_segments(path: str) -> str:
 
 
 # An http(s) URL whose authority, without user information, starts with "[".
+_QUERY_OR_FRAGMENT = re.compile(r"[?#]")
 _BRACKETED_HOST = re.compile(r"(?i:https?)://(\[[^/?#@]*)(?=[/?#]|\Z)")
 
 
@@ -191,6 +192,11 @@ def _rebuild(text: str) -> str:
     """The canonical form of a stripped, non-empty URL, part by part."""
     if _CONTROL.search(text):
         raise URLError(f"{show(text)} contains control characters")
+    if "\\" in text:
+        # Browsers read a backslash as "/" up to the query in http(s) URLs
+        # (WHATWG URL Standard): https://x.example\a\b is https://x.example/a/b.
+        end = len(text) if (cut := _QUERY_OR_FRAGMENT.search(text)) is None else cut.start()
+        text = text[:end].replace("\\", "/") + text[end:]
     bracketed = _BRACKETED_HOST.match(text)
     if bracketed:  # before urlsplit, whose checks of brackets differ between Python releases
         _refuse_ip_literal(bracketed.group(1), text)

@@ -58,6 +58,12 @@ from feedpub.urls import _CANONICAL, URLError, _rebuild, canonical_url
         ("http://\uff11\uff12\uff17.0.0.1/", "http://127.0.0.1/"),
         ("https://255.255.255.255:8000/x", "https://255.255.255.255:8000/x"),
         ("https://0xg.example/", "https://0xg.example/"),
+        # Browsers read a backslash before the query as a slash (WHATWG URL
+        # Standard, special schemes): the link goes where a browser goes.
+        ("https://example.com/a\\b", "https://example.com/a/b"),
+        ("https://example.com\\a\\..\\b?q=\\", "https://example.com/b?q=%5C"),
+        ("https:\\\\example.com\\a", "https://example.com/a"),
+        ("https://example.com/a%5Cb", "https://example.com/a%5Cb"),
         # Browsers keep "ß" and the final sigma in a host (IDNA 2008, UTS 46
         # nontransitional): faß.de and fass.de are two domains.
         ("https://faß.de/", "https://xn--fa-hia.de/"),

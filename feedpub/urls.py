@@ -29,8 +29,9 @@ _DEFAULT_PORTS = {"http": 80, "https": 443}
 MAX_URL_LENGTH = 2048
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 # A URL already in canonical form: http(s), a lower-case DNS host without a
-# port (and not ending in a number: an IPv4 address, see _ipv4), a path, an
-# optional query; only RFC 3986 characters, valid escapes.
+# port (not ending in a number: an IPv4 address, see _ipv4; no xn-- label,
+# which is checked), a path, an optional query; only RFC 3986 characters,
+# valid escapes.
 _LABEL = r"[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?"
 # (Runs of plain characters in one possessive class: no backtracking, and
 # several times faster than an alternation per character.)
@@ -41,7 +42,7 @@ _ESCAPE = r"%(?!2[DE]|3[0-9]|[46][1-9A-F]|[57][0-9A]|5F|7E)[0-9A-F]{2}"
 # Path segments, none of them "." or "..".
 _PATH = rf"(?:/(?!\.\.?+(?:[/?]|\Z)){_SEGMENT_PLAIN}(?:{_ESCAPE}{_SEGMENT_PLAIN})*+)++"
 _CANONICAL = re.compile(
-    rf"https?://(?:{_LABEL}\.)*(?!(?:[0-9]++|0x[0-9a-f]*+)/){_LABEL}{_PATH}"
+    rf"https?://(?:(?!xn--){_LABEL}\.)*(?!(?:[0-9]++|0x[0-9a-f]*+)/|xn--){_LABEL}{_PATH}"
     rf"(?:\?{_PLAIN_OR_QUESTION}(?:{_ESCAPE}{_PLAIN_OR_QUESTION})*+)?"
 )
 
@@ -148,7 +149,19 @@ def _host(hostname: str) -> str:
         return _ipv4(labels, hostname)
     if not host or not all(_HOST_LABEL.match(label) for label in labels):
         raise URLError(f"host {show(hostname)} is not a valid domain name")
+    if "xn--" in host and not all(_is_a_label(label) for label in labels if label.startswith("xn--")):
+        raise URLError(f"host {show(hostname)} is not a valid domain name (an xn-- label that encodes no name)")
     return host
+
+
+def _is_a_label(label: str) -> bool:
+    """Whether ``label`` (ACE form, "xn--...") is the encoding of a Unicode
+    label, as browsers check before they use it."""
+    try:
+        decoded = label[4:].encode("ascii").decode("punycode")
+        return not decoded.isascii() and _deviant_label(decoded) == label
+    except UnicodeError:
+        return False
 
 
 # A label browsers read as a number (WHATWG URL Standard, "ends in a number").

@@ -74,6 +74,8 @@ from feedpub.urls import _CANONICAL, URLError, _rebuild, canonical_url
         ("https://ΒΌΛΟΣ.com/", "https://xn--nxasmq6b.com/"),
         ("https://www\u3002straße\uff0ede/", "https://www.xn--strae-oqa.de/"),
         ("https://bücher.straße.example/", "https://xn--bcher-kva.xn--strae-oqa.example/"),
+        ("https://XN--MNCHEN-3YA.example/", "https://xn--mnchen-3ya.example/"),
+        ("https://xn--ls8h.example/", "https://xn--ls8h.example/"),
         ("https://1.2.3.example/", "https://1.2.3.example/"),
     ],
 )
@@ -127,6 +129,11 @@ def test_canonical_form(raw: str, canonical: str) -> None:
         ("http://1..2/", "is not a valid IPv4 address"),
         ("http://1_0.0.0.1/", "is not a valid IPv4 address"),
         ("https://\u0627\u00df.example/", "not a valid domain name"),  # right-to-left and left-to-right
+        # A label in ACE form (xn--) must be the encoding of a label: browsers refuse others.
+        ("https://xn--a.example/", "not a valid domain name"),
+        ("https://xn--abc.example/", "not a valid domain name"),
+        ("https://xn--0.example/", "not a valid domain name"),
+        ("https://www.xn--bcher-kva0.example/", "not a valid domain name"),
     ],
 )
 def test_refused(raw, message: str) -> None:

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import ipaddress
 import re
+import unicodedata
 from encodings.idna import nameprep
 from urllib.parse import quote, urlsplit, urlunsplit
 
@@ -115,11 +116,14 @@ def _refuse_ip_literal(netloc: str, text: str) -> None:
     )
 
 
-# "ß" and the final sigma: IDNA 2003 (Python's codec) maps them to "ss" and
-# "σ", but browsers follow IDNA 2008 (UTS 46 nontransitional) and keep them:
-# faß.de is xn--fa-hia.de, another domain than fass.de.
-_DEVIATION = re.compile("([\u00df\u03c2])")
-_LIKE_DEVIATION = str.maketrans("\u00df\u03c2", "s\u03c3")  # letters of the same direction
+# "ß", the final sigma and the zero-width joiners: IDNA 2003 (Python's codec)
+# maps them to "ss", "σ" and nothing, but browsers follow IDNA 2008 (UTS 46
+# nontransitional) and keep them: faß.de is xn--fa-hia.de, another domain
+# than fass.de.
+_DEVIATION = re.compile("([\u00df\u03c2\u200c\u200d])")
+# For the label's other checks: letters of the same direction; joiners go.
+_LIKE_DEVIATION = str.maketrans("\u00df\u03c2", "s\u03c3", "\u200c\u200d")
+_VIRAMA = 9  # the canonical combining class of a virama
 _LABEL_DOT = re.compile("[.\u3002\uff0e\uff61]")  # the dots IDNA separates labels with
 
 
@@ -129,6 +133,12 @@ def _deviant_label(label: str) -> str:
     if not _DEVIATION.search(label):
         return label.encode("idna").decode("ascii")
     mapped = "".join(part if _DEVIATION.fullmatch(part) else nameprep(part) for part in _DEVIATION.split(label))
+    for joiner in re.finditer("[\u200c\u200d]", mapped):
+        # IDNA 2008 (CONTEXTJ) allows a joiner after a virama.  Its other rule,
+        # by the letters' joining types, needs data Python does not carry: such
+        # a host is refused rather than read as another name.
+        if joiner.start() == 0 or unicodedata.combining(mapped[joiner.start() - 1]) != _VIRAMA:
+            raise UnicodeError("a zero-width joiner not after a virama")
     nameprep(mapped.translate(_LIKE_DEVIATION))  # the whole label's checks (bidi): raises UnicodeError
     return "xn--" + mapped.encode("punycode").decode("ascii")
 

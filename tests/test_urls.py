@@ -75,6 +75,12 @@ from feedpub.urls import _CANONICAL, URLError, _rebuild, canonical_url
         ("https://www\u3002straße\uff0ede/", "https://www.xn--strae-oqa.de/"),
         ("https://bücher.straße.example/", "https://xn--bcher-kva.xn--strae-oqa.example/"),
         ("https://XN--MNCHEN-3YA.example/", "https://xn--mnchen-3ya.example/"),
+        # So they keep a joiner after a virama (IDNA 2008 CONTEXTJ), which
+        # IDNA 2003 drops: क्‍ष and क्ष are two names.
+        ("https://\u0915\u094d\u200d\u0937.example/", "https://xn--11b2ezcw70k.example/"),
+        ("https://\u0915\u094d\u200c\u0937.example/", "https://xn--11b2ezcs70k.example/"),
+        ("https://\u0915\u094d\u0937.example/", "https://xn--11b2ezc.example/"),
+        ("https://xn--11b2ezcw70k.example/", "https://xn--11b2ezcw70k.example/"),
         ("https://xn--ls8h.example/", "https://xn--ls8h.example/"),
         ("https://1.2.3.example/", "https://1.2.3.example/"),
     ],
@@ -129,6 +135,11 @@ def test_canonical_form(raw: str, canonical: str) -> None:
         ("http://1..2/", "is not a valid IPv4 address"),
         ("http://1_0.0.0.1/", "is not a valid IPv4 address"),
         ("https://\u0627\u00df.example/", "not a valid domain name"),  # right-to-left and left-to-right
+        # A joiner anywhere else is refused, not dropped into another name.
+        ("https://a\u200db.example/", "not a valid domain name"),
+        ("https://\u0646\u0627\u0645\u0647\u200c\u0627\u06cc.example/", "not a valid domain name"),
+        ("https://\u200dab.example/", "not a valid domain name"),
+        ("https://xn--ab-m1t.example/", "not a valid domain name"),  # a\u200db in ACE form
         # A label in ACE form (xn--) must be the encoding of a label: browsers refuse others.
         ("https://xn--a.example/", "not a valid domain name"),
         ("https://xn--abc.example/", "not a valid domain name"),

@@ -422,6 +422,10 @@ class RecordCache:
                     raise Damaged(f"the article of {key!r} is not the one stored")
                 path = path_of(key)
                 found[path] = article_from_json(text, path)
+        # The lookup goes through the index of paths, which no seal covers: a
+        # damaged index finds no row for a path, or a row under another path.
+        if found.keys() != set(paths):
+            raise Damaged("the articles found by path are not the ones asked for")
         return found
 
     # --- where entries were published ----------------------------------------------------------

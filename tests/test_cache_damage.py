@@ -189,6 +189,34 @@ def test_a_changed_byte_in_an_article_is_never_published(damaged) -> None:
     assert [p.severity for p in report.problems if "cache" in p.message] == [Severity.WARNING]
 
 
+@pytest.mark.parametrize("change", [(b"03.txt", b"03.txu"), (b"03.txt", b"0\x03.txt"), (b"/records/", b"/recordz/")])
+def test_an_index_that_disagrees_with_its_table(damaged, change: tuple[bytes, bytes]) -> None:
+    """A damaged byte in the index of record paths (which no row's seal
+    covers): a lookup by path then finds no row, or a row under another
+    path.  The cache is discarded, never trusted."""
+    base, settings, references = damaged
+    for name in ("out", "cache"):
+        shutil.rmtree(base / name, ignore_errors=True)
+        shutil.copytree(base / f"{name}-template", base / name)
+    shutil.rmtree(settings.output_dir)  # every entry is then read back from the cache
+    path = cache_file(settings.cache_dir, settings.records_dir)
+    db = sqlite3.connect(path)
+    ((page,),) = db.execute("SELECT rootpage FROM sqlite_master WHERE name LIKE 'sqlite_autoindex_records%'")
+    (size,) = db.execute("PRAGMA page_size").fetchone()
+    db.close()
+    data = bytearray(path.read_bytes())
+    start = (page - 1) * size
+    index_page = data[start : start + size]
+    old, new = change
+    assert old in index_page
+    data[start : start + size] = index_page.replace(old, new, 1)[:size].ljust(size, b"\0")
+    path.write_bytes(bytes(data))
+    report = build(settings, as_of=AS_OF)
+    assert feed_files(settings.output_dir) == references[False][0]
+    assert not_about_the_cache(report) == references[False][1]
+    assert len(cache_warnings(report)) == 1
+
+
 # --- a cache that cannot be written ------------------------------------------------------
 
 

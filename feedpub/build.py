@@ -35,6 +35,7 @@ from typing import NamedTuple
 from feedpub import __version__, placed, pool
 from feedpub.cache import (
     CachedRecord,
+    Damaged,
     RecordCache,
     RecordRow,
     Stamp,
@@ -536,7 +537,7 @@ def _nothing_to_do(cache: RecordCache, state: str, settings: Settings, as_of: da
     last = cache.last_state()
     if last is None:
         return None
-    summary = json.loads(last)
+    summary = _checked_summary(last)
     if summary["state"] != state or (summary["as_of"] is None) != (as_of is None):
         return None
     if summary["next_due"] is not None and as_of is not None and as_of >= from_seconds(summary["next_due"]):
@@ -545,6 +546,44 @@ def _nothing_to_do(cache: RecordCache, state: str, settings: Settings, as_of: da
     if _output_stamps(settings.output_dir, [p for p in recorded if p != MANIFEST_NAME]) != recorded:
         return None
     return summary
+
+
+def _checked_summary(text: str) -> dict:
+    """The last run's summary, each value of the type it was written with.
+    Its seal is a digest, not a secret: a cache is never trusted to hold what
+    feedpub wrote, so a summary of another shape makes the cache ``Damaged``."""
+    try:
+        summary = json.loads(text)
+        problems, files, skipped = summary["problems"], summary["files"], summary["skipped"]
+        moments = [summary["as_of"], summary["next_due"]]
+        valid = (
+            type(summary["state"]) is str
+            and type(summary["published"]) is int
+            and all(m is None or (type(m) is int and _in_calendar(m)) for m in moments)
+            and type(skipped) is dict
+            and all(type(count) is int for count in skipped.values())
+            and type(problems) is list
+            and all(type(p) is list and list(map(type, p)) in _PROBLEM_TYPES and p[3] in _SEVERITIES for p in problems)
+            and type(files) is list
+            and all(type(f) is list and list(map(type, f)) == [str, str, int] for f in files)
+        )
+    except (ValueError, RecursionError, TypeError, KeyError):  # JSON of another shape, or none
+        valid = False
+    if not valid:
+        raise Damaged("the summary of the last run is not as it was stored")
+    return summary
+
+
+_PROBLEM_TYPES = [[str, field, str, str, line] for field in (str, type(None)) for line in (int, type(None))]
+_SEVERITIES = frozenset(s.value for s in Severity)
+
+
+def _in_calendar(seconds: int) -> bool:
+    try:
+        from_seconds(seconds)
+    except (OverflowError, OSError, ValueError):
+        return False
+    return True
 
 
 def _build(settings: Settings, as_of: datetime | None, write: bool, progress: Progress | None) -> BuildReport:

@@ -217,6 +217,49 @@ def test_an_index_that_disagrees_with_its_table(damaged, change: tuple[bytes, by
     assert len(cache_warnings(report)) == 1
 
 
+# A summary of the last run whose seal was made again for what it now says
+# (the seal is a digest, not a secret): each value is still checked.
+FORGED_SUMMARIES = [
+    "not json",
+    "[" * 100_000,
+    "[]",
+    '{"state": 1}',
+    {"files": [["all.atom.xml", "all"]]},
+    {"files": [[1, 2, 3]]},
+    {"files": "all.atom.xml"},
+    {"problems": [[None, None, None, "warning", None]]},
+    {"problems": [["a", None, "m", "severe", None]]},
+    {"skipped": {"rejected": "1"}},
+    {"skipped": []},
+    {"published": None},
+    {"next_due": 1 << 70, "as_of": 0},
+    {"next_due": "soon"},
+]
+
+
+@pytest.mark.parametrize("forged", FORGED_SUMMARIES, ids=range(len(FORGED_SUMMARIES)))
+def test_a_resealed_summary_of_the_last_run_is_checked(folder, forged) -> None:
+    import json
+
+    from feedpub.cache import _state_seal
+
+    settings, reference = folder
+    assert run_cli(settings) == (0, "")
+    db = sqlite3.connect(cache_file(settings.cache_dir, settings.records_dir))
+    (state,) = db.execute("SELECT value FROM meta WHERE key = 'state'").fetchone()
+    if isinstance(forged, dict):
+        forged = json.dumps({**json.loads(state), **forged})
+    outputs = {path: (size, mtime) for path, size, mtime in db.execute("SELECT * FROM outputs")}
+    db.execute("UPDATE meta SET value = ? WHERE key = 'state'", (forged,))
+    db.execute("UPDATE meta SET value = ? WHERE key = 'state_seal'", (_state_seal(forged, outputs),))
+    db.commit()
+    db.close()
+    code, err = run_cli(settings)
+    assert code == 0 and feed_files(settings.output_dir) == reference
+    assert err.count("\n") == 1 and f"warning: cache {settings.cache_dir}/" in err
+    assert run_cli(settings) == (0, "")
+
+
 # --- a cache that cannot be written ------------------------------------------------------
 
 

@@ -34,6 +34,7 @@ from typing import NamedTuple
 
 from feedpub import __version__, placed, pool
 from feedpub.cache import (
+    UNREADABLE,
     CachedRecord,
     Damaged,
     RecordCache,
@@ -596,7 +597,7 @@ def _build(settings: Settings, as_of: datetime | None, write: bool, progress: Pr
         try:
             report = _build_with(cache, cache_problems, settings, as_of, write, progress)
             break
-        except sqlite3.DatabaseError as exc:
+        except UNREADABLE as exc:
             # The cache broke under us (a corrupt page found mid-run, a value
             # not as it was stored, a full disk): it is an optimisation only,
             # so throw it away and build again from the records, with a new
@@ -621,7 +622,7 @@ def _build(settings: Settings, as_of: datetime | None, write: bool, progress: Pr
             raise
     try:
         cache.close()
-    except (sqlite3.Error, OSError) as exc:
+    except (sqlite3.Error, UnicodeDecodeError, OSError) as exc:
         # The feeds are published: a cache that cannot be saved (a full disk, a
         # folder made read-only) is a warning, never a failed run.
         cache.discard()
@@ -754,6 +755,6 @@ def _saving(cache: RecordCache, settings: Settings, problems: list[Problem], sav
         return
     try:
         save(*args)
-    except (sqlite3.Error, OSError) as exc:
+    except (sqlite3.Error, UnicodeDecodeError, OSError) as exc:
         cache.broken = True
         problems.append(_cache_warning(settings, f"cache {cache.path} not saved ({exc}); the feeds are published"))

@@ -46,6 +46,12 @@ KEPT_OUTPUTS = 4  # output folders whose published entries the cache keeps track
 _PLACEMENT_TYPES = (str, str, int, str, bytes, bytes, bytes)
 
 
+# SQLite names what it found damaged in its error messages (an index's name,
+# a line of the schema): bytes of a damaged file, which need not be UTF-8, and
+# Python's sqlite3 then raises UnicodeDecodeError in place of SQLite's error.
+UNREADABLE = (sqlite3.DatabaseError, UnicodeDecodeError)
+
+
 class Damaged(sqlite3.DatabaseError):
     """A value read from the cache is not what feedpub wrote: the cache is discarded."""
 
@@ -264,7 +270,7 @@ class RecordCache:
                 self.warning = f"cache {self.path} is in use by another run; running without it"
                 self.path = None
                 self.db = self._open(identity, 0)
-        except (sqlite3.DatabaseError, OSError) as exc:
+        except (*UNREADABLE, OSError) as exc:
             self._reopen(identity, exc)
 
     def _reopen(self, identity: str, exc: Exception) -> None:
@@ -273,7 +279,7 @@ class RecordCache:
         self._discard()
         try:
             self.db = self._open(identity, 0)
-        except (sqlite3.DatabaseError, OSError) as exc2:
+        except (*UNREADABLE, OSError) as exc2:
             self.warning = f"cache {self.path} unusable ({exc2}); running without one"
             self.path = None
             self.db = self._open(identity, 0)
@@ -318,7 +324,7 @@ class RecordCache:
         """Throw the cache away (it failed mid-run): the next open starts afresh."""
         try:
             self.db.close()
-        except sqlite3.Error:
+        except (sqlite3.Error, UnicodeDecodeError):
             pass
         self._discard()
 
@@ -348,7 +354,7 @@ class RecordCache:
         try:
             if self.db.in_transaction:
                 self.db.execute("ROLLBACK")
-        except sqlite3.Error:
+        except (sqlite3.Error, UnicodeDecodeError):
             pass
         finally:
             self.db.close()

@@ -260,6 +260,22 @@ def test_a_resealed_summary_of_the_last_run_is_checked(folder, forged) -> None:
     assert run_cli(settings) == (0, "")
 
 
+@pytest.mark.parametrize("byte", [b"\xde", b"\xff", b"\x00"])
+def test_a_damaged_schema_is_found_whatever_byte_it_holds(folder, byte: bytes) -> None:
+    """SQLite names the damaged schema in its error message, and a byte of it
+    that is not UTF-8 there must not turn a damaged cache into a crash."""
+    settings, reference = folder
+    assert run_cli(settings) == (0, "")
+    path = cache_file(settings.cache_dir, settings.records_dir)
+    data = path.read_bytes()
+    at = data.index(b"sqlite_autoindex_outputs_1") + len("sqlite_autoindex_")
+    path.write_bytes(data[:at] + byte + data[at + 1 :])
+    for _ in range(2):
+        code, err = run_cli(settings)
+        assert code == 0 and feed_files(settings.output_dir) == reference
+    assert run_cli(settings) == (0, "")
+
+
 # --- a cache that cannot be written ------------------------------------------------------
 
 

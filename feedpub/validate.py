@@ -96,7 +96,11 @@ class _Checker:
         if not _RFC3339.match(text):
             self.report(element, "InvalidRFC3339Date", f"{text!r} is not an RFC 3339 date-time")
             return None
-        when = datetime.fromisoformat(text.replace("Z", "+00:00"))
+        try:  # the right shape is not yet a moment: 2023-02-30, 24:00, a leap second, +24:00
+            when = datetime.fromisoformat(text.replace("Z", "+00:00"))
+        except ValueError:
+            self.report(element, "InvalidRFC3339Date", f"{text!r} is not a moment of the calendar")
+            return None
         self.plausible(element, when, text)
         return when
 
@@ -106,7 +110,11 @@ class _Checker:
         if parsed is None:
             self.report(element, "InvalidRFC2822Date", f"{text!r} is not an RFC 822 date with a numeric or GMT zone")
             return None
-        when = datetime(*parsed[:6], tzinfo=timezone(timedelta(seconds=parsed[9] or 0)))
+        try:  # the right shape is not yet a moment: 30 Feb, 99:00, a leap second, +9999
+            when = datetime(*parsed[:6], tzinfo=timezone(timedelta(seconds=parsed[9] or 0)))
+        except ValueError:
+            self.report(element, "InvalidRFC2822Date", f"{text!r} is not a moment of the calendar")
+            return None
         if text[:3] != DAY_NAMES[when.weekday()]:
             self.report(element, "IncorrectDOW", f"{text!r}: wrong day of the week")
         self.plausible(element, when, text)

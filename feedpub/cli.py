@@ -364,6 +364,7 @@ def _read_feed(path: str) -> bytes | str:
 
 def _check(args: argparse.Namespace, out: TextIO, err: TextIO) -> ExitCode:
     from feedpub.build import build
+    from feedpub.model import shown
     from feedpub.validate import Finding, check_feed, feed_files
 
     settings = _settings(args)
@@ -396,7 +397,7 @@ def _check(args: argparse.Namespace, out: TextIO, err: TextIO) -> ExitCode:
             "skipped": report.skipped,
             "problems": [_problem_json(p) for p in report.problems],
             "feeds": [
-                {"path": path, "rendered": rendered, "findings": [_finding_json(f) for f in found]}
+                {"path": shown(path), "rendered": rendered, "findings": [_finding_json(f) for f in found]}
                 for path, rendered, found in checked
             ],
             "feed_files_checked": len(files),
@@ -411,7 +412,8 @@ def _check(args: argparse.Namespace, out: TextIO, err: TextIO) -> ExitCode:
         )
         if args.verbose:
             for path, rendered, found in checked:
-                print(f"  {_count(len(found), 'problem'):<11} {'(rendered) ' if rendered else ''}{path}", file=out)
+                where = f"(rendered) {path}" if rendered else shown(path)  # a file's name may hold any bytes
+                print(f"  {_count(len(found), 'problem'):<11} {where}", file=out)
     return code
 
 

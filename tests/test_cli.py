@@ -293,6 +293,27 @@ def test_check_reports_a_feed_it_cannot_read_and_checks_the_others(tmp_path: Pat
     assert "2 feed files checked; 1 problem" in out
 
 
+def test_check_lists_feed_files_of_any_name_escaped_one_line_each(tmp_path: Path) -> None:
+    """A feed file's name that is not UTF-8 or holds a line break is shown
+    escaped in the -v list and in --json, as in every message."""
+    import json
+    import os
+
+    feeds = tmp_path / "feeds"
+    feeds.mkdir()
+    golden = (ROOT / "tests" / "golden" / "all.atom.xml").read_bytes()
+    for name in (b"caf\xe9.atom.xml", b"new\nline.atom.xml"):
+        with open(os.fsencode(feeds) + b"/" + name, "wb") as file:
+            file.write(golden)
+    code, out, _ = run("check", str(SEEDS), "--feeds", str(feeds), "-v", *AS_OF)
+    assert code == ExitCode.OK
+    assert f"  0 problems  {feeds}/caf\\xe9.atom.xml\n" in out
+    assert f"  0 problems  {feeds}/new\\nline.atom.xml\n" in out
+    code, out, _ = run("check", str(SEEDS), "--feeds", str(feeds), "--json", *AS_OF)
+    paths = [feed["path"] for feed in json.loads(out)["feeds"] if not feed["rendered"]]
+    assert paths == [f"{feeds}/caf\\xe9.atom.xml", f"{feeds}/new\\nline.atom.xml"]
+
+
 @pytest.mark.parametrize("encoding", ["latin-1", "ascii"])
 def test_json_and_messages_survive_a_narrow_locale(tmp_path: Path, encoding: str) -> None:
     """Under a C locale or a Latin-1 terminal, non-ASCII and undecodable file
@@ -330,10 +351,13 @@ def test_json_and_messages_survive_a_narrow_locale(tmp_path: Path, encoding: str
         assert b"not a regular file" in checked.stderr
         if extra == ["--json"]:
             document = json.loads(checked.stdout.decode("ascii"))
-            paths = [os.fsencode(feed["path"]) for feed in document["feeds"] if not feed["rendered"]]
-            assert paths == [feeds + b"/fifo \xff.rss.xml", feeds + b"/\xe9t\xe9.atom.xml"]
+            # Escaped as in the findings beside them: one spelling per file, valid UTF-8.
+            paths = [feed["path"] for feed in document["feeds"] if not feed["rendered"]]
+            folder = f"{tmp_path}/feeds \\xff\\xfe"
+            assert paths == [f"{folder}/fifo \\xff.rss.xml", f"{folder}/\\xe9t\\xe9.atom.xml"]
+            assert document["feeds"][-2]["findings"][0]["path"] == paths[0]
         else:
-            assert b"\\udcff\\udcfe/\\udce9t\\udce9.atom.xml\n" in checked.stdout  # escaped, still named
+            assert b"\\xff\\xfe/\\xe9t\\xe9.atom.xml\n" in checked.stdout  # escaped, still named
     missing = feedpub("build", str(records), "-c", os.fsencode(tmp_path) + b"/conf \xff.yaml")
     assert missing.returncode == ExitCode.USAGE
     assert missing.stderr.endswith(b"/conf \\udcff.yaml: no such config file\n")

@@ -45,10 +45,12 @@ exit codes:
 def _common_options(verbose_help: str) -> argparse.ArgumentParser:
     """Options that build and check share: where records are and how to read them."""
     common = argparse.ArgumentParser(add_help=False)
+    # Folders stay text here, checked by the settings as the config file's are:
+    # Path("") is ".", and an empty value (an unset shell variable) would name
+    # the current folder without a word.
     common.add_argument(
         "records_dir",
         nargs="?",
-        type=Path,
         metavar="RECORDS_DIR",
         help="folder of record files (default: seeds, or records_dir in the config)",
     )
@@ -131,13 +133,11 @@ def _parser() -> argparse.ArgumentParser:
         "-o",
         "--output",
         dest="output_dir",
-        type=Path,
         metavar="OUTPUT_DIR",
         help="folder to write feeds into (default: feeds, or output_dir in the config)",
     )
     build.add_argument(
         "--cache-dir",
-        type=Path,
         metavar="DIR",
         help="where parsed records are cached between runs (default: .feedpub-cache)",
     )

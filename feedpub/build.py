@@ -541,6 +541,10 @@ def _nothing_to_do(cache: RecordCache, state: str, settings: Settings, as_of: da
     summary = _checked_summary(last)
     if summary["state"] != state or (summary["as_of"] is None) != (as_of is None):
         return None
+    if as_of is not None and to_seconds(as_of) < summary["as_of"]:
+        # The clock set back: records the last run showed may be due later
+        # than this run's time (record dates are whole seconds, as the stored time is).
+        return None
     if summary["next_due"] is not None and as_of is not None and as_of >= from_seconds(summary["next_due"]):
         return None
     recorded = cache.output_stamps()

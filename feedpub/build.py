@@ -110,12 +110,25 @@ class BuildReport:
 # --- reading ------------------------------------------------------------------------------
 
 
+def _not_a_records_folder(path: Path) -> str:
+    """Why ``path`` (not a folder, links followed) cannot be read as the records folder."""
+    try:
+        mode = os.stat(path).st_mode
+    except OSError as exc:
+        if isinstance(exc, FileNotFoundError):
+            return f"{path}: records folder does not exist"
+        return f"{path}: records folder cannot be read: {exc.strerror or exc}"
+    kind = "file" if stat.S_ISREG(mode) else "named pipe" if stat.S_ISFIFO(mode) else "device"
+    kind = "socket" if stat.S_ISSOCK(mode) else kind
+    return f"{path}: is a {kind}, not a records folder"
+
+
 def discover(records_dir: Path, settings: Settings) -> tuple[dict[str, Stamp], list[Problem]]:
     """Record files under ``records_dir`` with their size and mtime, in path order.
     Hidden files and folders are skipped; links are not followed, so a record
     folder cannot make feedpub read files outside it."""
     if not records_dir.is_dir():
-        raise ConfigError(f"{records_dir}: records folder does not exist")
+        raise ConfigError(_not_a_records_folder(records_dir))
     problems: list[Problem] = []
     return dict(walk(records_dir, settings, problems)), problems
 
@@ -451,7 +464,7 @@ def build(
     ``progress``: called as stages advance, for a progress bar.
     """
     if not settings.records_dir.is_dir():  # a usage error must not create the output folder
-        raise ConfigError(f"{settings.records_dir}: records folder does not exist")
+        raise ConfigError(_not_a_records_folder(settings.records_dir))
     if write and (clash := folder_clash(settings)) is not None:
         raise ConfigError(clash)
     _check_cache_location(settings)

@@ -76,6 +76,15 @@ def test_quiet_prints_nothing_when_all_is_well(tmp_path: Path) -> None:
     "argv, message",
     [
         (["build", "no-such-folder"], "no-such-folder: records folder does not exist"),
+        (
+            ["build", str(SEEDS / "000_d1c42bc3f6594a6c.txt")],
+            "000_d1c42bc3f6594a6c.txt: is a file, not a records folder",
+        ),
+        (["build", "/dev/null"], "/dev/null: is a device, not a records folder"),
+        (
+            ["check", str(SEEDS / "000_d1c42bc3f6594a6c.txt")],
+            "000_d1c42bc3f6594a6c.txt: is a file, not a records folder",
+        ),
         (["build", str(SEEDS), "--base-url", "ftp://x.org/"], "base_url: 'ftp://x.org/': the scheme 'ftp'"),
         (["build", str(SEEDS), "--timezone", "Mars/Olympus"], "default_timezone: 'Mars/Olympus' is not an IANA"),
         (["build", str(SEEDS), "--max-items", "-1"], "max_items: -1 is not a whole number"),
@@ -85,7 +94,7 @@ def test_quiet_prints_nothing_when_all_is_well(tmp_path: Path) -> None:
     ],
 )
 def test_usage_errors_exit_2_with_one_line(argv: list[str], message: str, tmp_path: Path) -> None:
-    code, out, err = run(*argv, "-o", str(tmp_path / "out"))
+    code, out, err = run(*argv, *(["-o", str(tmp_path / "out")] if argv[0] == "build" else []))
     assert code == ExitCode.USAGE
     assert message in err and err.count("\n") == 1 and "Traceback" not in err
     assert not (tmp_path / "out").exists()

@@ -351,21 +351,27 @@ def _build(args: argparse.Namespace, out: TextIO, err: TextIO) -> ExitCode:
     return code
 
 
-def _read_feed(path: str) -> bytes | str:
-    """A feed file's bytes, or why it cannot be checked.  Nothing opened can
-    block: a FIFO named like a feed is reported, not waited on."""
-    from feedpub.settings import read_regular_file
+def _feed_findings(path: str, now: datetime) -> list:  # -> list[Finding]
+    """What is wrong with a feed file, read as hostile input.  Nothing opened
+    can block (a FIFO named like a feed is reported, not waited on), and no
+    more is read than the validator takes (a file of gigabytes is not loaded)."""
+    from feedpub.render import MAX_FEED_BYTES
+    from feedpub.settings import TooLarge, read_regular_file
+    from feedpub.validate import Finding, check_feed, too_large
 
     try:
-        return read_regular_file(path)
+        data = read_regular_file(path, MAX_FEED_BYTES)
+    except TooLarge as exc:
+        return [too_large(path, exc.size)]
     except OSError as exc:
-        return f"cannot be read: {exc.strerror or exc}"
+        return [Finding(path, 1, "Unreadable", f"cannot be read: {exc.strerror or exc}")]
+    return check_feed(path, data, now)
 
 
 def _check(args: argparse.Namespace, out: TextIO, err: TextIO) -> ExitCode:
     from feedpub.build import build
     from feedpub.model import shown
-    from feedpub.validate import Finding, check_feed, feed_files
+    from feedpub.validate import check_feed, feed_files
 
     settings = _settings(args)
     now = _now()
@@ -378,9 +384,7 @@ def _check(args: argparse.Namespace, out: TextIO, err: TextIO) -> ExitCode:
             if not os.path.lexists(path):
                 raise ConfigError(f"{path}: no such feed file or folder")
         for path in feed_files(paths):
-            data = _read_feed(path)
-            found = [Finding(path, 1, "Unreadable", data)] if isinstance(data, str) else check_feed(path, data, now)
-            checked.append((path, False, found))
+            checked.append((path, False, _feed_findings(path, now)))
     findings = [f for _, _, found in checked for f in found]
     for problem in report.problems:
         print(problem, file=err)

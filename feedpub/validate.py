@@ -333,14 +333,19 @@ class _Checker:
                     self.report(element, "SecurityRisk", f"{name}={value[:60]!r} uses an unsafe scheme")
 
 
+def too_large(path: str, size: int) -> Finding:
+    """The finding of a feed of ``size`` bytes, over what the validator reads."""
+    message = f"the feed is {size:,} bytes; the validator reads no more than {MAX_FEED_BYTES:,}"
+    return Finding(path, 1, "ValidatorLimit", message)
+
+
 def check_feed(path: str, data: bytes, now: datetime | None = None) -> list[Finding]:
     """Every broken rule in one feed document (empty when it is clean).
 
     ``now``: dates after it (plus ten minutes) are reported as implausible; None skips that check.
     """
     if len(data) > MAX_FEED_BYTES:
-        message = f"the feed is {len(data):,} bytes; the validator reads no more than {MAX_FEED_BYTES:,}"
-        return [Finding(path, 1, "ValidatorLimit", message)]
+        return [too_large(path, len(data))]
     from lxml import etree
 
     checker = _Checker(path, data, now)

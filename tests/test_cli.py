@@ -291,6 +291,37 @@ def test_check_reports_a_fifo_among_the_feeds_and_does_not_wait(tmp_path: Path, 
     assert out.endswith("feed files checked; 1 problem\n" if given == "folder" else "1 feed file checked; 1 problem\n")
 
 
+def test_check_reads_no_more_of_a_feed_than_the_validator_would(tmp_path: Path) -> None:
+    """A feed file of gigabytes (sparse: it costs no disk) is reported with its
+    real size after reading a bounded part of it, not loaded whole."""
+    import os
+    import resource
+
+    feeds = tmp_path / "feeds"
+    feeds.mkdir()
+    with open(feeds / "huge.atom.xml", "wb") as file:
+        file.truncate(3 << 30)
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    code, out, err = run("check", str(SEEDS), "--feeds", str(feeds), *AS_OF)
+    grown_kb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - peak
+    assert code == ExitCode.REJECTED
+    assert err == (
+        f"{feeds / 'huge.atom.xml'}:1: ValidatorLimit: the feed is 3,221,225,472 bytes;"
+        " the validator reads no more than 2,000,000\n"
+    )
+    assert grown_kb < 200_000
+    assert os.path.getsize(feeds / "huge.atom.xml") == 3 << 30
+
+
+def test_a_config_file_is_read_only_up_to_a_limit(tmp_path: Path) -> None:
+    config = tmp_path / "feedpub.yaml"
+    with open(config, "wb") as file:
+        file.truncate(3 << 30)
+    code, _, err = run("build", str(SEEDS), "-c", str(config), "-o", str(tmp_path / "out"))
+    assert code == ExitCode.USAGE
+    assert err == f"feedpub: {config}: cannot be read: is 3,221,225,472 bytes, over the limit of 1,048,576\n"
+
+
 def test_check_reports_a_feed_it_cannot_read_and_checks_the_others(tmp_path: Path) -> None:
     feeds = tmp_path / "feeds"
     feeds.mkdir()

@@ -52,6 +52,10 @@ _PLACEMENT_TYPES = (str, str, int, str, bytes, bytes, bytes)
 UNREADABLE = (sqlite3.DatabaseError, UnicodeDecodeError)
 
 
+# The files SQLite keeps for a database: the database and its journals.
+_SQLITE_FILES = ("", "-journal", "-wal", "-shm")
+
+
 class Damaged(sqlite3.DatabaseError):
     """A value read from the cache is not what feedpub wrote: the cache is discarded."""
 
@@ -287,6 +291,11 @@ class RecordCache:
     def _open(self, identity: str, wait: float) -> sqlite3.Connection:
         if self.path is not None:
             self.path.parent.mkdir(parents=True, exist_ok=True)
+            # SQLite follows links, to its journals too: a link planted where
+            # one of these files goes would have it write to the file it names.
+            for suffix in _SQLITE_FILES:
+                if os.path.islink(f"{self.path}{suffix}"):
+                    raise Damaged(f"{self.path}{suffix} is a symbolic link")
         db = sqlite3.connect(":memory:" if self.path is None else str(self.path), isolation_level=None, timeout=wait)
         try:
             # Pages of 16 KiB (SQLite's default is 4): an article row is 1-2 KB,
@@ -333,7 +342,7 @@ class RecordCache:
         # is left as it is; the next run checks it again, as it checks any.
         if self.path is None:
             return
-        for suffix in ("", "-wal", "-shm", "-journal"):
+        for suffix in _SQLITE_FILES:
             try:
                 os.unlink(f"{self.path}{suffix}")
             except OSError:

@@ -324,6 +324,33 @@ def test_something_else_in_place_of_the_cache_folder(folder, tmp_path: Path, kin
     assert settings.cache_dir.is_symlink() or settings.cache_dir.read_text("utf-8") == "not a folder"
 
 
+@pytest.mark.parametrize("suffix", ["", "-journal", "-wal", "-shm"])
+@pytest.mark.parametrize("target", [b"", b"a file of someone else's"])
+def test_links_in_place_of_the_cache_files_are_never_written_through(
+    folder, tmp_path: Path, suffix: str, target: bytes
+) -> None:
+    """A link where the cache file or SQLite's journal goes (planted in the
+    cache folder) is removed and the cache rebuilt: nothing is written
+    through it to the file it names."""
+    settings, reference = folder
+    assert run_cli(settings)[0] == 0
+    path = cache_file(settings.cache_dir, settings.records_dir)
+    if suffix:  # the cache as it was, with a link beside it
+        Path(f"{path}{suffix}").unlink(missing_ok=True)
+    else:
+        path.unlink()
+    victim = tmp_path / "victim"
+    victim.write_bytes(target)
+    Path(f"{path}{suffix}").symlink_to(victim)
+    (records := settings.records_dir / "00.txt").write_text(records.read_text("utf-8") + "\n", "utf-8")
+    code, err = run_cli(settings)
+    assert code == 0 and feed_files(settings.output_dir) == reference
+    assert err.count("\n") == 1 and f"warning: cache {path}" in err and "link" in err
+    assert victim.read_bytes() == target
+    assert not Path(f"{path}{suffix}").is_symlink()
+    assert run_cli(settings) == (0, "")
+
+
 def test_a_read_only_cache(folder, monkeypatch) -> None:
     """SQLite told to open the cache read-only, as on a read-only mount (root
     writes through any file mode, so a mode would test nothing)."""

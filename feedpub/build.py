@@ -34,7 +34,9 @@ from typing import NamedTuple
 
 from feedpub import __version__, placed, pool
 from feedpub.cache import (
+    UNREADABLE,
     CachedRecord,
+    Damaged,
     RecordCache,
     RecordRow,
     Stamp,
@@ -108,12 +110,25 @@ class BuildReport:
 # --- reading ------------------------------------------------------------------------------
 
 
+def _not_a_records_folder(path: Path) -> str:
+    """Why ``path`` (not a folder, links followed) cannot be read as the records folder."""
+    try:
+        mode = os.stat(path).st_mode
+    except OSError as exc:
+        if isinstance(exc, FileNotFoundError):
+            return f"{path}: records folder does not exist"
+        return f"{path}: records folder cannot be read: {exc.strerror or exc}"
+    kind = "file" if stat.S_ISREG(mode) else "named pipe" if stat.S_ISFIFO(mode) else "device"
+    kind = "socket" if stat.S_ISSOCK(mode) else kind
+    return f"{path}: is a {kind}, not a records folder"
+
+
 def discover(records_dir: Path, settings: Settings) -> tuple[dict[str, Stamp], list[Problem]]:
     """Record files under ``records_dir`` with their size and mtime, in path order.
     Hidden files and folders are skipped; links are not followed, so a record
     folder cannot make feedpub read files outside it."""
     if not records_dir.is_dir():
-        raise ConfigError(f"{records_dir}: records folder does not exist")
+        raise ConfigError(_not_a_records_folder(records_dir))
     problems: list[Problem] = []
     return dict(walk(records_dir, settings, problems)), problems
 
@@ -449,7 +464,7 @@ def build(
     ``progress``: called as stages advance, for a progress bar.
     """
     if not settings.records_dir.is_dir():  # a usage error must not create the output folder
-        raise ConfigError(f"{settings.records_dir}: records folder does not exist")
+        raise ConfigError(_not_a_records_folder(settings.records_dir))
     if write and (clash := folder_clash(settings)) is not None:
         raise ConfigError(clash)
     _check_cache_location(settings)
@@ -536,8 +551,12 @@ def _nothing_to_do(cache: RecordCache, state: str, settings: Settings, as_of: da
     last = cache.last_state()
     if last is None:
         return None
-    summary = json.loads(last)
+    summary = _checked_summary(last)
     if summary["state"] != state or (summary["as_of"] is None) != (as_of is None):
+        return None
+    if as_of is not None and to_seconds(as_of) < summary["as_of"]:
+        # The clock set back: records the last run showed may be due later
+        # than this run's time (record dates are whole seconds, as the stored time is).
         return None
     if summary["next_due"] is not None and as_of is not None and as_of >= from_seconds(summary["next_due"]):
         return None
@@ -545,6 +564,44 @@ def _nothing_to_do(cache: RecordCache, state: str, settings: Settings, as_of: da
     if _output_stamps(settings.output_dir, [p for p in recorded if p != MANIFEST_NAME]) != recorded:
         return None
     return summary
+
+
+def _checked_summary(text: str) -> dict:
+    """The last run's summary, each value of the type it was written with.
+    Its seal is a digest, not a secret: a cache is never trusted to hold what
+    feedpub wrote, so a summary of another shape makes the cache ``Damaged``."""
+    try:
+        summary = json.loads(text)
+        problems, files, skipped = summary["problems"], summary["files"], summary["skipped"]
+        moments = [summary["as_of"], summary["next_due"]]
+        valid = (
+            type(summary["state"]) is str
+            and type(summary["published"]) is int
+            and all(m is None or (type(m) is int and _in_calendar(m)) for m in moments)
+            and type(skipped) is dict
+            and all(type(count) is int for count in skipped.values())
+            and type(problems) is list
+            and all(type(p) is list and list(map(type, p)) in _PROBLEM_TYPES and p[3] in _SEVERITIES for p in problems)
+            and type(files) is list
+            and all(type(f) is list and list(map(type, f)) == [str, str, int] for f in files)
+        )
+    except (ValueError, RecursionError, TypeError, KeyError):  # JSON of another shape, or none
+        valid = False
+    if not valid:
+        raise Damaged("the summary of the last run is not as it was stored")
+    return summary
+
+
+_PROBLEM_TYPES = [[str, field, str, str, line] for field in (str, type(None)) for line in (int, type(None))]
+_SEVERITIES = frozenset(s.value for s in Severity)
+
+
+def _in_calendar(seconds: int) -> bool:
+    try:
+        from_seconds(seconds)
+    except (OverflowError, OSError, ValueError):
+        return False
+    return True
 
 
 def _build(settings: Settings, as_of: datetime | None, write: bool, progress: Progress | None) -> BuildReport:
@@ -557,7 +614,7 @@ def _build(settings: Settings, as_of: datetime | None, write: bool, progress: Pr
         try:
             report = _build_with(cache, cache_problems, settings, as_of, write, progress)
             break
-        except sqlite3.DatabaseError as exc:
+        except UNREADABLE as exc:
             # The cache broke under us (a corrupt page found mid-run, a value
             # not as it was stored, a full disk): it is an optimisation only,
             # so throw it away and build again from the records, with a new
@@ -582,7 +639,7 @@ def _build(settings: Settings, as_of: datetime | None, write: bool, progress: Pr
             raise
     try:
         cache.close()
-    except (sqlite3.Error, OSError) as exc:
+    except (sqlite3.Error, UnicodeDecodeError, OSError) as exc:
         # The feeds are published: a cache that cannot be saved (a full disk, a
         # folder made read-only) is a warning, never a failed run.
         cache.discard()
@@ -715,6 +772,6 @@ def _saving(cache: RecordCache, settings: Settings, problems: list[Problem], sav
         return
     try:
         save(*args)
-    except (sqlite3.Error, OSError) as exc:
+    except (sqlite3.Error, UnicodeDecodeError, OSError) as exc:
         cache.broken = True
         problems.append(_cache_warning(settings, f"cache {cache.path} not saved ({exc}); the feeds are published"))

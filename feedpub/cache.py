@@ -46,6 +46,16 @@ KEPT_OUTPUTS = 4  # output folders whose published entries the cache keeps track
 _PLACEMENT_TYPES = (str, str, int, str, bytes, bytes, bytes)
 
 
+# SQLite names what it found damaged in its error messages (an index's name,
+# a line of the schema): bytes of a damaged file, which need not be UTF-8, and
+# Python's sqlite3 then raises UnicodeDecodeError in place of SQLite's error.
+UNREADABLE = (sqlite3.DatabaseError, UnicodeDecodeError)
+
+
+# The files SQLite keeps for a database: the database and its journals.
+_SQLITE_FILES = ("", "-journal", "-wal", "-shm")
+
+
 class Damaged(sqlite3.DatabaseError):
     """A value read from the cache is not what feedpub wrote: the cache is discarded."""
 
@@ -264,7 +274,7 @@ class RecordCache:
                 self.warning = f"cache {self.path} is in use by another run; running without it"
                 self.path = None
                 self.db = self._open(identity, 0)
-        except (sqlite3.DatabaseError, OSError) as exc:
+        except (*UNREADABLE, OSError) as exc:
             self._reopen(identity, exc)
 
     def _reopen(self, identity: str, exc: Exception) -> None:
@@ -273,7 +283,7 @@ class RecordCache:
         self._discard()
         try:
             self.db = self._open(identity, 0)
-        except (sqlite3.DatabaseError, OSError) as exc2:
+        except (*UNREADABLE, OSError) as exc2:
             self.warning = f"cache {self.path} unusable ({exc2}); running without one"
             self.path = None
             self.db = self._open(identity, 0)
@@ -281,6 +291,11 @@ class RecordCache:
     def _open(self, identity: str, wait: float) -> sqlite3.Connection:
         if self.path is not None:
             self.path.parent.mkdir(parents=True, exist_ok=True)
+            # SQLite follows links, to its journals too: a link planted where
+            # one of these files goes would have it write to the file it names.
+            for suffix in _SQLITE_FILES:
+                if os.path.islink(f"{self.path}{suffix}"):
+                    raise Damaged(f"{self.path}{suffix} is a symbolic link")
         db = sqlite3.connect(":memory:" if self.path is None else str(self.path), isolation_level=None, timeout=wait)
         try:
             # Pages of 16 KiB (SQLite's default is 4): an article row is 1-2 KB,
@@ -318,7 +333,7 @@ class RecordCache:
         """Throw the cache away (it failed mid-run): the next open starts afresh."""
         try:
             self.db.close()
-        except sqlite3.Error:
+        except (sqlite3.Error, UnicodeDecodeError):
             pass
         self._discard()
 
@@ -327,7 +342,7 @@ class RecordCache:
         # is left as it is; the next run checks it again, as it checks any.
         if self.path is None:
             return
-        for suffix in ("", "-wal", "-shm", "-journal"):
+        for suffix in _SQLITE_FILES:
             try:
                 os.unlink(f"{self.path}{suffix}")
             except OSError:
@@ -348,7 +363,7 @@ class RecordCache:
         try:
             if self.db.in_transaction:
                 self.db.execute("ROLLBACK")
-        except sqlite3.Error:
+        except (sqlite3.Error, UnicodeDecodeError):
             pass
         finally:
             self.db.close()
@@ -422,6 +437,10 @@ class RecordCache:
                     raise Damaged(f"the article of {key!r} is not the one stored")
                 path = path_of(key)
                 found[path] = article_from_json(text, path)
+        # The lookup goes through the index of paths, which no seal covers: a
+        # damaged index finds no row for a path, or a row under another path.
+        if found.keys() != set(paths):
+            raise Damaged("the articles found by path are not the ones asked for")
         return found
 
     # --- where entries were published ----------------------------------------------------------

@@ -45,10 +45,12 @@ exit codes:
 def _common_options(verbose_help: str) -> argparse.ArgumentParser:
     """Options that build and check share: where records are and how to read them."""
     common = argparse.ArgumentParser(add_help=False)
+    # Folders stay text here, checked by the settings as the config file's are:
+    # Path("") is ".", and an empty value (an unset shell variable) would name
+    # the current folder without a word.
     common.add_argument(
         "records_dir",
         nargs="?",
-        type=Path,
         metavar="RECORDS_DIR",
         help="folder of record files (default: seeds, or records_dir in the config)",
     )
@@ -131,13 +133,11 @@ def _parser() -> argparse.ArgumentParser:
         "-o",
         "--output",
         dest="output_dir",
-        type=Path,
         metavar="OUTPUT_DIR",
         help="folder to write feeds into (default: feeds, or output_dir in the config)",
     )
     build.add_argument(
         "--cache-dir",
-        type=Path,
         metavar="DIR",
         help="where parsed records are cached between runs (default: .feedpub-cache)",
     )
@@ -351,20 +351,27 @@ def _build(args: argparse.Namespace, out: TextIO, err: TextIO) -> ExitCode:
     return code
 
 
-def _read_feed(path: str) -> bytes | str:
-    """A feed file's bytes, or why it cannot be checked.  Nothing opened can
-    block: a FIFO named like a feed is reported, not waited on."""
-    from feedpub.settings import read_regular_file
+def _feed_findings(path: str, now: datetime) -> list:  # -> list[Finding]
+    """What is wrong with a feed file, read as hostile input.  Nothing opened
+    can block (a FIFO named like a feed is reported, not waited on), and no
+    more is read than the validator takes (a file of gigabytes is not loaded)."""
+    from feedpub.render import MAX_FEED_BYTES
+    from feedpub.settings import TooLarge, read_regular_file
+    from feedpub.validate import Finding, check_feed, too_large
 
     try:
-        return read_regular_file(path)
+        data = read_regular_file(path, MAX_FEED_BYTES)
+    except TooLarge as exc:
+        return [too_large(path, exc.size)]
     except OSError as exc:
-        return f"cannot be read: {exc.strerror or exc}"
+        return [Finding(path, 1, "Unreadable", f"cannot be read: {exc.strerror or exc}")]
+    return check_feed(path, data, now)
 
 
 def _check(args: argparse.Namespace, out: TextIO, err: TextIO) -> ExitCode:
     from feedpub.build import build
-    from feedpub.validate import Finding, check_feed, feed_files
+    from feedpub.model import shown
+    from feedpub.validate import check_feed, feed_files
 
     settings = _settings(args)
     now = _now()
@@ -377,9 +384,7 @@ def _check(args: argparse.Namespace, out: TextIO, err: TextIO) -> ExitCode:
             if not os.path.lexists(path):
                 raise ConfigError(f"{path}: no such feed file or folder")
         for path in feed_files(paths):
-            data = _read_feed(path)
-            found = [Finding(path, 1, "Unreadable", data)] if isinstance(data, str) else check_feed(path, data, now)
-            checked.append((path, False, found))
+            checked.append((path, False, _feed_findings(path, now)))
     findings = [f for _, _, found in checked for f in found]
     for problem in report.problems:
         print(problem, file=err)
@@ -396,7 +401,7 @@ def _check(args: argparse.Namespace, out: TextIO, err: TextIO) -> ExitCode:
             "skipped": report.skipped,
             "problems": [_problem_json(p) for p in report.problems],
             "feeds": [
-                {"path": path, "rendered": rendered, "findings": [_finding_json(f) for f in found]}
+                {"path": shown(path), "rendered": rendered, "findings": [_finding_json(f) for f in found]}
                 for path, rendered, found in checked
             ],
             "feed_files_checked": len(files),
@@ -411,7 +416,8 @@ def _check(args: argparse.Namespace, out: TextIO, err: TextIO) -> ExitCode:
         )
         if args.verbose:
             for path, rendered, found in checked:
-                print(f"  {_count(len(found), 'problem'):<11} {'(rendered) ' if rendered else ''}{path}", file=out)
+                where = f"(rendered) {path}" if rendered else shown(path)  # a file's name may hold any bytes
+                print(f"  {_count(len(found), 'problem'):<11} {where}", file=out)
     return code
 
 

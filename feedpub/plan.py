@@ -77,7 +77,13 @@ def _distinct_updated(articles: list[Listing]) -> list[Listing]:
     # time after the moved one: look at those, not at every article.
     clashes = [n for n in range(1, len(times)) if times[n] <= times[n - 1]]
     moved = set()
+    n = 0  # where the last walk ended
     for start in clashes:
+        if start < n:
+            # Walked already: a walk ends at the first time after the moved
+            # ones.  (Ties held at the last second would be walked again from
+            # each of them: as much work as the square of their number.)
+            continue
         n = start
         while n < len(times) and times[n] <= times[n - 1]:
             times[n] = times[n - 1] + _SECOND if times[n - 1] < LAST_SECOND else LAST_SECOND

@@ -7,6 +7,7 @@ and the value when it is wrong.
 from __future__ import annotations
 
 import dataclasses
+import errno
 import os
 import re
 import stat
@@ -22,6 +23,7 @@ from feedpub.text import clean_text, show
 from feedpub.urls import URLError, canonical_url
 
 CONFIG_NAME = "feedpub.yaml"
+CONFIG_MAX_BYTES = 1 << 20  # a settings file is a few lines; more is a wrong file, not settings
 FORMAT_NAMES = ("atom", "rss")
 
 
@@ -291,18 +293,35 @@ _NOT_YAML = re.compile("[^\t\n\r\x20-\x7e\x85\xa0-\ud7ff\ue000-\ufffd\U00010000-
 _READ_FLAGS = os.O_RDONLY | getattr(os, "O_NONBLOCK", 0)
 
 
-def read_regular_file(path: str | Path) -> bytes:
+class TooLarge(OSError):
+    """A file larger than its reader takes; ``size`` is its real size."""
+
+    def __init__(self, path: str | Path, size: int, limit: int) -> None:
+        super().__init__(errno.EFBIG, f"is {size:,} bytes, over the limit of {limit:,}", str(path))
+        self.size = size
+
+
+def read_regular_file(path: str | Path, limit: int | None = None) -> bytes:
     """The bytes of a regular file (links followed).  The open cannot block:
     a FIFO or a device where a file was expected is refused, not waited on.
-    Raises ``OSError``, with ``strerror`` "not a regular file" for those."""
+    Raises ``OSError``, with ``strerror`` "not a regular file" for those.
+    With ``limit``, a larger file raises ``TooLarge`` having read no more
+    than ``limit + 1`` bytes of it: a file of gigabytes is not loaded whole."""
     fd = os.open(path, _READ_FLAGS)
     try:
         info = os.fstat(fd)
         if not stat.S_ISREG(info.st_mode):
             raise OSError(0, "not a regular file", str(path))
+        if limit is not None and info.st_size > limit:
+            raise TooLarge(path, info.st_size, limit)
+        left = info.st_size + 1 if limit is None else limit + 1  # None: until the end, however it grew
         parts = []
-        while part := os.read(fd, max(info.st_size + 1, 1 << 16)):
+        while part := os.read(fd, max(left, 1 << 16) if limit is None else left):
             parts.append(part)
+            if limit is not None:
+                left -= len(part)
+                if left <= 0:  # grown since it was measured
+                    raise TooLarge(path, max(os.fstat(fd).st_size, limit + 1), limit)
         return b"".join(parts)
     finally:
         os.close(fd)
@@ -315,7 +334,7 @@ def read_config(path: Path) -> dict[str, Any]:
     naming both lines, where plain YAML would keep the last one silently;
     tags, anchors and aliases are refused."""
     try:
-        text = read_regular_file(path).decode("utf-8")
+        text = read_regular_file(path, CONFIG_MAX_BYTES).decode("utf-8")
     except FileNotFoundError:
         return {}
     except OSError as exc:

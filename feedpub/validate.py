@@ -102,7 +102,11 @@ class _Checker:
         if not _RFC3339.match(text):
             self.report(element, "InvalidRFC3339Date", f"{text!r} is not an RFC 3339 date-time")
             return None
-        when = datetime.fromisoformat(text.replace("Z", "+00:00"))
+        try:  # the right shape is not yet a moment: 2023-02-30, 24:00, a leap second, +24:00
+            when = datetime.fromisoformat(text.replace("Z", "+00:00"))
+        except ValueError:
+            self.report(element, "InvalidRFC3339Date", f"{text!r} is not a moment of the calendar")
+            return None
         self.plausible(element, when, text)
         return when
 
@@ -112,7 +116,11 @@ class _Checker:
         if parsed is None:
             self.report(element, "InvalidRFC2822Date", f"{text!r} is not an RFC 822 date with a numeric or GMT zone")
             return None
-        when = datetime(*parsed[:6], tzinfo=timezone(timedelta(seconds=parsed[9] or 0)))
+        try:  # the right shape is not yet a moment: 30 Feb, 99:00, a leap second, +9999
+            when = datetime(*parsed[:6], tzinfo=timezone(timedelta(seconds=parsed[9] or 0)))
+        except ValueError:
+            self.report(element, "InvalidRFC2822Date", f"{text!r} is not a moment of the calendar")
+            return None
         if text[:3] != DAY_NAMES[when.weekday()]:
             self.report(element, "IncorrectDOW", f"{text!r}: wrong day of the week")
         self.plausible(element, when, text)
@@ -334,14 +342,19 @@ class _Checker:
                     self.report(element, "SecurityRisk", f"{name}={value[:60]!r} uses an unsafe scheme")
 
 
+def too_large(path: str, size: int) -> Finding:
+    """The finding of a feed of ``size`` bytes, over what the validator reads."""
+    message = f"the feed is {size:,} bytes; the validator reads no more than {MAX_FEED_BYTES:,}"
+    return Finding(path, 1, "ValidatorLimit", message)
+
+
 def check_feed(path: str, data: bytes, now: datetime | None = None) -> list[Finding]:
     """Every broken rule in one feed document (empty when it is clean).
 
     ``now``: dates after it (plus ten minutes) are reported as implausible; None skips that check.
     """
     if len(data) > MAX_FEED_BYTES:
-        message = f"the feed is {len(data):,} bytes; the validator reads no more than {MAX_FEED_BYTES:,}"
-        return [Finding(path, 1, "ValidatorLimit", message)]
+        return [too_large(path, len(data))]
     from lxml import etree
 
     checker = _Checker(path, data, now)

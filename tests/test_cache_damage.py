@@ -189,6 +189,93 @@ def test_a_changed_byte_in_an_article_is_never_published(damaged) -> None:
     assert [p.severity for p in report.problems if "cache" in p.message] == [Severity.WARNING]
 
 
+@pytest.mark.parametrize("change", [(b"03.txt", b"03.txu"), (b"03.txt", b"0\x03.txt"), (b"/records/", b"/recordz/")])
+def test_an_index_that_disagrees_with_its_table(damaged, change: tuple[bytes, bytes]) -> None:
+    """A damaged byte in the index of record paths (which no row's seal
+    covers): a lookup by path then finds no row, or a row under another
+    path.  The cache is discarded, never trusted."""
+    base, settings, references = damaged
+    for name in ("out", "cache"):
+        shutil.rmtree(base / name, ignore_errors=True)
+        shutil.copytree(base / f"{name}-template", base / name)
+    shutil.rmtree(settings.output_dir)  # every entry is then read back from the cache
+    path = cache_file(settings.cache_dir, settings.records_dir)
+    db = sqlite3.connect(path)
+    ((page,),) = db.execute("SELECT rootpage FROM sqlite_master WHERE name LIKE 'sqlite_autoindex_records%'")
+    (size,) = db.execute("PRAGMA page_size").fetchone()
+    db.close()
+    data = bytearray(path.read_bytes())
+    start = (page - 1) * size
+    index_page = data[start : start + size]
+    old, new = change
+    assert old in index_page
+    data[start : start + size] = index_page.replace(old, new, 1)[:size].ljust(size, b"\0")
+    path.write_bytes(bytes(data))
+    report = build(settings, as_of=AS_OF)
+    assert feed_files(settings.output_dir) == references[False][0]
+    assert not_about_the_cache(report) == references[False][1]
+    assert len(cache_warnings(report)) == 1
+
+
+# A summary of the last run whose seal was made again for what it now says
+# (the seal is a digest, not a secret): each value is still checked.
+FORGED_SUMMARIES = [
+    "not json",
+    "[" * 100_000,
+    "[]",
+    '{"state": 1}',
+    {"files": [["all.atom.xml", "all"]]},
+    {"files": [[1, 2, 3]]},
+    {"files": "all.atom.xml"},
+    {"problems": [[None, None, None, "warning", None]]},
+    {"problems": [["a", None, "m", "severe", None]]},
+    {"skipped": {"rejected": "1"}},
+    {"skipped": []},
+    {"published": None},
+    {"next_due": 1 << 70, "as_of": 0},
+    {"next_due": "soon"},
+]
+
+
+@pytest.mark.parametrize("forged", FORGED_SUMMARIES, ids=range(len(FORGED_SUMMARIES)))
+def test_a_resealed_summary_of_the_last_run_is_checked(folder, forged) -> None:
+    import json
+
+    from feedpub.cache import _state_seal
+
+    settings, reference = folder
+    assert run_cli(settings) == (0, "")
+    db = sqlite3.connect(cache_file(settings.cache_dir, settings.records_dir))
+    (state,) = db.execute("SELECT value FROM meta WHERE key = 'state'").fetchone()
+    if isinstance(forged, dict):
+        forged = json.dumps({**json.loads(state), **forged})
+    outputs = {path: (size, mtime) for path, size, mtime in db.execute("SELECT * FROM outputs")}
+    db.execute("UPDATE meta SET value = ? WHERE key = 'state'", (forged,))
+    db.execute("UPDATE meta SET value = ? WHERE key = 'state_seal'", (_state_seal(forged, outputs),))
+    db.commit()
+    db.close()
+    code, err = run_cli(settings)
+    assert code == 0 and feed_files(settings.output_dir) == reference
+    assert err.count("\n") == 1 and f"warning: cache {settings.cache_dir}/" in err
+    assert run_cli(settings) == (0, "")
+
+
+@pytest.mark.parametrize("byte", [b"\xde", b"\xff", b"\x00"])
+def test_a_damaged_schema_is_found_whatever_byte_it_holds(folder, byte: bytes) -> None:
+    """SQLite names the damaged schema in its error message, and a byte of it
+    that is not UTF-8 there must not turn a damaged cache into a crash."""
+    settings, reference = folder
+    assert run_cli(settings) == (0, "")
+    path = cache_file(settings.cache_dir, settings.records_dir)
+    data = path.read_bytes()
+    at = data.index(b"sqlite_autoindex_outputs_1") + len("sqlite_autoindex_")
+    path.write_bytes(data[:at] + byte + data[at + 1 :])
+    for _ in range(2):
+        code, err = run_cli(settings)
+        assert code == 0 and feed_files(settings.output_dir) == reference
+    assert run_cli(settings) == (0, "")
+
+
 # --- a cache that cannot be written ------------------------------------------------------
 
 
@@ -235,6 +322,33 @@ def test_something_else_in_place_of_the_cache_folder(folder, tmp_path: Path, kin
         assert code == 0 and feed_files(settings.output_dir) == reference
         assert err.count("\n") == 1 and f"warning: cache {settings.cache_dir}/" in err
     assert settings.cache_dir.is_symlink() or settings.cache_dir.read_text("utf-8") == "not a folder"
+
+
+@pytest.mark.parametrize("suffix", ["", "-journal", "-wal", "-shm"])
+@pytest.mark.parametrize("target", [b"", b"a file of someone else's"])
+def test_links_in_place_of_the_cache_files_are_never_written_through(
+    folder, tmp_path: Path, suffix: str, target: bytes
+) -> None:
+    """A link where the cache file or SQLite's journal goes (planted in the
+    cache folder) is removed and the cache rebuilt: nothing is written
+    through it to the file it names."""
+    settings, reference = folder
+    assert run_cli(settings)[0] == 0
+    path = cache_file(settings.cache_dir, settings.records_dir)
+    if suffix:  # the cache as it was, with a link beside it
+        Path(f"{path}{suffix}").unlink(missing_ok=True)
+    else:
+        path.unlink()
+    victim = tmp_path / "victim"
+    victim.write_bytes(target)
+    Path(f"{path}{suffix}").symlink_to(victim)
+    (records := settings.records_dir / "00.txt").write_text(records.read_text("utf-8") + "\n", "utf-8")
+    code, err = run_cli(settings)
+    assert code == 0 and feed_files(settings.output_dir) == reference
+    assert err.count("\n") == 1 and f"warning: cache {path}" in err and "link" in err
+    assert victim.read_bytes() == target
+    assert not Path(f"{path}{suffix}").is_symlink()
+    assert run_cli(settings) == (0, "")
 
 
 def test_a_read_only_cache(folder, monkeypatch) -> None:

@@ -76,6 +76,15 @@ def test_quiet_prints_nothing_when_all_is_well(tmp_path: Path) -> None:
     "argv, message",
     [
         (["build", "no-such-folder"], "no-such-folder: records folder does not exist"),
+        (
+            ["build", str(SEEDS / "000_d1c42bc3f6594a6c.txt")],
+            "000_d1c42bc3f6594a6c.txt: is a file, not a records folder",
+        ),
+        (["build", "/dev/null"], "/dev/null: is a device, not a records folder"),
+        (
+            ["check", str(SEEDS / "000_d1c42bc3f6594a6c.txt")],
+            "000_d1c42bc3f6594a6c.txt: is a file, not a records folder",
+        ),
         (["build", str(SEEDS), "--base-url", "ftp://x.org/"], "base_url: 'ftp://x.org/': the scheme 'ftp'"),
         (["build", str(SEEDS), "--timezone", "Mars/Olympus"], "default_timezone: 'Mars/Olympus' is not an IANA"),
         (["build", str(SEEDS), "--max-items", "-1"], "max_items: -1 is not a whole number"),
@@ -85,7 +94,7 @@ def test_quiet_prints_nothing_when_all_is_well(tmp_path: Path) -> None:
     ],
 )
 def test_usage_errors_exit_2_with_one_line(argv: list[str], message: str, tmp_path: Path) -> None:
-    code, out, err = run(*argv, "-o", str(tmp_path / "out"))
+    code, out, err = run(*argv, *(["-o", str(tmp_path / "out")] if argv[0] == "build" else []))
     assert code == ExitCode.USAGE
     assert message in err and err.count("\n") == 1 and "Traceback" not in err
     assert not (tmp_path / "out").exists()
@@ -282,6 +291,37 @@ def test_check_reports_a_fifo_among_the_feeds_and_does_not_wait(tmp_path: Path, 
     assert out.endswith("feed files checked; 1 problem\n" if given == "folder" else "1 feed file checked; 1 problem\n")
 
 
+def test_check_reads_no_more_of_a_feed_than_the_validator_would(tmp_path: Path) -> None:
+    """A feed file of gigabytes (sparse: it costs no disk) is reported with its
+    real size after reading a bounded part of it, not loaded whole."""
+    import os
+    import resource
+
+    feeds = tmp_path / "feeds"
+    feeds.mkdir()
+    with open(feeds / "huge.atom.xml", "wb") as file:
+        file.truncate(3 << 30)
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    code, out, err = run("check", str(SEEDS), "--feeds", str(feeds), *AS_OF)
+    grown_kb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - peak
+    assert code == ExitCode.REJECTED
+    assert err == (
+        f"{feeds / 'huge.atom.xml'}:1: ValidatorLimit: the feed is 3,221,225,472 bytes;"
+        " the validator reads no more than 2,000,000\n"
+    )
+    assert grown_kb < 200_000
+    assert os.path.getsize(feeds / "huge.atom.xml") == 3 << 30
+
+
+def test_a_config_file_is_read_only_up_to_a_limit(tmp_path: Path) -> None:
+    config = tmp_path / "feedpub.yaml"
+    with open(config, "wb") as file:
+        file.truncate(3 << 30)
+    code, _, err = run("build", str(SEEDS), "-c", str(config), "-o", str(tmp_path / "out"))
+    assert code == ExitCode.USAGE
+    assert err == f"feedpub: {config}: cannot be read: is 3,221,225,472 bytes, over the limit of 1,048,576\n"
+
+
 def test_check_reports_a_feed_it_cannot_read_and_checks_the_others(tmp_path: Path) -> None:
     feeds = tmp_path / "feeds"
     feeds.mkdir()
@@ -291,6 +331,27 @@ def test_check_reports_a_feed_it_cannot_read_and_checks_the_others(tmp_path: Pat
     assert code == ExitCode.REJECTED
     assert err == f"{feeds / 'dangling.rss.xml'}:1: Unreadable: cannot be read: No such file or directory\n"
     assert "2 feed files checked; 1 problem" in out
+
+
+def test_check_lists_feed_files_of_any_name_escaped_one_line_each(tmp_path: Path) -> None:
+    """A feed file's name that is not UTF-8 or holds a line break is shown
+    escaped in the -v list and in --json, as in every message."""
+    import json
+    import os
+
+    feeds = tmp_path / "feeds"
+    feeds.mkdir()
+    golden = (ROOT / "tests" / "golden" / "all.atom.xml").read_bytes()
+    for name in (b"caf\xe9.atom.xml", b"new\nline.atom.xml"):
+        with open(os.fsencode(feeds) + b"/" + name, "wb") as file:
+            file.write(golden)
+    code, out, _ = run("check", str(SEEDS), "--feeds", str(feeds), "-v", *AS_OF)
+    assert code == ExitCode.OK
+    assert f"  0 problems  {feeds}/caf\\xe9.atom.xml\n" in out
+    assert f"  0 problems  {feeds}/new\\nline.atom.xml\n" in out
+    code, out, _ = run("check", str(SEEDS), "--feeds", str(feeds), "--json", *AS_OF)
+    paths = [feed["path"] for feed in json.loads(out)["feeds"] if not feed["rendered"]]
+    assert paths == [f"{feeds}/caf\\xe9.atom.xml", f"{feeds}/new\\nline.atom.xml"]
 
 
 @pytest.mark.parametrize("encoding", ["latin-1", "ascii"])
@@ -330,10 +391,13 @@ def test_json_and_messages_survive_a_narrow_locale(tmp_path: Path, encoding: str
         assert b"not a regular file" in checked.stderr
         if extra == ["--json"]:
             document = json.loads(checked.stdout.decode("ascii"))
-            paths = [os.fsencode(feed["path"]) for feed in document["feeds"] if not feed["rendered"]]
-            assert paths == [feeds + b"/fifo \xff.rss.xml", feeds + b"/\xe9t\xe9.atom.xml"]
+            # Escaped as in the findings beside them: one spelling per file, valid UTF-8.
+            paths = [feed["path"] for feed in document["feeds"] if not feed["rendered"]]
+            folder = f"{tmp_path}/feeds \\xff\\xfe"
+            assert paths == [f"{folder}/fifo \\xff.rss.xml", f"{folder}/\\xe9t\\xe9.atom.xml"]
+            assert document["feeds"][-2]["findings"][0]["path"] == paths[0]
         else:
-            assert b"\\udcff\\udcfe/\\udce9t\\udce9.atom.xml\n" in checked.stdout  # escaped, still named
+            assert b"\\xff\\xfe/\\xe9t\\xe9.atom.xml\n" in checked.stdout  # escaped, still named
     missing = feedpub("build", str(records), "-c", os.fsencode(tmp_path) + b"/conf \xff.yaml")
     assert missing.returncode == ExitCode.USAGE
     assert missing.stderr.endswith(b"/conf \\udcff.yaml: no such config file\n")

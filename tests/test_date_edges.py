@@ -158,3 +158,35 @@ def test_two_records_at_the_last_second_plan_without_overflow() -> None:
     listings = [article(n)._replace(updated=LAST_SECOND) for n in range(2)]
     selection = select(listings, make_settings(), None)
     assert sorted(a.updated for a in selection.articles) == [LAST_SECOND - timedelta(seconds=1), LAST_SECOND]
+
+
+def _lines_run(function, *args) -> int:
+    """How many lines of ``function``'s own code run for ``args``: work counted, not timed."""
+    import sys
+
+    code, count = function.__code__, 0
+
+    def trace(frame, event, arg):
+        nonlocal count
+        if frame.f_code is not code:
+            return None
+        if event == "line":
+            count += 1
+        return trace
+
+    sys.settrace(trace)
+    try:
+        function(*args)
+    finally:
+        sys.settrace(None)
+    return count
+
+
+def test_ties_at_the_last_second_cost_work_in_proportion_to_their_number() -> None:
+    """Ties that reach the last second stay there while the forward pass walks
+    them; each must be walked once, not once per tie after it."""
+    for base in (LAST_SECOND, LAST_SECOND - timedelta(seconds=100), EARLIEST):
+        work = [
+            _lines_run(_distinct_updated, [article(k)._replace(updated=base) for k in range(n)]) for n in (400, 800)
+        ]
+        assert work[1] < 2.5 * work[0], (base, work)

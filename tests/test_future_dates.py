@@ -81,3 +81,28 @@ def test_a_record_far_ahead_is_reported_until_it_comes_within_a_year(tmp_path: P
     assert _warnings(within) == [] and within.skipped == {"scheduled": 1}
     published = build(settings, as_of=datetime(2099, 1, 1, tzinfo=UTC))
     assert published.published == 2 and published.skipped == {}
+
+
+@pytest.mark.parametrize("earlier", [timedelta(days=400), timedelta(days=30), timedelta(seconds=1)])
+def test_a_run_at_an_earlier_time_than_the_last_selects_as_without_a_cache(tmp_path: Path, earlier) -> None:
+    """The clock set back (or --as-of given an earlier time): records the last
+    run published are held back again, and updates it showed wait again,
+    exactly as a build without the cache does; the cache never changes what
+    a run publishes."""
+    last = datetime(2025, 4, 5, 12, tzinfo=UTC)
+    records = tmp_path / "records"
+    records.mkdir()
+    _record(records, "plain", "2024-02-01T00:00:00Z")
+    _record(records, "due-at-the-last-run", "2025-04-05T12:00:00Z")  # a second earlier, it waits
+    _record(records, "revised", "2025-02-01T00:00:00Z", "2025-03-20T00:00:00Z")
+    _record(records, "far", "2026-05-01T00:00:00Z")  # more than a year after the earliest run only
+    settings = dataclasses.replace(
+        make_settings(), records_dir=records, output_dir=tmp_path / "out", cache_dir=tmp_path / "cache"
+    )
+    build(settings, as_of=last)
+    back = build(settings, as_of=last - earlier)
+    feeds = {p.name: p.read_bytes() for p in (tmp_path / "out").glob("*.xml")}
+    plain = dataclasses.replace(settings, output_dir=tmp_path / "plain", cache_dir=None)
+    reference = build(plain, as_of=last - earlier)
+    assert feeds == {p.name: p.read_bytes() for p in (tmp_path / "plain").glob("*.xml")}
+    assert (back.published, back.skipped, back.problems) == (reference.published, reference.skipped, reference.problems)

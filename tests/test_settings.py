@@ -177,6 +177,25 @@ def test_paths_in_the_config_are_taken_as_written(tmp_path: Path) -> None:
     assert (loaded.records_dir, loaded.output_dir) == (Path("my  records "), Path("caf\u00e9"))
 
 
+@pytest.mark.parametrize(
+    "argv, key",
+    [(["", "-o", "out"], "records_dir"), (["records", "-o", ""], "output_dir"),
+     (["records", "-o", "out", "--cache-dir", ""], "cache_dir"), (["records", "-o", " "], "output_dir")],
+)  # fmt: skip
+def test_an_empty_path_on_the_command_line_is_a_usage_error(tmp_path: Path, monkeypatch, argv, key) -> None:
+    """As in the config file: an empty value (an unset shell variable, say) is
+    not taken for the current folder, where feeds, records or the cache would
+    then be written or read without a word."""
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "records").mkdir()
+    (tmp_path / "records" / "a.txt").write_text(record(), "utf-8")
+    out, err = io.StringIO(), io.StringIO()
+    code = main(["build", *argv, *AS_OF], out=out, err=err)
+    assert code == ExitCode.USAGE
+    assert err.getvalue().startswith(f"feedpub: command line: {key}: ") and "is not a path" in err.getvalue()
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["records"]
+
+
 # --- the config file -------------------------------------------------------------------------
 
 

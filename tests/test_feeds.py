@@ -152,6 +152,9 @@ def test_committed_feeds_are_the_default_build(tmp_path: Path, monkeypatch) -> N
     settings = dataclasses.replace(load_settings(), output_dir=tmp_path, cache_dir=None)
     build(settings, as_of=AS_OF)
     assert files_under(tmp_path) == files_under(ROOT / "feeds")
+    # The manifest too: a committed one of an older format makes `make feeds` rewrite it, with a warning.
+    manifest = ".feedpub-manifest.json"
+    assert (tmp_path / manifest).read_bytes() == (ROOT / "feeds" / manifest).read_bytes()
 
 
 def test_default_build_leaves_drafts_out(tmp_path: Path) -> None:

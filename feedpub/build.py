@@ -24,7 +24,6 @@ import json
 import operator
 import os
 import sqlite3
-import stat
 import traceback
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, replace
@@ -37,7 +36,6 @@ from feedpub.cache import (
     CachedRecord,
     RecordCache,
     RecordRow,
-    Stamp,
     cache_file,
     from_seconds,
     record_row,
@@ -58,6 +56,7 @@ from feedpub.publish import (
     is_feed_path,
     publish,
 )
+from feedpub.records.files import Stamp, discover, read_stamped, walk
 from feedpub.render import FORMATS, MAX_FEED_BYTES, load_document_writer
 from feedpub.settings import Settings, folder_clash
 
@@ -103,122 +102,6 @@ class BuildReport:
     @property
     def errors(self) -> tuple[Problem, ...]:
         return tuple(p for p in self.problems if p.severity is Severity.ERROR)
-
-
-# --- reading ------------------------------------------------------------------------------
-
-
-def discover(records_dir: Path, settings: Settings) -> tuple[dict[str, Stamp], list[Problem]]:
-    """Record files under ``records_dir`` with their size and mtime, in path order.
-    Hidden files and folders are skipped; links are not followed, so a record
-    folder cannot make feedpub read files outside it."""
-    if not records_dir.is_dir():
-        raise ConfigError(f"{records_dir}: records folder does not exist")
-    problems: list[Problem] = []
-    return dict(walk(records_dir, settings, problems)), problems
-
-
-_BY_NAME = operator.attrgetter("name")  # in C: a folder may hold a hundred thousand records
-
-
-def walk(
-    records_dir: Path, settings: Settings, problems: list[Problem], stamped: bool = True
-) -> Iterator[tuple[str, Stamp | None]]:
-    """``discover``, one file at a time (what it skips goes to ``problems``).
-
-    ``stamped=False`` gives no stamps: the kind of each entry comes from the
-    folder listing itself, with no ``stat`` call (10 us a file here).  A run
-    that parses every file takes each one's stamp as it reads it instead.
-
-    A subfolder that cannot be listed (no permission, or a path longer than
-    the system allows) is reported and skipped; a file whose stamp cannot be
-    taken is given ``UNREAD``, and reading it reports why, as reading it
-    would in a run that takes no stamps.  Names are whatever the file system
-    holds (a name that is not valid UTF-8 comes with surrogate escapes)."""
-    root = str(records_dir)
-    folders = [root]
-    while folders:
-        folder = folders.pop()
-        try:
-            with os.scandir(folder) as scan:
-                entries = sorted(scan, key=_BY_NAME)
-        except OSError as exc:
-            if folder == root:
-                raise ConfigError(f"{records_dir}: records folder cannot be read: {exc.strerror or exc}") from None
-            problems.append(Problem(folder, None, f"folder cannot be read: {exc.strerror or exc}; skipped"))
-            continue
-        subfolders = []
-        for entry in entries:
-            if entry.name.startswith("."):
-                continue
-            try:
-                if entry.is_dir(follow_symlinks=False):
-                    subfolders.append(entry.path)
-                elif entry.name.endswith(settings.record_suffixes):
-                    if not entry.is_file(follow_symlinks=False):
-                        kind = "a symbolic link" if entry.is_symlink() else "not a regular file"
-                        problems.append(Problem(entry.path, None, f"is {kind}; not read", Severity.WARNING))
-                    elif not stamped:
-                        yield entry.path, None
-                    else:
-                        info = entry.stat(follow_symlinks=False)
-                        if stat.S_ISREG(info.st_mode):
-                            yield entry.path, Stamp(info.st_size, info.st_mtime_ns)
-                        else:  # replaced since the folder was listed
-                            problems.append(
-                                Problem(entry.path, None, "is not a regular file; not read", Severity.WARNING)
-                            )
-            except FileNotFoundError:  # deleted since the folder was listed: as if never there
-                continue
-            except OSError as exc:
-                if entry.name.endswith(settings.record_suffixes):  # a path too long to stat: reading it says why
-                    yield entry.path, UNREAD if stamped else None
-                else:
-                    problems.append(Problem(entry.path, None, f"cannot be read: {exc.strerror or exc}; skipped"))
-        folders.extend(reversed(subfolders))
-
-
-_READ_FLAGS = os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_NONBLOCK", 0)
-
-
-def read_bytes(path: str, limit: int) -> bytes | Problem:
-    """A file's bytes (at most one over ``limit``, which parsing reports)."""
-    return read_stamped(path, limit)[0]
-
-
-# The stamp of a file that could not be read: it matches no file, so the
-# next run reads the file again (permissions fixed by chmod change no mtime).
-UNREAD = Stamp(-1, -1)
-
-
-def read_stamped(path: str, limit: int) -> tuple[bytes | Problem, Stamp]:
-    """``read_bytes``, and the stamp of the file it read (from the open file,
-    before reading: a change while it is read makes the next run read it again)."""
-    try:
-        fd = os.open(path, _READ_FLAGS)
-    except OSError as exc:
-        return Problem(path, None, f"cannot be read: {exc.strerror or exc}"), UNREAD
-    try:
-        info = os.fstat(fd)
-        if not stat.S_ISREG(info.st_mode):
-            return Problem(path, None, "is not a regular file; not read"), UNREAD
-        # Ask for the size the file has, and one byte more to see it end:
-        # asking for the whole limit would allocate a megabyte for every record.
-        wanted = limit + 1
-        parts = []
-        ask = min(info.st_size + 1, wanted)
-        while wanted > 0:
-            part = os.read(fd, ask)
-            if not part:
-                break
-            parts.append(part)
-            wanted -= len(part)
-            ask = min(1 << 16, wanted)  # it grew, or the read was short: go on in pieces
-        return parts[0] if len(parts) == 1 else b"".join(parts), Stamp(info.st_size, info.st_mtime_ns)
-    except OSError as exc:
-        return Problem(path, None, f"cannot be read: {exc.strerror or exc}"), UNREAD
-    finally:
-        os.close(fd)
 
 
 # A record's entries rendered with its parse, one per format in
@@ -271,7 +154,7 @@ _GROUP_BYTES = 1 << 22  # 4 MiB: a whole batch of typical records, or four of th
 def _parse_group(group: list[_Read], settings: Settings, render: bool) -> list[Parsed]:
     # Imported here: the parser (PyYAML, the date readers) loads only in a
     # run that parses.
-    from feedpub.normalise import parse_record
+    from feedpub.records import parse_record
 
     shas = [b"" if isinstance(data, Problem) else hashlib.sha256(data).digest() for _, _, data, _ in group]
     results = [

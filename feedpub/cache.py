@@ -40,6 +40,7 @@ from typing import NamedTuple
 from feedpub import __version__
 from feedpub.model import Article, Image, Listing, ParseResult, Problem, Provider, RelatedLink, Severity, Topic
 from feedpub.placed import Placement
+from feedpub.records.files import Stamp
 
 SCHEMA = 11
 KEPT_OUTPUTS = 4  # output folders whose published entries the cache keeps track of
@@ -100,14 +101,6 @@ CREATE TABLE IF NOT EXISTS outputs (path TEXT PRIMARY KEY, size INTEGER NOT NULL
 -- meta holds 'identity' (what made the cache), 'state' (the last build's
 -- summary) and 'state_seal' (a digest of the state and the outputs table).
 """
-
-
-class Stamp(NamedTuple):
-    """A record file's identity as the file system gives it.  (A tuple: a
-    run makes one per record file, a hundred thousand of them.)"""
-
-    size: int
-    mtime_ns: int
 
 
 class CachedRecord(NamedTuple):

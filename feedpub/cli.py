@@ -183,7 +183,7 @@ def _as_of(text: str | None) -> datetime:
         # The only clock read of a build: it decides which records are due,
         # never what the feeds say (their dates come from the records).
         return _now()
-    from feedpub.dates import DateError, parse_date
+    from feedpub.records.dates import DateError, parse_date
 
     try:
         return parse_date(text)

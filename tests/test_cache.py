@@ -13,10 +13,11 @@ from pathlib import Path
 import pytest
 
 import feedpub.build
-from feedpub.build import PARALLEL_THRESHOLD, UNREAD, build, read_stamped
+from feedpub.build import PARALLEL_THRESHOLD, build
 from feedpub.cache import KEPT_OUTPUTS, cache_file
 from feedpub.errors import ConfigError
 from feedpub.model import Problem, Severity
+from feedpub.records.files import UNREAD, read_stamped
 from feedpub.render import FORMATS, FeedFormat
 from tests.conftest import AS_OF, make_settings, record
 

@@ -16,7 +16,7 @@ import warnings
 from datetime import UTC, date, datetime, tzinfo
 from enum import StrEnum
 
-from feedpub.text import show
+from feedpub.records.text import show
 
 # email.utils and dateutil are imported where they are needed: most records
 # write ISO 8601 dates, and a run that reads none of the other kinds (or no

@@ -17,7 +17,7 @@ import ipaddress
 import re
 from urllib.parse import quote, urlsplit, urlunsplit
 
-from feedpub.text import show
+from feedpub.records.text import show
 
 # What may stay as is in a path and a query (RFC 3986 sections 3.3 and 3.4).
 _PATH_SAFE = "/:@!$&'()*+,;=-._~%"

@@ -5,10 +5,10 @@ publishing the files are the only I/O; parsing, planning and rendering are
 pure functions of values.  Around them:
 
 - records whose file is unchanged since the last run come from the cache
-  (``feedpub.cache``); the others are parsed, in parallel when there are many;
+  (``feedpub.speed.cache``); the others are parsed, in parallel when there are many;
 - planning works on small ``Listing`` values; a whole article is fetched only
   when a feed shows it, and each entry is rendered once per format, unless
-  the feeds the last run published hold it (``feedpub.placed``);
+  the feeds the last run published hold it (``feedpub.speed.entries``);
 - a run whose records, settings and output files are all as the last run left
   them sees it at once, and writes nothing.
 """
@@ -31,17 +31,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import NamedTuple
 
-from feedpub import __version__, placed, pool
-from feedpub.cache import (
-    CachedRecord,
-    RecordCache,
-    RecordRow,
-    cache_file,
-    from_seconds,
-    record_row,
-    row_listing,
-    to_seconds,
-)
+from feedpub import __version__
 from feedpub.errors import ConfigError
 from feedpub.lock import output_lock
 from feedpub.model import Article, FeedPlan, Listing, ParseResult, Problem, Severity
@@ -59,6 +49,18 @@ from feedpub.publish import (
 from feedpub.records.files import Stamp, discover, read_stamped, walk
 from feedpub.render import FORMATS, MAX_FEED_BYTES, load_document_writer
 from feedpub.settings import Settings, folder_clash
+from feedpub.speed import entries as entry_index
+from feedpub.speed import pool
+from feedpub.speed.cache import (
+    CachedRecord,
+    RecordCache,
+    RecordRow,
+    cache_file,
+    from_seconds,
+    record_row,
+    row_listing,
+    to_seconds,
+)
 
 Progress = Callable[[str, int, int], None]  # (stage, done, total)
 # Below this many files to parse, a process pool costs more than it saves.
@@ -182,7 +184,7 @@ def parse_files(
     meanwhile: Callable[[], None] | None = None,
 ) -> Iterator[Parsed]:
     """Parse ``todo`` (path, cached sha) in order, in batches; with helper
-    processes when there are many (``feedpub.pool``: this process parses
+    processes when there are many (``feedpub.speed.pool``: this process parses
     too), which then also render the entries when ``render``.  The results
     are the same either way: parsing is a pure function.  ``meanwhile`` runs
     once the helpers have their first batches."""
@@ -207,9 +209,9 @@ def _render(article: Article, settings: Settings) -> Rendered:
 
 
 def entry_key(listing: Listing, sha_of: Callable[[str], bytes]) -> bytes:
-    """The key of an article's entries (``feedpub.placed``): its record's
+    """The key of an article's entries (``feedpub.speed.entries``): its record's
     sha256 (``sha_of`` its path) and the updated stamp they render."""
-    return placed.entry_key(sha_of(listing.source), to_seconds(listing.updated))
+    return entry_index.entry_key(sha_of(listing.source), to_seconds(listing.updated))
 
 
 def render_outputs(
@@ -295,7 +297,7 @@ def _published_entries(settings: Settings, cache: RecordCache, wanted: list[byte
     placements = cache.placements(_output_key(settings))
     found: dict[bytes, dict[str, bytes]] = {}
     with OutputFolder(settings.output_dir, create=False) as output:
-        for number, spans in placed.wanted_in(placements, wanted).items():
+        for number, spans in entry_index.wanted_in(placements, wanted).items():
             placement = placements[number]
             if not is_feed_path(placement.file):  # a path no build would write
                 continue
@@ -305,16 +307,16 @@ def _published_entries(settings: Settings, cache: RecordCache, wanted: list[byte
             data = output.read(placement.file, placement.size)
             if data is None:
                 continue
-            for key, entry in placed.entries_from(data, placement, spans).items():
+            for key, entry in entry_index.entries_from(data, placement, spans).items():
                 found.setdefault(key, {})[placement.format] = entry
     return found
 
 
 def _placements(outputs: Sequence[Output], key: Callable[[Listing], bytes],
-                hashes: Mapping[str, str]) -> list[placed.Placement]:  # fmt: skip
+                hashes: Mapping[str, str]) -> list[entry_index.Placement]:  # fmt: skip
     """Where the files just published hold each entry, for the next run."""
-    written = (placed.Written(o.path, o.format, hashes[o.path], o.chunks, o.plan.articles) for o in outputs)
-    return placed.index(written, _ID, key)
+    written = (entry_index.Written(o.path, o.format, hashes[o.path], o.chunks, o.plan.articles) for o in outputs)
+    return entry_index.index(written, _ID, key)
 
 
 # --- the run --------------------------------------------------------------------------------
@@ -565,7 +567,7 @@ def _build_with(
     report = None
     if write:
         files = [PublishedFile(o.path, o.plan.name, o.chunks, tuple(map(_ID, o.plan.articles))) for o in outputs]
-        placements: list[placed.Placement] = []
+        placements: list[entry_index.Placement] = []
 
         def place(hashes: dict[str, str]) -> None:  # while the files are synced to disk
             placements.extend(_placements(outputs, key, hashes))

@@ -18,8 +18,8 @@ from hypothesis import strategies as st
 
 from feedpub import cli
 from feedpub.build import build
-from feedpub.cache import RecordCache, cache_file
 from feedpub.model import Severity
+from feedpub.speed.cache import RecordCache, cache_file
 from tests.conftest import AS_OF, make_settings, record
 
 BASE_URL = "https://feeds.example.org/"

@@ -8,7 +8,7 @@ It is an optimisation only: deleting it changes no output byte.
 - Planning reads only small columns (id, URL, dates, topics); a whole article
   is read back only when a feed shows it.
 - Rendered entries are not copied here: the last run's feeds hold them, and
-  the cache keeps where (``feedpub.placed``).  With no item limit, a changed
+  the cache keeps where (``feedpub.speed.entries``).  With no item limit, a changed
   record costs one rendering, not a hundred thousand.
 - Nothing in it is executable: articles and problems are JSON, placements
   are offsets.  A cache of another schema, another feedpub
@@ -39,8 +39,8 @@ from typing import NamedTuple
 
 from feedpub import __version__
 from feedpub.model import Article, Image, Listing, ParseResult, Problem, Provider, RelatedLink, Severity, Topic
-from feedpub.placed import Placement
 from feedpub.records.files import Stamp
+from feedpub.speed.entries import Placement
 
 SCHEMA = 11
 KEPT_OUTPUTS = 4  # output folders whose published entries the cache keeps track of
@@ -421,7 +421,7 @@ class RecordCache:
 
     def placements(self, output: str) -> list[Placement]:
         """The entries the last build into ``output`` (a resolved folder) left,
-        by file.  Rows of the wrong types are left out, and ``feedpub.placed``
+        by file.  Rows of the wrong types are left out, and ``feedpub.speed.entries``
         checks each one's seal: never trusted."""
         query = "SELECT file, format, size, sha256, keys, spans, seal FROM placed WHERE output = ? ORDER BY file"
         rows = self.db.execute(query, (path_key(output),)).fetchall()

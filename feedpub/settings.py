@@ -16,10 +16,10 @@ from datetime import tzinfo
 from pathlib import Path
 from typing import Any
 
-from feedpub.errors import ConfigError, FieldError
+from feedpub.errors import ConfigError, FieldError, URLError
 from feedpub.records.dates import AmbiguousDates
 from feedpub.records.text import clean_text, show
-from feedpub.records.urls import URLError, canonical_url
+from feedpub.records.urls import canonical_url
 
 CONFIG_NAME = "feedpub.yaml"
 FORMAT_NAMES = ("atom", "rss")

@@ -83,8 +83,8 @@ from pathlib import Path
 
 from lxml import etree
 
-from feedpub.cli import ExitCode
 from feedpub.cli import main as feedpub_main
+from feedpub.errors import ExitCode
 from feedpub.model import ParseResult, Severity
 from feedpub.records.fields import parse_record
 from feedpub.render import ATOM_NS, DC_NS, FORMATS, MEDIA_NS

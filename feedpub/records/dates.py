@@ -16,6 +16,7 @@ import warnings
 from datetime import UTC, date, datetime, tzinfo
 from enum import StrEnum
 
+from feedpub.errors import DateError
 from feedpub.records.text import show
 
 # email.utils and dateutil are imported where they are needed: most records
@@ -59,10 +60,6 @@ class AmbiguousDates(StrEnum):
     REJECT = "reject"
     MONTH_FIRST = "month-first"
     DAY_FIRST = "day-first"
-
-
-class DateError(ValueError):
-    """The value is not a usable date; the message says why."""
 
 
 def _zone_for(name: str | None, offset: int | None) -> tzinfo:

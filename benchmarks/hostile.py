@@ -36,7 +36,7 @@ ROOT = HERE.parent
 sys.path.insert(0, str(ROOT))
 
 from benchmarks.run import WRAPPER, machine  # noqa: E402
-from feedpub.normalise import parse_record  # noqa: E402
+from feedpub.records.fields import parse_record  # noqa: E402
 from feedpub.settings import Settings  # noqa: E402
 
 HEAD = "---\ntitle: Hostile\npublishedDateTime: 2023-05-17T13:21:00Z\nwebUrl: https://example.com/{n}\n"

@@ -5,10 +5,10 @@ publishing the files are the only I/O; parsing, planning and rendering are
 pure functions of values.  Around them:
 
 - records whose file is unchanged since the last run come from the cache
-  (``feedpub.cache``); the others are parsed, in parallel when there are many;
+  (``feedpub.speed.cache``); the others are parsed, in parallel when there are many;
 - planning works on small ``Listing`` values; a whole article is fetched only
   when a feed shows it, and each entry is rendered once per format, unless
-  the feeds the last run published hold it (``feedpub.placed``);
+  the feeds the last run published hold it (``feedpub.speed.entries``);
 - a run whose records, settings and output files are all as the last run left
   them sees it at once, and writes nothing.
 """
@@ -24,7 +24,6 @@ import json
 import operator
 import os
 import sqlite3
-import stat
 import traceback
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, replace
@@ -32,20 +31,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import NamedTuple
 
-from feedpub import __version__, placed, pool
-from feedpub.cache import (
-    UNREADABLE,
-    CachedRecord,
-    Damaged,
-    RecordCache,
-    RecordRow,
-    Stamp,
-    cache_file,
-    from_seconds,
-    record_row,
-    row_listing,
-    to_seconds,
-)
+from feedpub import __version__
 from feedpub.errors import ConfigError
 from feedpub.lock import output_lock
 from feedpub.model import Article, FeedPlan, Listing, ParseResult, Problem, Severity
@@ -60,8 +46,23 @@ from feedpub.publish import (
     is_feed_path,
     publish,
 )
+from feedpub.records.files import Stamp, discover, not_a_records_folder, read_stamped, walk
 from feedpub.render import FORMATS, MAX_FEED_BYTES, load_document_writer
 from feedpub.settings import Settings, folder_clash
+from feedpub.speed import entries as entry_index
+from feedpub.speed import pool
+from feedpub.speed.cache import (
+    UNREADABLE,
+    CachedRecord,
+    Damaged,
+    RecordCache,
+    RecordRow,
+    cache_file,
+    from_seconds,
+    record_row,
+    row_listing,
+    to_seconds,
+)
 
 Progress = Callable[[str, int, int], None]  # (stage, done, total)
 # Below this many files to parse, a process pool costs more than it saves.
@@ -105,135 +106,6 @@ class BuildReport:
     @property
     def errors(self) -> tuple[Problem, ...]:
         return tuple(p for p in self.problems if p.severity is Severity.ERROR)
-
-
-# --- reading ------------------------------------------------------------------------------
-
-
-def _not_a_records_folder(path: Path) -> str:
-    """Why ``path`` (not a folder, links followed) cannot be read as the records folder."""
-    try:
-        mode = os.stat(path).st_mode
-    except OSError as exc:
-        if isinstance(exc, FileNotFoundError):
-            return f"{path}: records folder does not exist"
-        return f"{path}: records folder cannot be read: {exc.strerror or exc}"
-    kind = "file" if stat.S_ISREG(mode) else "named pipe" if stat.S_ISFIFO(mode) else "device"
-    kind = "socket" if stat.S_ISSOCK(mode) else kind
-    return f"{path}: is a {kind}, not a records folder"
-
-
-def discover(records_dir: Path, settings: Settings) -> tuple[dict[str, Stamp], list[Problem]]:
-    """Record files under ``records_dir`` with their size and mtime, in path order.
-    Hidden files and folders are skipped; links are not followed, so a record
-    folder cannot make feedpub read files outside it."""
-    if not records_dir.is_dir():
-        raise ConfigError(_not_a_records_folder(records_dir))
-    problems: list[Problem] = []
-    return dict(walk(records_dir, settings, problems)), problems
-
-
-_BY_NAME = operator.attrgetter("name")  # in C: a folder may hold a hundred thousand records
-
-
-def walk(
-    records_dir: Path, settings: Settings, problems: list[Problem], stamped: bool = True
-) -> Iterator[tuple[str, Stamp | None]]:
-    """``discover``, one file at a time (what it skips goes to ``problems``).
-
-    ``stamped=False`` gives no stamps: the kind of each entry comes from the
-    folder listing itself, with no ``stat`` call (10 us a file here).  A run
-    that parses every file takes each one's stamp as it reads it instead.
-
-    A subfolder that cannot be listed (no permission, or a path longer than
-    the system allows) is reported and skipped; a file whose stamp cannot be
-    taken is given ``UNREAD``, and reading it reports why, as reading it
-    would in a run that takes no stamps.  Names are whatever the file system
-    holds (a name that is not valid UTF-8 comes with surrogate escapes)."""
-    root = str(records_dir)
-    folders = [root]
-    while folders:
-        folder = folders.pop()
-        try:
-            with os.scandir(folder) as scan:
-                entries = sorted(scan, key=_BY_NAME)
-        except OSError as exc:
-            if folder == root:
-                raise ConfigError(f"{records_dir}: records folder cannot be read: {exc.strerror or exc}") from None
-            problems.append(Problem(folder, None, f"folder cannot be read: {exc.strerror or exc}; skipped"))
-            continue
-        subfolders = []
-        for entry in entries:
-            if entry.name.startswith("."):
-                continue
-            try:
-                if entry.is_dir(follow_symlinks=False):
-                    subfolders.append(entry.path)
-                elif entry.name.endswith(settings.record_suffixes):
-                    if not entry.is_file(follow_symlinks=False):
-                        kind = "a symbolic link" if entry.is_symlink() else "not a regular file"
-                        problems.append(Problem(entry.path, None, f"is {kind}; not read", Severity.WARNING))
-                    elif not stamped:
-                        yield entry.path, None
-                    else:
-                        info = entry.stat(follow_symlinks=False)
-                        if stat.S_ISREG(info.st_mode):
-                            yield entry.path, Stamp(info.st_size, info.st_mtime_ns)
-                        else:  # replaced since the folder was listed
-                            problems.append(
-                                Problem(entry.path, None, "is not a regular file; not read", Severity.WARNING)
-                            )
-            except FileNotFoundError:  # deleted since the folder was listed: as if never there
-                continue
-            except OSError as exc:
-                if entry.name.endswith(settings.record_suffixes):  # a path too long to stat: reading it says why
-                    yield entry.path, UNREAD if stamped else None
-                else:
-                    problems.append(Problem(entry.path, None, f"cannot be read: {exc.strerror or exc}; skipped"))
-        folders.extend(reversed(subfolders))
-
-
-_READ_FLAGS = os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_NONBLOCK", 0)
-
-
-def read_bytes(path: str, limit: int) -> bytes | Problem:
-    """A file's bytes (at most one over ``limit``, which parsing reports)."""
-    return read_stamped(path, limit)[0]
-
-
-# The stamp of a file that could not be read: it matches no file, so the
-# next run reads the file again (permissions fixed by chmod change no mtime).
-UNREAD = Stamp(-1, -1)
-
-
-def read_stamped(path: str, limit: int) -> tuple[bytes | Problem, Stamp]:
-    """``read_bytes``, and the stamp of the file it read (from the open file,
-    before reading: a change while it is read makes the next run read it again)."""
-    try:
-        fd = os.open(path, _READ_FLAGS)
-    except OSError as exc:
-        return Problem(path, None, f"cannot be read: {exc.strerror or exc}"), UNREAD
-    try:
-        info = os.fstat(fd)
-        if not stat.S_ISREG(info.st_mode):
-            return Problem(path, None, "is not a regular file; not read"), UNREAD
-        # Ask for the size the file has, and one byte more to see it end:
-        # asking for the whole limit would allocate a megabyte for every record.
-        wanted = limit + 1
-        parts = []
-        ask = min(info.st_size + 1, wanted)
-        while wanted > 0:
-            part = os.read(fd, ask)
-            if not part:
-                break
-            parts.append(part)
-            wanted -= len(part)
-            ask = min(1 << 16, wanted)  # it grew, or the read was short: go on in pieces
-        return parts[0] if len(parts) == 1 else b"".join(parts), Stamp(info.st_size, info.st_mtime_ns)
-    except OSError as exc:
-        return Problem(path, None, f"cannot be read: {exc.strerror or exc}"), UNREAD
-    finally:
-        os.close(fd)
 
 
 # A record's entries rendered with its parse, one per format in
@@ -286,7 +158,7 @@ _GROUP_BYTES = 1 << 22  # 4 MiB: a whole batch of typical records, or four of th
 def _parse_group(group: list[_Read], settings: Settings, render: bool) -> list[Parsed]:
     # Imported here: the parser (PyYAML, the date readers) loads only in a
     # run that parses.
-    from feedpub.normalise import parse_record
+    from feedpub.records import parse_record
 
     shas = [b"" if isinstance(data, Problem) else hashlib.sha256(data).digest() for _, _, data, _ in group]
     results = [
@@ -314,7 +186,7 @@ def parse_files(
     meanwhile: Callable[[], None] | None = None,
 ) -> Iterator[Parsed]:
     """Parse ``todo`` (path, cached sha) in order, in batches; with helper
-    processes when there are many (``feedpub.pool``: this process parses
+    processes when there are many (``feedpub.speed.pool``: this process parses
     too), which then also render the entries when ``render``.  The results
     are the same either way: parsing is a pure function.  ``meanwhile`` runs
     once the helpers have their first batches."""
@@ -339,9 +211,9 @@ def _render(article: Article, settings: Settings) -> Rendered:
 
 
 def entry_key(listing: Listing, sha_of: Callable[[str], bytes]) -> bytes:
-    """The key of an article's entries (``feedpub.placed``): its record's
+    """The key of an article's entries (``feedpub.speed.entries``): its record's
     sha256 (``sha_of`` its path) and the updated stamp they render."""
-    return placed.entry_key(sha_of(listing.source), to_seconds(listing.updated))
+    return entry_index.entry_key(sha_of(listing.source), to_seconds(listing.updated))
 
 
 def render_outputs(
@@ -427,7 +299,7 @@ def _published_entries(settings: Settings, cache: RecordCache, wanted: list[byte
     placements = cache.placements(_output_key(settings))
     found: dict[bytes, dict[str, bytes]] = {}
     with OutputFolder(settings.output_dir, create=False) as output:
-        for number, spans in placed.wanted_in(placements, wanted).items():
+        for number, spans in entry_index.wanted_in(placements, wanted).items():
             placement = placements[number]
             if not is_feed_path(placement.file):  # a path no build would write
                 continue
@@ -437,16 +309,16 @@ def _published_entries(settings: Settings, cache: RecordCache, wanted: list[byte
             data = output.read(placement.file, placement.size)
             if data is None:
                 continue
-            for key, entry in placed.entries_from(data, placement, spans).items():
+            for key, entry in entry_index.entries_from(data, placement, spans).items():
                 found.setdefault(key, {})[placement.format] = entry
     return found
 
 
 def _placements(outputs: Sequence[Output], key: Callable[[Listing], bytes],
-                hashes: Mapping[str, str]) -> list[placed.Placement]:  # fmt: skip
+                hashes: Mapping[str, str]) -> list[entry_index.Placement]:  # fmt: skip
     """Where the files just published hold each entry, for the next run."""
-    written = (placed.Written(o.path, o.format, hashes[o.path], o.chunks, o.plan.articles) for o in outputs)
-    return placed.index(written, _ID, key)
+    written = (entry_index.Written(o.path, o.format, hashes[o.path], o.chunks, o.plan.articles) for o in outputs)
+    return entry_index.index(written, _ID, key)
 
 
 # --- the run --------------------------------------------------------------------------------
@@ -464,7 +336,7 @@ def build(
     ``progress``: called as stages advance, for a progress bar.
     """
     if not settings.records_dir.is_dir():  # a usage error must not create the output folder
-        raise ConfigError(_not_a_records_folder(settings.records_dir))
+        raise ConfigError(not_a_records_folder(settings.records_dir))
     if write and (clash := folder_clash(settings)) is not None:
         raise ConfigError(clash)
     _check_cache_location(settings)
@@ -739,7 +611,7 @@ def _build_with(
     report = None
     if write:
         files = [PublishedFile(o.path, o.plan.name, o.chunks, tuple(map(_ID, o.plan.articles))) for o in outputs]
-        placements: list[placed.Placement] = []
+        placements: list[entry_index.Placement] = []
 
         def place(hashes: dict[str, str]) -> None:  # while the files are synced to disk
             placements.extend(_placements(outputs, key, hashes))

@@ -13,24 +13,11 @@ import sys
 import textwrap
 from collections.abc import Sequence
 from datetime import UTC, datetime
-from enum import IntEnum
 from pathlib import Path
 from typing import TextIO
 
 from feedpub import __version__
-from feedpub.errors import ConfigError, FeedpubError, OutputError
-from feedpub.lock import LockError
-
-
-class ExitCode(IntEnum):
-    """What a run's exit status means."""
-
-    OK = 0  # every record published or deliberately skipped; feeds written
-    REJECTED = 1  # build: feeds written, but some records were rejected; check: problems found
-    USAGE = 2  # bad command line or configuration; nothing written
-    OUTPUT = 3  # the output folder could not be written
-    LOCKED = 4  # another run held the output folder's lock past --lock-timeout; nothing written
-
+from feedpub.errors import ConfigError, DateError, ExitCode, FeedpubError, LockError, OutputError
 
 EXIT_CODES_HELP = """\
 exit codes:
@@ -183,7 +170,7 @@ def _as_of(text: str | None) -> datetime:
         # The only clock read of a build: it decides which records are due,
         # never what the feeds say (their dates come from the records).
         return _now()
-    from feedpub.dates import DateError, parse_date
+    from feedpub.records.dates import parse_date
 
     try:
         return parse_date(text)

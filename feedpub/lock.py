@@ -18,17 +18,13 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-from feedpub.errors import FeedpubError, OutputError
+from feedpub.errors import LockError, OutputError
 
 LOCK_NAME = ".feedpub.lock"
 _POLL_SECONDS = 0.05
 # Never through a link, and never waiting: opening a pipe waits for its other end.
 _LOCK_FLAGS = (os.O_RDWR | os.O_CREAT | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_NONBLOCK", 0)
                | getattr(os, "O_CLOEXEC", 0))  # fmt: skip
-
-
-class LockError(FeedpubError):
-    """Another run holds the output folder's lock (and did not let go in time)."""
 
 
 @contextmanager

@@ -15,10 +15,10 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from operator import attrgetter
 
-from feedpub.dates import format_rfc3339
 from feedpub.model import FeedPlan, Listing, Problem, Severity
+from feedpub.records.dates import format_rfc3339
+from feedpub.records.text import SLUG_MAX, slugify
 from feedpub.settings import Settings
-from feedpub.text import SLUG_MAX, slugify
 
 # The date of a feed that has no entries: fixed, so that an empty feed is
 # byte-stable too (a feed's date is its newest entry's, never the clock's).

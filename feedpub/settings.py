@@ -17,10 +17,10 @@ from datetime import tzinfo
 from pathlib import Path
 from typing import Any
 
-from feedpub.dates import AmbiguousDates
-from feedpub.errors import ConfigError, FieldError
-from feedpub.text import clean_text, show
-from feedpub.urls import URLError, canonical_url
+from feedpub.errors import ConfigError, FieldError, URLError
+from feedpub.records.dates import AmbiguousDates
+from feedpub.records.text import clean_text, show
+from feedpub.records.urls import canonical_url
 
 CONFIG_NAME = "feedpub.yaml"
 CONFIG_MAX_BYTES = 1 << 20  # a settings file is a few lines; more is a wrong file, not settings
@@ -330,7 +330,7 @@ def read_regular_file(path: str | Path, limit: int | None = None) -> bytes:
 def read_config(path: Path) -> dict[str, Any]:
     """The mapping in a config file; ``{}`` when the file does not exist.
 
-    Read as records are (``feedpub.reader``): a key given twice is an error
+    Read as records are (``feedpub.records.frontmatter``): a key given twice is an error
     naming both lines, where plain YAML would keep the last one silently;
     tags, anchors and aliases are refused."""
     try:
@@ -341,7 +341,7 @@ def read_config(path: Path) -> dict[str, Any]:
         raise ConfigError(f"{path}: cannot be read: {exc.strerror or exc}") from None
     except UnicodeDecodeError as exc:
         raise ConfigError(f"{path}: cannot be read: it is not UTF-8 ({exc.reason} at byte {exc.start})") from None
-    from feedpub import blockyaml, reader
+    from feedpub.records import blockyaml, frontmatter
 
     text = text.removeprefix("\ufeff")
     unprintable = _NOT_YAML.search(text)
@@ -354,7 +354,7 @@ def read_config(path: Path) -> dict[str, Any]:
     values = blockyaml.read(text)  # a settings file is plain block YAML, nearly always
     if values is None:
         try:
-            values = reader.load_yaml(text, 1)
+            values = frontmatter.load_yaml(text, 1)
         except FieldError as exc:
             where = f"{path}:{exc.line}" if exc.line is not None else str(path)
             message = exc.message if exc.field.startswith("(") else str(exc)

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from email.utils import parsedate_tz
 
-from feedpub.dates import DAY_NAMES, EARLIEST
+from feedpub.records.dates import DAY_NAMES, EARLIEST
 from feedpub.render import MAX_FEED_BYTES
 
 ATOM = "http://www.w3.org/2005/Atom"

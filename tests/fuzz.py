@@ -6,7 +6,7 @@
 Targets (``--target``; ``all``, the default, shares the time among them):
 
 ``record``
-    The record parser (``feedpub.normalise.parse_record``).  The corpus starts
+    The record parser (``feedpub.records.fields.parse_record``).  The corpus starts
     from ``seeds/*.txt`` and ``tests/data/records/*.txt`` (their ``#!`` header
     lines cut off, as ``tests/test_record_cases.split_case`` does).  Each round
     mutates an entry (byte flips, YAML-significant fragments such as ``&a``,
@@ -83,10 +83,10 @@ from pathlib import Path
 
 from lxml import etree
 
-from feedpub.cli import ExitCode
 from feedpub.cli import main as feedpub_main
+from feedpub.errors import ExitCode
 from feedpub.model import ParseResult, Severity
-from feedpub.normalise import parse_record
+from feedpub.records.fields import parse_record
 from feedpub.render import ATOM_NS, DC_NS, FORMATS, MEDIA_NS
 from feedpub.settings import Settings
 from feedpub.validate import check_feed

@@ -1,6 +1,6 @@
 """The fast block-YAML reader against the full reader.
 
-``feedpub.blockyaml`` may decline any text, but whatever it reads must be
+``feedpub.records.blockyaml`` may decline any text, but whatever it reads must be
 exactly what the full reader (libyaml and the strict constructor) gives:
 the same keys in the same order, the same values of the same types.  And it
 must decline every text the full reader refuses.  Checked on every record
@@ -17,10 +17,10 @@ from hypothesis import HealthCheck, given
 from hypothesis import settings as hsettings
 from hypothesis import strategies as st
 
-from feedpub import blockyaml
 from feedpub.errors import FieldError
-from feedpub.normalise import RECORD_FIELDS
-from feedpub.reader import _closing_line, comment_cuts, decode, front_matter, load_yaml
+from feedpub.records import blockyaml
+from feedpub.records.fields import RECORD_FIELDS
+from feedpub.records.frontmatter import _closing_line, comment_cuts, decode, front_matter, load_yaml
 from tests.conftest import SEEDS
 from tests.test_record_cases import CASES, split_case
 

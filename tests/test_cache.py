@@ -13,11 +13,12 @@ from pathlib import Path
 import pytest
 
 import feedpub.build
-from feedpub.build import PARALLEL_THRESHOLD, UNREAD, build, read_stamped
-from feedpub.cache import KEPT_OUTPUTS, cache_file
+from feedpub.build import PARALLEL_THRESHOLD, build
 from feedpub.errors import ConfigError
 from feedpub.model import Problem, Severity
+from feedpub.records.files import UNREAD, read_stamped
 from feedpub.render import FORMATS, FeedFormat
+from feedpub.speed.cache import KEPT_OUTPUTS, cache_file
 from tests.conftest import AS_OF, make_settings, record
 
 COUNT = PARALLEL_THRESHOLD + 44  # enough to use the worker processes

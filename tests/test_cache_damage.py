@@ -18,8 +18,8 @@ from hypothesis import strategies as st
 
 from feedpub import cli
 from feedpub.build import build
-from feedpub.cache import RecordCache, cache_file
 from feedpub.model import Severity
+from feedpub.speed.cache import RecordCache, cache_file
 from tests.conftest import AS_OF, make_settings, record
 
 BASE_URL = "https://feeds.example.org/"
@@ -241,7 +241,7 @@ FORGED_SUMMARIES = [
 def test_a_resealed_summary_of_the_last_run_is_checked(folder, forged) -> None:
     import json
 
-    from feedpub.cache import _state_seal
+    from feedpub.speed.cache import _state_seal
 
     settings, reference = folder
     assert run_cli(settings) == (0, "")

@@ -9,7 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from feedpub.cli import ExitCode, main
+from feedpub.cli import main
+from feedpub.errors import ExitCode
 from tests.conftest import ROOT, SEEDS, record
 
 

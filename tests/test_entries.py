@@ -27,7 +27,7 @@ from hypothesis import settings as hsettings
 from hypothesis import strategies as st
 
 from feedpub.model import Article, Image, Provider, RelatedLink, Topic
-from feedpub.normalise import parse_record
+from feedpub.records.fields import parse_record
 from feedpub.render import image_type, render_atom_entry, render_rss_entry
 from feedpub.settings import Settings
 from tests.conftest import SEEDS, make_settings

@@ -89,7 +89,7 @@ def test_bytes_do_not_depend_on_clock_zone_locale_or_hash_seed(tmp_path: Path) -
 
 
 def _seed_articles() -> dict:
-    from feedpub.normalise import parse_record
+    from feedpub.records.fields import parse_record
 
     results = [parse_record(str(p), p.read_bytes(), make_settings()) for p in sorted(SEEDS.iterdir())]
     return {r.article.id: r.article for r in results}

@@ -19,7 +19,7 @@ from hypothesis import HealthCheck, given
 from hypothesis import settings as hsettings
 from hypothesis import strategies as st
 
-import feedpub.build
+import feedpub.records.files
 from feedpub import cli
 from feedpub.build import build
 from feedpub.model import shown
@@ -191,7 +191,7 @@ def test_a_subfolder_that_cannot_be_listed_is_reported_and_skipped(records: Path
             raise OSError(code, os.strerror(code), path)
         return real_scandir(path)
 
-    monkeypatch.setattr(feedpub.build.os, "scandir", scandir)
+    monkeypatch.setattr(feedpub.records.files.os, "scandir", scandir)
     settings = make_settings(records_dir=records, output_dir=tmp_path / "out", cache_dir=tmp_path / "cache")
     for _ in range(2):
         report = build(settings, as_of=AS_OF)
@@ -209,7 +209,7 @@ def test_a_records_folder_that_cannot_be_listed_is_a_usage_error(records: Path, 
             raise PermissionError(errno.EACCES, os.strerror(errno.EACCES), path)
         return real_scandir(path)
 
-    monkeypatch.setattr(feedpub.build.os, "scandir", scandir)
+    monkeypatch.setattr(feedpub.records.files.os, "scandir", scandir)
     out, err = io.StringIO(), io.StringIO()
     assert cli.main(["check", str(records), "--base-url", "https://feeds.example.org/"], out, err) == 2
     assert err.getvalue() == f"feedpub: {records}: records folder cannot be read: {os.strerror(errno.EACCES)}\n"

@@ -7,7 +7,7 @@ import hashlib
 
 import pytest
 
-from feedpub.placed import KEY_SIZE, Placement, Written, entries_from, entry_key, index, wanted_in
+from feedpub.speed.entries import KEY_SIZE, Placement, Written, entries_from, entry_key, index, wanted_in
 
 
 def key(n: int) -> bytes:

@@ -9,9 +9,9 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from feedpub.model import Article, Listing, Topic
-from feedpub.normalise import article_id
 from feedpub.plan import _distinct_updated, plan_feeds, select, topic_slugs
-from feedpub.text import slugify, topic_key
+from feedpub.records.fields import article_id
+from feedpub.records.text import slugify, topic_key
 from tests.conftest import make_settings
 
 T0 = datetime(2023, 5, 17, 13, 21, tzinfo=UTC)

@@ -11,7 +11,7 @@ import time
 
 import pytest
 
-from feedpub.pool import AHEAD, ordered_map
+from feedpub.speed.pool import AHEAD, ordered_map
 
 PARENT = os.getpid()
 

@@ -43,11 +43,12 @@ from hypothesis import strategies as st
 from lxml import etree
 
 from feedpub.build import build
-from feedpub.dates import DateError, parse_date
+from feedpub.errors import DateError, URLError
 from feedpub.model import Severity
-from feedpub.normalise import article_id, parse_record
-from feedpub.text import _already_clean, _clean, clean_text
-from feedpub.urls import _CANONICAL, URLError, _rebuild, canonical_url
+from feedpub.records.dates import parse_date
+from feedpub.records.fields import article_id, parse_record
+from feedpub.records.text import _already_clean, _clean, clean_text
+from feedpub.records.urls import _CANONICAL, _rebuild, canonical_url
 from tests.conftest import AS_OF, make_settings
 
 # --- hypothesis settings ------------------------------------------------------------------

@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 
 from feedpub.errors import FieldError
-from feedpub.reader import front_matter, key_lines, load_yaml, read_mapping, trailing_text
+from feedpub.records.frontmatter import front_matter, key_lines, load_yaml, read_mapping, trailing_text
 
 FIELDS = "title: T\npublishedDateTime: 2023-05-17T13:21:00Z\nwebUrl: https://example.com/a\n"
 

@@ -27,7 +27,7 @@ from lxml import etree
 
 from feedpub.build import build
 from feedpub.model import Article
-from feedpub.normalise import parse_record
+from feedpub.records.fields import parse_record
 from feedpub.render import lead_enclosure
 from tests.conftest import AS_OF, SEEDS, make_settings
 from tests.golden import GOLDEN

@@ -30,10 +30,10 @@ from pathlib import Path
 import pytest
 import yaml
 
-from feedpub.dates import format_rfc3339, parse_date
 from feedpub.model import Severity
-from feedpub.normalise import parse_record
 from feedpub.plan import select
+from feedpub.records.dates import format_rfc3339, parse_date
+from feedpub.records.fields import parse_record
 from feedpub.settings import Settings, apply
 
 CASES = sorted((Path(__file__).parent / "data" / "records").iterdir())

@@ -13,10 +13,10 @@ from pathlib import Path
 
 import pytest
 
-from feedpub import normalise, reader
 from feedpub.build import build
 from feedpub.model import Severity
-from feedpub.normalise import MAX_WARNINGS, parse_record
+from feedpub.records import fields, frontmatter
+from feedpub.records.fields import MAX_WARNINGS, parse_record
 from feedpub.settings import Settings
 from tests.conftest import make_settings
 
@@ -63,7 +63,7 @@ def test_the_text_is_indexed_once_and_messages_are_made_only_when_shown(
 ) -> None:
     indexed: list[int] = []  # characters each index read
     formatted: list[int] = []
-    real_index, real_show = reader.key_lines, normalise.show
+    real_index, real_show = frontmatter.key_lines, fields.show
 
     def counting_index(source: str, first_line: int) -> dict[str, int]:
         indexed.append(len(source))
@@ -73,8 +73,8 @@ def test_the_text_is_indexed_once_and_messages_are_made_only_when_shown(
         formatted.append(1)
         return real_show(value)
 
-    monkeypatch.setattr(reader, "key_lines", counting_index)
-    monkeypatch.setattr(normalise, "show", counting_show)
+    monkeypatch.setattr(frontmatter, "key_lines", counting_index)
+    monkeypatch.setattr(fields, "show", counting_show)
     data = hostile(layout, items, ignored=50_000)
     result = parse_record("r.txt", data, Settings())
     assert len(result.problems) == MAX_WARNINGS + 1
@@ -85,14 +85,14 @@ def test_the_text_is_indexed_once_and_messages_are_made_only_when_shown(
 
 def test_the_line_of_a_field_is_looked_up_not_searched(monkeypatch: pytest.MonkeyPatch) -> None:
     searches: list[str] = []
-    real_search = reader.re.search
+    real_search = frontmatter.re.search
 
     def counting_search(pattern, string, *args, **kwargs):
         searches.append(pattern)
         return real_search(pattern, string, *args, **kwargs)
 
-    document = reader.read_mapping(hostile("images", 1_000, ignored=10_000))
-    monkeypatch.setattr(reader.re, "search", counting_search)
+    document = frontmatter.read_mapping(hostile("images", 1_000, ignored=10_000))
+    monkeypatch.setattr(frontmatter.re, "search", counting_search)
     lines = [document.line_of(f"images[{n}]") for n in range(1_000)]
     assert lines == [6] * 1_000  # after the opening line, three fields and the ignored one
     assert document.line_of("title") == 2 and document.line_of("provider.name") is None

@@ -15,7 +15,7 @@ from hypothesis import strategies as st
 from feedpub import plan
 from feedpub.build import build
 from feedpub.plan import topic_slugs
-from feedpub.text import slugify, topic_key
+from feedpub.records.text import slugify, topic_key
 from tests.conftest import AS_OF, make_settings, record
 
 SLUG = re.compile(r"[a-z0-9]+(?:--?[a-z0-9]+)*")

@@ -10,7 +10,7 @@ from hypothesis import example, given
 from hypothesis import settings as hsettings
 from hypothesis import strategies as st
 
-from feedpub.text import clean_text, html_to_text
+from feedpub.records.text import clean_text, html_to_text
 
 # What a browser (or a reader rendering a title as HTML) would read as markup.
 MARKUP_START = re.compile(r"<[A-Za-z/!?]")

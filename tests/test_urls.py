@@ -9,8 +9,9 @@ from hypothesis import given
 from hypothesis import settings as hsettings
 from hypothesis import strategies as st
 
-from feedpub.normalise import article_id
-from feedpub.urls import _CANONICAL, URLError, _rebuild, canonical_url
+from feedpub.errors import URLError
+from feedpub.records.fields import article_id
+from feedpub.records.urls import _CANONICAL, _rebuild, canonical_url
 
 
 @pytest.mark.parametrize(

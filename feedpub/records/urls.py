@@ -19,7 +19,8 @@ import unicodedata
 from encodings.idna import nameprep
 from urllib.parse import quote, urlsplit, urlunsplit
 
-from feedpub.text import show
+from feedpub.errors import URLError
+from feedpub.records.text import show
 
 # What may stay as is in a path and a query (RFC 3986 sections 3.3 and 3.4).
 _PATH_SAFE = "/:@!$&'()*+,;=-._~%"
@@ -46,10 +47,6 @@ _CANONICAL = re.compile(
     rf"https?://(?:(?!xn--){_LABEL}\.)*(?!(?:[0-9]++|0x[0-9a-f]*+)/|xn--){_LABEL}{_PATH}"
     rf"(?:\?{_PLAIN_OR_QUESTION}(?:{_ESCAPE}{_PLAIN_OR_QUESTION})*+)?"
 )
-
-
-class URLError(ValueError):
-    """The value is not a usable absolute http(s) URL; the message says why."""
 
 
 _ANY_ESCAPE = re.compile(r"%([0-9A-Fa-f]{2})")

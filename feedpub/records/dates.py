@@ -16,7 +16,8 @@ import warnings
 from datetime import UTC, date, datetime, tzinfo
 from enum import StrEnum
 
-from feedpub.text import show
+from feedpub.errors import DateError
+from feedpub.records.text import show
 
 # email.utils and dateutil are imported where they are needed: most records
 # write ISO 8601 dates, and a run that reads none of the other kinds (or no
@@ -59,10 +60,6 @@ class AmbiguousDates(StrEnum):
     REJECT = "reject"
     MONTH_FIRST = "month-first"
     DAY_FIRST = "day-first"
-
-
-class DateError(ValueError):
-    """The value is not a usable date; the message says why."""
 
 
 def _zone_for(name: str | None, offset: int | None) -> tzinfo:

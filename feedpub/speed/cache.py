@@ -8,7 +8,7 @@ It is an optimisation only: deleting it changes no output byte.
 - Planning reads only small columns (id, URL, dates, topics); a whole article
   is read back only when a feed shows it.
 - Rendered entries are not copied here: the last run's feeds hold them, and
-  the cache keeps where (``feedpub.placed``).  With no item limit, a changed
+  the cache keeps where (``feedpub.speed.entries``).  With no item limit, a changed
   record costs one rendering, not a hundred thousand.
 - Nothing in it is executable: articles and problems are JSON, placements
   are offsets.  A cache of another schema, another feedpub
@@ -39,7 +39,8 @@ from typing import NamedTuple
 
 from feedpub import __version__
 from feedpub.model import Article, Image, Listing, ParseResult, Problem, Provider, RelatedLink, Severity, Topic
-from feedpub.placed import Placement
+from feedpub.records.files import Stamp
+from feedpub.speed.entries import Placement
 
 SCHEMA = 11
 KEPT_OUTPUTS = 4  # output folders whose published entries the cache keeps track of
@@ -110,14 +111,6 @@ CREATE TABLE IF NOT EXISTS outputs (path TEXT PRIMARY KEY, size INTEGER NOT NULL
 -- meta holds 'identity' (what made the cache), 'state' (the last build's
 -- summary) and 'state_seal' (a digest of the state and the outputs table).
 """
-
-
-class Stamp(NamedTuple):
-    """A record file's identity as the file system gives it.  (A tuple: a
-    run makes one per record file, a hundred thousand of them.)"""
-
-    size: int
-    mtime_ns: int
 
 
 class CachedRecord(NamedTuple):
@@ -447,7 +440,7 @@ class RecordCache:
 
     def placements(self, output: str) -> list[Placement]:
         """The entries the last build into ``output`` (a resolved folder) left,
-        by file.  Rows of the wrong types are left out, and ``feedpub.placed``
+        by file.  Rows of the wrong types are left out, and ``feedpub.speed.entries``
         checks each one's seal: never trusted."""
         query = "SELECT file, format, size, sha256, keys, spans, seal FROM placed WHERE output = ? ORDER BY file"
         rows = self.db.execute(query, (path_key(output),)).fetchall()

@@ -15,9 +15,9 @@ from typing import Any, NamedTuple
 
 import yaml
 
-from feedpub import blockyaml
 from feedpub.errors import FieldError
-from feedpub.text import show
+from feedpub.records import blockyaml
+from feedpub.records.text import show
 
 try:  # libyaml's parser is several times faster; the pure-Python one is the fallback
     _BaseLoader = yaml.CSafeLoader

@@ -3,7 +3,7 @@
 Records are nearly always written the same way: ``key: value`` lines, nested
 mappings and ``- item`` lists by indentation, values plain or quoted on one
 line.  For that subset this reader gives exactly what the full reader
-(libyaml and ``feedpub.reader``'s strict constructor) gives, several times
+(libyaml and ``feedpub.records.frontmatter``'s strict constructor) gives, several times
 faster: one regular expression splits the lines, and only the fields
 feedpub reads are built, with PyYAML's own resolvers and constructors.
 

@@ -16,13 +16,13 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from feedpub.dates import DateError, format_rfc3339, parse_date
-from feedpub.errors import FieldError
+from feedpub.errors import DateError, FieldError, URLError
 from feedpub.model import Article, Image, ParseResult, Problem, Provider, RelatedLink, Severity, Topic
-from feedpub.reader import Fields, read_mapping
+from feedpub.records.dates import format_rfc3339, parse_date
+from feedpub.records.frontmatter import Fields, read_mapping
+from feedpub.records.text import clean_text, show, topic_key, truncate
+from feedpub.records.urls import canonical_url
 from feedpub.settings import Settings
-from feedpub.text import clean_text, show, topic_key, truncate
-from feedpub.urls import URLError, canonical_url
 
 # Entry ids are name-based UUIDs of the canonical URL: the same article gets
 # the same id in every feed and every build, whatever file it comes from.

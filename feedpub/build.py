@@ -45,7 +45,6 @@ from feedpub.cache import (
     to_seconds,
 )
 from feedpub.errors import ConfigError
-from feedpub.lock import output_lock
 from feedpub.model import Article, FeedPlan, Listing, ParseResult, Problem, Severity
 from feedpub.plan import Selection, plan_feeds, select
 from feedpub.publish import (
@@ -58,6 +57,7 @@ from feedpub.publish import (
     is_feed_path,
     publish,
 )
+from feedpub.publish.lock import output_lock
 from feedpub.render import FORMATS, MAX_FEED_BYTES, load_document_writer
 from feedpub.settings import Settings, folder_clash
 

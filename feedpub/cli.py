@@ -19,7 +19,7 @@ from typing import TextIO
 
 from feedpub import __version__
 from feedpub.errors import ConfigError, FeedpubError, OutputError
-from feedpub.lock import LockError
+from feedpub.publish.lock import LockError
 
 
 class ExitCode(IntEnum):

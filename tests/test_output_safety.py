@@ -23,8 +23,8 @@ from hypothesis import strategies as st
 
 from feedpub.build import build
 from feedpub.cli import ExitCode, main
-from feedpub.lock import LOCK_NAME
 from feedpub.publish import MANIFEST_NAME, Manifest, PublishedFile, load_manifest, publish
+from feedpub.publish.lock import LOCK_NAME
 from feedpub.validate import check_feed
 from tests.conftest import AS_OF, make_settings, record
 

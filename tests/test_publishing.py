@@ -26,8 +26,8 @@ import feedpub.publish
 from feedpub.build import build
 from feedpub.cli import ExitCode, main
 from feedpub.errors import OutputError
-from feedpub.lock import output_lock
 from feedpub.publish import MANIFEST_FORMAT, MANIFEST_NAME, Manifest, PublishedFile, publish
+from feedpub.publish.lock import output_lock
 from feedpub.validate import check_feed
 from tests.conftest import AS_OF, SEEDS, make_settings, record
 

@@ -23,7 +23,9 @@ from hypothesis import strategies as st
 
 from feedpub.build import build
 from feedpub.cli import ExitCode, main
-from feedpub.publish import MANIFEST_NAME, Manifest, PublishedFile, load_manifest, publish
+from feedpub.model import OutputFile
+from feedpub.plan import OUTPUT_PATHS
+from feedpub.publish import MANIFEST_NAME, Manifest, load_manifest, publish
 from feedpub.publish.lock import LOCK_NAME
 from feedpub.validate import check_feed
 from tests.conftest import AS_OF, make_settings, record
@@ -378,7 +380,7 @@ def test_a_damaged_or_forged_manifest_never_makes_feedpub_touch_what_it_did_not_
         for feed in AI_AND_ALL:
             data_now = (out / feed).read_bytes()
             assert check_feed(feed, data_now) == [], feed
-        manifest, warning = load_manifest(out)
+        manifest, warning = load_manifest(out, OUTPUT_PATHS)
         assert warning is None and set(manifest.files) == AI_AND_ALL
 
 
@@ -390,7 +392,7 @@ def test_a_manifest_with_the_seal_of_other_contents_is_ignored(records: Path, tm
     document["files"]["topics/other.atom.xml"] = ""
     (out / "topics" / "other.atom.xml").write_bytes(b"mine")
     (out / MANIFEST_NAME).write_text(json.dumps(document), "utf-8")
-    manifest, warning = load_manifest(out)
+    manifest, warning = load_manifest(out, OUTPUT_PATHS)
     assert manifest == Manifest() and "seal does not match" in warning
     code, _, err = run("build", str(records), "-o", str(out), *AS_OF_ARG)
     assert code == ExitCode.OK and "ignored" in err
@@ -402,7 +404,7 @@ def test_publish_writes_only_paths_of_its_own_naming(tmp_path: Path) -> None:
 
     for path in ["index.html", "../x.atom.xml", "topics/a/b.atom.xml", LOCK_NAME, MANIFEST_NAME, "topics"]:
         with pytest.raises(OutputError, match="is not a path feedpub writes"):
-            publish(tmp_path / "out", [PublishedFile(path, "all", (b"x",), ())])
+            publish(tmp_path / "out", [OutputFile(path, "application/atom+xml", (b"x",), "all")], OUTPUT_PATHS)
     assert not (tmp_path / "out").exists() or list((tmp_path / "out").iterdir()) == []
 
 
@@ -457,7 +459,7 @@ def test_more_topic_feeds_than_the_open_file_limit_are_all_written(records: Path
         f"topics/topic-{n:03d}.{suffix}" for n in range(topics) for suffix in ("atom.xml", "rss.xml")
     }
     assert_feeds_whole(out, expected)
-    manifest, warning = load_manifest(out)
+    manifest, warning = load_manifest(out, OUTPUT_PATHS)
     assert warning is None and set(manifest.files) == expected
     assert [p for p in out.rglob("*.tmp")] == []
     # A second run under the same limit changes one record: every feed is compared again.

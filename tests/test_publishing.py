@@ -486,6 +486,20 @@ def test_a_file_that_is_not_a_feed_is_published_owned_and_removed_like_one(tmp_p
     assert set(load_manifest(out, PAGES)[0].files) == {"all.atom.xml"}
 
 
+def test_a_feed_that_leaves_the_plan_is_reported_with_its_feed_and_items(tmp_path: Path) -> None:
+    out = tmp_path / "out"
+    feeds = [
+        feed_file(f"topics/ai.{suffix}", "topics/ai", (b"<x/>",), ("urn:a", "urn:b"))
+        for suffix in ("atom.xml", "rss.xml")
+    ]
+    publish(out, feeds, OUTPUT_PATHS)
+    report = publish(out, [], OUTPUT_PATHS)
+    assert [(c.path, c.feed, c.status, c.items, c.removed) for c in report.changes] == [
+        ("topics/ai.atom.xml", "topics/ai", "removed", 0, 2),
+        ("topics/ai.rss.xml", "topics/ai", "removed", 0, 2),
+    ]
+
+
 def test_the_paths_feedpub_owns_are_the_ones_it_is_given(tmp_path: Path) -> None:
     """A manifest naming a page is trusted only by a run whose plan can make
     that page: under the feeds' naming alone it is ignored, and the page stays."""

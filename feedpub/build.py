@@ -33,19 +33,17 @@ from typing import NamedTuple
 
 from feedpub import __version__
 from feedpub.errors import ConfigError
-from feedpub.lock import output_lock
-from feedpub.model import Article, FeedPlan, Listing, ParseResult, Problem, Severity
-from feedpub.plan import Selection, plan_feeds, select
+from feedpub.model import Article, FeedPlan, Listing, OutputFile, ParseResult, Problem, Severity
+from feedpub.plan import OUTPUT_PATHS, Selection, plan_feeds, select
 from feedpub.publish import (
     MANIFEST_NAME,
     FileChange,
     OutputFolder,
-    PublishedFile,
     PublishReport,
     clear_temporaries,
-    is_feed_path,
     publish,
 )
+from feedpub.publish.lock import output_lock
 from feedpub.records.files import Stamp, discover, not_a_records_folder, read_stamped, walk
 from feedpub.render import FORMATS, MAX_FEED_BYTES, load_document_writer
 from feedpub.settings import Settings, folder_clash
@@ -301,7 +299,7 @@ def _published_entries(settings: Settings, cache: RecordCache, wanted: list[byte
     with OutputFolder(settings.output_dir, create=False) as output:
         for number, spans in entry_index.wanted_in(placements, wanted).items():
             placement = placements[number]
-            if not is_feed_path(placement.file):  # a path no build would write
+            if not OUTPUT_PATHS.owns(placement.file):  # a path no build would write
                 continue
             # Read as the publisher writes (no link followed, not even a
             # folder's, no wait on a pipe, no more than the size it had):
@@ -553,7 +551,7 @@ def _build_with(
             summary = _nothing_to_do(cache, state, settings, as_of)
             if summary is not None:
                 # Nothing to publish, but what a killed run left is still cleared.
-                clear_temporaries(settings.output_dir, [path for path, _, _ in summary["files"]])
+                clear_temporaries(settings.output_dir, OUTPUT_PATHS, [path for path, _, _ in summary["files"]])
                 return _unchanged(summary, len(stamps), scan_problems, cache)
         cached = cache.scan()
         cache.forget(cached.keys() - stamps.keys())
@@ -610,13 +608,14 @@ def _build_with(
 
     report = None
     if write:
-        files = [PublishedFile(o.path, o.plan.name, o.chunks, tuple(map(_ID, o.plan.articles))) for o in outputs]
+        files = [OutputFile(o.path, FORMATS[o.format].media_type, o.chunks, o.plan.name,
+                            tuple(map(_ID, o.plan.articles))) for o in outputs]  # fmt: skip
         placements: list[entry_index.Placement] = []
 
         def place(hashes: dict[str, str]) -> None:  # while the files are synced to disk
             placements.extend(_placements(outputs, key, hashes))
 
-        report = publish(settings.output_dir, files, place if cache.path is not None else None)
+        report = publish(settings.output_dir, files, OUTPUT_PATHS, place if cache.path is not None else None)
         if cache.path is not None:
             _saving(cache, settings, problems, cache.place, _output_key(settings), placements)
         summary = {

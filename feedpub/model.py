@@ -1,7 +1,7 @@
 """The immutable values that travel between feedpub's stages.
 
 read files -> ``ParseResult`` (an ``Article`` or ``Problem``s) -> ``FeedPlan``s
--> rendered bytes -> published files.  Every datetime here is aware UTC with no
+-> rendered bytes -> ``OutputFile``s -> published files.  Every datetime here is aware UTC with no
 microseconds; every sequence is a tuple.
 """
 
@@ -11,6 +11,7 @@ import re
 from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
+from functools import cached_property
 from typing import NamedTuple
 
 
@@ -143,3 +144,50 @@ class FeedPlan:
     topic: str | None  # display name of the topic, None for the combined feed
     articles: tuple[Listing, ...]  # newest first, already limited
     updated: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class OutputFile:
+    """One planned file of the output folder, whatever it holds: a feed in
+    one format is one kind; a page, a stylesheet or a list is another."""
+
+    path: str  # relative to the output folder, "/" separators
+    media_type: str
+    chunks: tuple[bytes, ...]  # the file's bytes, in pieces
+    feed: str | None = None  # the feed it renders ("all", "topics/ai"), shared by its formats; None: not a feed
+    items: tuple[str, ...] = ()  # a feed's entry ids, in feed order
+
+
+@dataclass(frozen=True)
+class OwnedPaths:
+    """The paths of the output folder a plan can produce: the only ones
+    feedpub writes, and the only ones a manifest may make it remove.
+
+    Each pattern is a regular expression a whole path must match; a group
+    named ``feed`` marks the part of a path that names its feed (for a file
+    that left the plan, whose feed only its path tells).  ``folders`` are the
+    folders such files live in ("" is the output folder itself)."""
+
+    patterns: tuple[str, ...]
+    folders: tuple[str, ...] = ("",)
+
+    @cached_property
+    def _compiled(self) -> tuple[re.Pattern[str], ...]:
+        return tuple(re.compile(pattern) for pattern in self.patterns)
+
+    def _match(self, relative: str) -> re.Match[str] | None:
+        for pattern in self._compiled:
+            if (match := pattern.fullmatch(relative)) is not None:
+                return match
+        return None
+
+    def owns(self, relative: str) -> bool:
+        """Whether ``relative`` is a path of this naming."""
+        return self._match(relative) is not None
+
+    def feed_of(self, relative: str) -> str | None:
+        """The feed the file at ``relative`` renders, if it is one."""
+        match = self._match(relative)
+        if match is None or "feed" not in match.re.groupindex:
+            return None
+        return match["feed"]

@@ -9,13 +9,14 @@ from __future__ import annotations
 
 import hashlib
 import os
+import re
 from collections import Counter, defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from operator import attrgetter
 
-from feedpub.model import FeedPlan, Listing, Problem, Severity
+from feedpub.model import FeedPlan, Listing, OwnedPaths, Problem, Severity
 from feedpub.records.dates import format_rfc3339
 from feedpub.records.text import SLUG_MAX, slugify
 from feedpub.settings import Settings
@@ -29,6 +30,21 @@ LAST_SECOND = datetime.max.replace(microsecond=0, tzinfo=UTC)
 # a warning: it is more likely a mistyped year than a plan.
 FAR_AHEAD = timedelta(days=365)
 TOPICS_DIR = "topics"
+
+
+def _output_paths() -> OwnedPaths:
+    """The paths of the files a plan can produce: ``all`` or ``topics/<slug>``
+    (the feed), with a format's suffix (the formats' registry says which)."""
+    from feedpub.render import FORMATS
+
+    suffixes = "|".join(re.escape(fmt.suffix) for fmt in FORMATS.values())
+    feed = rf"(?P<feed>all|{TOPICS_DIR}/[A-Za-z0-9][A-Za-z0-9_-]*)"
+    return OwnedPaths((rf"{feed}(?:{suffixes})",), ("", TOPICS_DIR))
+
+
+# What the publisher may own in the output folder (and what it trusts a
+# manifest to name): a path outside this naming is never written or removed.
+OUTPUT_PATHS = _output_paths()
 
 
 @dataclass(frozen=True)

@@ -23,8 +23,10 @@ from hypothesis import strategies as st
 
 from feedpub.build import build
 from feedpub.cli import ExitCode, main
-from feedpub.lock import LOCK_NAME
-from feedpub.publish import MANIFEST_NAME, Manifest, PublishedFile, load_manifest, publish
+from feedpub.model import OutputFile
+from feedpub.plan import OUTPUT_PATHS
+from feedpub.publish import MANIFEST_NAME, Manifest, load_manifest, publish
+from feedpub.publish.lock import LOCK_NAME
 from feedpub.validate import check_feed
 from tests.conftest import AS_OF, make_settings, record
 
@@ -379,7 +381,7 @@ def test_a_damaged_or_forged_manifest_never_makes_feedpub_touch_what_it_did_not_
         for feed in AI_AND_ALL:
             data_now = (out / feed).read_bytes()
             assert check_feed(feed, data_now) == [], feed
-        manifest, warning = load_manifest(out)
+        manifest, warning = load_manifest(out, OUTPUT_PATHS)
         assert warning is None and set(manifest.files) == AI_AND_ALL
 
 
@@ -391,7 +393,7 @@ def test_a_manifest_with_the_seal_of_other_contents_is_ignored(records: Path, tm
     document["files"]["topics/other.atom.xml"] = ""
     (out / "topics" / "other.atom.xml").write_bytes(b"mine")
     (out / MANIFEST_NAME).write_text(json.dumps(document), "utf-8")
-    manifest, warning = load_manifest(out)
+    manifest, warning = load_manifest(out, OUTPUT_PATHS)
     assert manifest == Manifest() and "seal does not match" in warning
     code, _, err = run("build", str(records), "-o", str(out), *AS_OF_ARG)
     assert code == ExitCode.OK and "ignored" in err
@@ -406,14 +408,14 @@ def test_a_sealed_manifest_claiming_a_file_without_its_hash_removes_nothing(reco
     out = tmp_path / "out"
     assert run("build", str(records), "-o", str(out), *AS_OF_ARG)[0] == ExitCode.OK
     (out / "topics" / "mine.atom.xml").write_bytes(b"named like a feed, not feedpub's")
-    manifest, _ = load_manifest(out)
+    manifest, _ = load_manifest(out, OUTPUT_PATHS)
     forged = Manifest({**manifest.files, "topics/mine.atom.xml": ""}, manifest.feeds)
     (out / MANIFEST_NAME).write_bytes(forged.to_bytes())
     code, _, err = run("build", str(records), "-o", str(out), *AS_OF_ARG)
     assert code == ExitCode.OK
     assert (out / "topics" / "mine.atom.xml").read_bytes() == b"named like a feed, not feedpub's"
     assert "topics/mine.atom.xml: left in place" in err
-    assert "topics/mine.atom.xml" not in load_manifest(out)[0].files  # asked about once
+    assert "topics/mine.atom.xml" not in load_manifest(out, OUTPUT_PATHS)[0].files  # asked about once
 
 
 def test_publish_writes_only_paths_of_its_own_naming(tmp_path: Path) -> None:
@@ -421,7 +423,7 @@ def test_publish_writes_only_paths_of_its_own_naming(tmp_path: Path) -> None:
 
     for path in ["index.html", "../x.atom.xml", "topics/a/b.atom.xml", LOCK_NAME, MANIFEST_NAME, "topics"]:
         with pytest.raises(OutputError, match="is not a path feedpub writes"):
-            publish(tmp_path / "out", [PublishedFile(path, "all", (b"x",), ())])
+            publish(tmp_path / "out", [OutputFile(path, "application/atom+xml", (b"x",), "all")], OUTPUT_PATHS)
     assert not (tmp_path / "out").exists() or list((tmp_path / "out").iterdir()) == []
 
 
@@ -476,7 +478,7 @@ def test_more_topic_feeds_than_the_open_file_limit_are_all_written(records: Path
         f"topics/topic-{n:03d}.{suffix}" for n in range(topics) for suffix in ("atom.xml", "rss.xml")
     }
     assert_feeds_whole(out, expected)
-    manifest, warning = load_manifest(out)
+    manifest, warning = load_manifest(out, OUTPUT_PATHS)
     assert warning is None and set(manifest.files) == expected
     assert [p for p in out.rglob("*.tmp")] == []
     # A second run under the same limit changes one record: every feed is compared again.

@@ -22,16 +22,24 @@ from hypothesis import given
 from hypothesis import settings as hsettings
 from hypothesis import strategies as st
 
-import feedpub.publish
+import feedpub.publish.writer
 from feedpub.build import build
 from feedpub.cli import ExitCode, main
 from feedpub.errors import OutputError
-from feedpub.lock import output_lock
-from feedpub.publish import MANIFEST_FORMAT, MANIFEST_NAME, Manifest, PublishedFile, publish
+from feedpub.model import OutputFile, OwnedPaths
+from feedpub.plan import OUTPUT_PATHS
+from feedpub.publish import MANIFEST_NAME, Manifest, load_manifest, publish
+from feedpub.publish.lock import output_lock
+from feedpub.publish.manifest import MANIFEST_FORMAT
 from feedpub.validate import check_feed
 from tests.conftest import AS_OF, SEEDS, make_settings, record
 
 AS_OF_ARG = ("--as-of", "2026-01-01T00:00:00Z")
+
+
+def feed_file(path: str, feed: str, chunks: tuple[bytes, ...], items: tuple[str, ...]) -> OutputFile:
+    """A planned file of feed ``feed``, as the build plans one."""
+    return OutputFile(path, "application/atom+xml", chunks, feed, items)
 
 
 def run(*argv: str) -> tuple[int, str, str]:
@@ -159,7 +167,7 @@ def test_a_damaged_manifest_is_ignored_and_rebuilt(records: Path, tmp_path: Path
 CHILD = textwrap.dedent(
     """
     import os, signal, sys
-    import feedpub.publish as publish
+    import feedpub.publish.writer as publish
     from feedpub.cli import main
 
     budget = int(sys.argv[1])  # steps (a file written, synced and renamed, ...) before the kill
@@ -176,7 +184,7 @@ CHILD = textwrap.dedent(
             return real(*args)
         return wrapper
 
-    real_temporary = publish._write_temporary
+    real_temporary = publish.write_temporary
 
     def write_temporary(folder, name, path, chunks):
         step()
@@ -187,9 +195,9 @@ CHILD = textwrap.dedent(
             os.kill(os.getpid(), signal.SIGKILL)
         return real_temporary(folder, name, path, chunks)
 
-    publish._write_atomically = counted(publish._write_atomically)
-    publish._write_temporary = write_temporary
-    publish._rename = counted(publish._rename)
+    publish.write_atomically = counted(publish.write_atomically)
+    publish.write_temporary = write_temporary
+    publish.rename_into_place = counted(publish.rename_into_place)
     sys.exit(main(sys.argv[2:]))
     """
 )
@@ -241,19 +249,19 @@ def test_a_file_that_cannot_be_written_replaces_no_file(tmp_path: Path, monkeypa
     """Every file is written before any replaces its old version: a write
     that fails leaves the folder as it was, without temporary files."""
     out = tmp_path / "out"
-    files = [PublishedFile(f"topics/f{n}.atom.xml", f"topics/f{n}", (b"<new>", b"%d</new>" % n), ()) for n in range(6)]
-    publish(out, [dataclasses.replace(f, chunks=(b"<old/>",)) for f in files])
+    files = [feed_file(f"topics/f{n}.atom.xml", f"topics/f{n}", (b"<new>", b"%d</new>" % n), ()) for n in range(6)]
+    publish(out, [dataclasses.replace(f, chunks=(b"<old/>",)) for f in files], OUTPUT_PATHS)
     before = tree(out)
-    real = feedpub.publish._write_temporary
+    real = feedpub.publish.writer.write_temporary
 
     def fail_on_the_fourth(folder: int, name: str, path: Path, chunks):
         if name == "f3.atom.xml":
             raise OSError(28, "No space left on device", name)
         return real(folder, name, path, chunks)
 
-    monkeypatch.setattr(feedpub.publish, "_write_temporary", fail_on_the_fourth)
+    monkeypatch.setattr(feedpub.publish.writer, "write_temporary", fail_on_the_fourth)
     with pytest.raises(OutputError, match="topics/f3.atom.xml: cannot write: No space left on device"):
-        publish(out, files)
+        publish(out, files, OUTPUT_PATHS)
     assert tree(out) == before
 
 
@@ -363,7 +371,7 @@ def test_short_writes_are_finished_and_the_hash_is_of_the_bytes_on_disk(tmp_path
 
     monkeypatch.setattr(os, "writev", short)
     chunks = (b"<feed>", *(b"<entry>%d</entry>" % n for n in range(3000)), b"</feed>")
-    report = publish(tmp_path / "out", [PublishedFile("all.atom.xml", "all", chunks, ())])
+    report = publish(tmp_path / "out", [feed_file("all.atom.xml", "all", chunks, ())], OUTPUT_PATHS)
     data = (tmp_path / "out" / "all.atom.xml").read_bytes()
     assert data == b"".join(chunks)
     assert report.hashes["all.atom.xml"] == hashlib.sha256(data).hexdigest()
@@ -373,10 +381,10 @@ def test_short_writes_are_finished_and_the_hash_is_of_the_bytes_on_disk(tmp_path
 
 def test_an_interrupt_while_files_are_written_replaces_none_and_leaves_nothing(tmp_path: Path, monkeypatch) -> None:
     out = tmp_path / "out"
-    files = [PublishedFile(f"topics/f{n}.rss.xml", f"topics/f{n}", (b"<new>%d</new>" % n,), ()) for n in range(6)]
-    publish(out, [dataclasses.replace(f, chunks=(b"<old/>",)) for f in files])
+    files = [feed_file(f"topics/f{n}.rss.xml", f"topics/f{n}", (b"<new>%d</new>" % n,), ()) for n in range(6)]
+    publish(out, [dataclasses.replace(f, chunks=(b"<old/>",)) for f in files], OUTPUT_PATHS)
     before = tree(out)
-    real = feedpub.publish._write_temporary
+    real = feedpub.publish.writer.write_temporary
 
     def slow(folder: int, name: str, path: Path, chunks):
         time.sleep(0.2)
@@ -385,13 +393,13 @@ def test_an_interrupt_while_files_are_written_replaces_none_and_leaves_nothing(t
     def interrupt(signum, frame):
         raise KeyboardInterrupt
 
-    monkeypatch.setattr(feedpub.publish, "_write_temporary", slow)
+    monkeypatch.setattr(feedpub.publish.writer, "write_temporary", slow)
     descriptors = len(os.listdir("/proc/self/fd"))
     previous = signal.signal(signal.SIGALRM, interrupt)
     try:
         signal.setitimer(signal.ITIMER_REAL, 0.1)  # while the writer threads work
         with pytest.raises(KeyboardInterrupt):
-            publish(out, files)
+            publish(out, files, OUTPUT_PATHS)
     finally:
         signal.setitimer(signal.ITIMER_REAL, 0)
         signal.signal(signal.SIGALRM, previous)
@@ -405,8 +413,8 @@ def test_files_that_only_look_like_temporaries_are_left_alone(tmp_path: Path) ->
     foreign = [".vimrc.backup_1.tmp", ".htaccess.orig123.tmp", ".all.atom.xml.abcdef12.tmp"]
     for name in foreign:
         (out / name).write_bytes(b"not feedpub's")
-    publish(out, [PublishedFile("all.atom.xml", "all", (b"<x/>",), ())])
-    publish(out, [PublishedFile("all.atom.xml", "all", (b"<y/>",), ())])
+    publish(out, [feed_file("all.atom.xml", "all", (b"<x/>",), ())], OUTPUT_PATHS)
+    publish(out, [feed_file("all.atom.xml", "all", (b"<y/>",), ())], OUTPUT_PATHS)
     assert sorted(p.name for p in out.iterdir()) == sorted([*foreign, "all.atom.xml", MANIFEST_NAME])
 
 
@@ -414,7 +422,7 @@ def test_a_rename_that_fails_half_way_leaves_a_manifest_that_owns_what_was_renam
                                                                                   monkeypatch) -> None:  # fmt: skip
     out = tmp_path / "out"
     names = ("topics/a.atom.xml", "topics/b.atom.xml")
-    publish(out, [PublishedFile(n, n.split(".")[0], (b"<old/>",), ()) for n in names])
+    publish(out, [feed_file(n, n.split(".")[0], (b"<old/>",), ()) for n in names], OUTPUT_PATHS)
     real = os.replace
 
     def replace(source, target, **folders):
@@ -423,15 +431,110 @@ def test_a_rename_that_fails_half_way_leaves_a_manifest_that_owns_what_was_renam
         return real(source, target, **folders)
 
     monkeypatch.setattr(os, "replace", replace)
-    new = [PublishedFile(n, n.split(".")[0], (b"<new/>",), ()) for n in names]
+    new = [feed_file(n, n.split(".")[0], (b"<new/>",), ()) for n in names]
     with pytest.raises(OutputError, match="topics/b.atom.xml: cannot write"):
-        publish(out, new)
+        publish(out, new, OUTPUT_PATHS)
     monkeypatch.setattr(os, "replace", real)
     assert (out / names[0]).read_bytes() == b"<new/>"
     assert (out / names[1]).read_bytes() == b"<old/>"
     # a leaves the plan: it is known as feedpub's own, as written, and
     # removed (not kept as a file changed by hand since).
-    report = publish(out, new[1:])
+    report = publish(out, new[1:], OUTPUT_PATHS)
     assert report.warnings == () and report.removed == (names[0],) and not (out / names[0]).exists()
     assert (out / names[1]).read_bytes() == b"<new/>"
     assert not [p for p in out.rglob("*") if p.name.endswith(".tmp")]
+
+
+# --- any planned file, and what comes after publishing ----------------------------------------
+
+PAGES = OwnedPaths((r"index\.html", r"(?P<feed>all)\.atom\.xml"), ("",))
+
+
+def page(chunks: tuple[bytes, ...]) -> OutputFile:
+    return OutputFile("index.html", "text/html", chunks)
+
+
+def test_a_file_that_is_not_a_feed_is_published_owned_and_removed_like_one(tmp_path: Path, monkeypatch) -> None:
+    out = tmp_path / "out"
+    feed = feed_file("all.atom.xml", "all", (b"<feed/>",), ("urn:a",))
+    report = publish(out, [page((b"<p>", b"one</p>")), feed], PAGES)
+    assert (out / "index.html").read_bytes() == b"<p>one</p>"
+    assert report.written == ("all.atom.xml", "index.html")
+    assert [(c.path, c.feed, c.items) for c in report.changes] == [("all.atom.xml", "all", 1), ("index.html", None, 0)]
+    manifest, warning = load_manifest(out, PAGES)
+    assert warning is None and set(manifest.files) == {"all.atom.xml", "index.html"}
+    assert manifest.feeds == {"all": ("urn:a",)}  # items are a feed's alone
+    # Written atomically: a write that fails replaces nothing, and leaves no temporary.
+    before = tree(out)
+    real = feedpub.publish.writer.write_temporary
+
+    def full_disk(folder: int, name: str, path: Path, chunks):
+        if name == "index.html":
+            raise OSError(28, "No space left on device", name)
+        return real(folder, name, path, chunks)
+
+    monkeypatch.setattr(feedpub.publish.writer, "write_temporary", full_disk)
+    with pytest.raises(OutputError, match="index.html: cannot write: No space left on device"):
+        publish(out, [page((b"<p>two</p>",)), dataclasses.replace(feed, chunks=(b"<feed>2</feed>",))], PAGES)
+    monkeypatch.setattr(feedpub.publish.writer, "write_temporary", real)
+    assert tree(out) == before
+    # Unchanged bytes are not written again; a file that leaves the plan is removed.
+    assert publish(out, [page((b"<p>one</p>",)), feed], PAGES).written == ()
+    report = publish(out, [feed], PAGES)
+    assert report.removed == ("index.html",) and not (out / "index.html").exists()
+    assert [(c.feed, c.items, c.removed) for c in report.changes if c.status == "removed"] == [(None, 0, 0)]
+    assert set(load_manifest(out, PAGES)[0].files) == {"all.atom.xml"}
+
+
+def test_a_feed_that_leaves_the_plan_is_reported_with_its_feed_and_items(tmp_path: Path) -> None:
+    out = tmp_path / "out"
+    feeds = [
+        feed_file(f"topics/ai.{suffix}", "topics/ai", (b"<x/>",), ("urn:a", "urn:b"))
+        for suffix in ("atom.xml", "rss.xml")
+    ]
+    publish(out, feeds, OUTPUT_PATHS)
+    report = publish(out, [], OUTPUT_PATHS)
+    assert [(c.path, c.feed, c.status, c.items, c.removed) for c in report.changes] == [
+        ("topics/ai.atom.xml", "topics/ai", "removed", 0, 2),
+        ("topics/ai.rss.xml", "topics/ai", "removed", 0, 2),
+    ]
+
+
+def test_the_paths_feedpub_owns_are_the_ones_it_is_given(tmp_path: Path) -> None:
+    """A manifest naming a page is trusted only by a run whose plan can make
+    that page: under the feeds' naming alone it is ignored, and the page stays."""
+    out = tmp_path / "out"
+    publish(out, [page((b"<p>one</p>",))], PAGES)
+    with pytest.raises(OutputError, match="is not a path feedpub writes"):
+        publish(out, [page((b"<p>two</p>",))], OUTPUT_PATHS)
+    report = publish(out, [feed_file("all.atom.xml", "all", (b"<feed/>",), ())], OUTPUT_PATHS)
+    assert report.removed == () and any("ignored" in w for w in report.warnings)
+    assert (out / "index.html").read_bytes() == b"<p>one</p>"
+    # A naming that would reach outside the folder still writes only inside it.
+    with pytest.raises(OutputError, match="is not a path feedpub writes"):
+        publish(out, [OutputFile("../index.html", "text/html", (b"x",))], OwnedPaths((r".*",)))
+    assert not (tmp_path / "index.html").exists()
+
+
+def test_the_steps_after_publishing_receive_what_changed(tmp_path: Path) -> None:
+    out = tmp_path / "out"
+    seen: list[tuple[str, ...]] = []
+    steps = [lambda report: seen.append(tuple(f"{c.status} {c.path}" for c in report.changed)),
+             lambda report: seen.append(("second",))]  # fmt: skip
+    feeds = [feed_file(f"topics/{n}.atom.xml", f"topics/{n}", (b"<feed>%s</feed>" % n.encode(),), ()) for n in "ab"]
+    publish(out, feeds, OUTPUT_PATHS, after=steps)
+    assert seen == [("written topics/a.atom.xml", "written topics/b.atom.xml"), ("second",)]
+    seen.clear()
+    publish(out, feeds, OUTPUT_PATHS, after=steps)  # nothing changed: nothing to tell
+    assert seen == []
+    publish(out, [dataclasses.replace(feeds[0], chunks=(b"<feed>new</feed>",))], OUTPUT_PATHS, after=steps)
+    assert seen == [("written topics/a.atom.xml", "removed topics/b.atom.xml"), ("second",)]
+    # The files are in place, and on record, before any step runs.
+    seen.clear()
+
+    def look(report) -> None:
+        seen.append(((out / "topics" / "a.atom.xml").read_bytes().decode(),))
+        assert set(load_manifest(out, OUTPUT_PATHS)[0].files) == {"topics/a.atom.xml"}
+
+    publish(out, [dataclasses.replace(feeds[0], chunks=(b"<feed>newer</feed>",))], OUTPUT_PATHS, after=[look])
+    assert seen == [("<feed>newer</feed>",)]

@@ -1,0 +1,315 @@
+"""Put planned files into the output folder: the only part of feedpub that writes there.
+
+``publish`` takes any planned file (``feedpub.model.OutputFile``: a feed in
+one format, or any other file) and the naming of the files feedpub may own
+(``feedpub.model.OwnedPaths``, which the plan gives; the publisher knows no
+file names but its manifest's and its lock's).  It
+
+- writes each file atomically, and only when its bytes change
+  (``feedpub.publish.writer``); no file is renamed into place before every
+  one is written and synced, so a write that fails replaces none;
+- never follows a link out of the output folder (``feedpub.publish.folder``):
+  a folder feedpub writes into that is a link (or not a folder) stops the
+  run before anything is written;
+- records what it owns in a sealed manifest (``feedpub.publish.manifest``),
+  written before any new file is created, so ownership is on record even if
+  the run dies; a file that left the plan is removed, if it is still what
+  feedpub wrote, and nothing else ever is;
+- then hands the report of what changed to the after-publish steps it is
+  given.
+
+One run at a time holds the output folder: ``feedpub.publish.lock``.
+"""
+
+from __future__ import annotations
+
+import os
+import stat
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from feedpub.errors import OutputError
+from feedpub.model import OutputFile, OwnedPaths
+from feedpub.publish import writer
+from feedpub.publish.folder import OutputFolder, file_digest, kind_of
+from feedpub.publish.manifest import MANIFEST_NAME, Manifest, is_owned, load_manifest, read_manifest
+
+__all__ = [
+    "MANIFEST_NAME",
+    "AfterPublish",
+    "FileChange",
+    "Manifest",
+    "OutputFolder",
+    "PublishReport",
+    "clear_temporaries",
+    "load_manifest",
+    "publish",
+]
+
+if TYPE_CHECKING:
+    from concurrent.futures import Future
+
+_WRITERS = 3  # threads writing files (see the benchmarks: more gain nothing on two cores)
+
+
+@dataclass(frozen=True)
+class FileChange:
+    """What a run did to one file, and, for a feed, how its items changed."""
+
+    path: str
+    feed: str | None  # the feed the file renders; None: not a feed
+    status: str  # "written", "unchanged" or "removed"
+    items: int
+    added: int
+    removed: int
+
+
+@dataclass(frozen=True)
+class PublishReport:
+    changes: tuple[FileChange, ...]
+    warnings: tuple[str, ...] = ()
+    hashes: dict[str, str] = field(default_factory=dict)  # file -> sha256 of the bytes it now holds
+
+    def _with(self, status: str) -> tuple[str, ...]:
+        return tuple(c.path for c in self.changes if c.status == status)
+
+    @property
+    def written(self) -> tuple[str, ...]:
+        return self._with("written")
+
+    @property
+    def unchanged(self) -> tuple[str, ...]:
+        return self._with("unchanged")
+
+    @property
+    def removed(self) -> tuple[str, ...]:
+        return self._with("removed")
+
+    @property
+    def changed(self) -> tuple[FileChange, ...]:
+        """The files written or removed, in path order."""
+        return tuple(c for c in self.changes if c.status != "unchanged")
+
+
+# A step run once a publish changed files (written or removed), with its
+# report: every file is in place and on record by then.  An exception from a
+# step is the caller's; the files stay published.
+AfterPublish = Callable[[PublishReport], None]
+
+
+def clear_temporaries(output_dir: Path, owned: OwnedPaths, relatives: Sequence[str] = ()) -> None:
+    """Remove the temporary files killed runs left in the output folder and
+    in the folders of ``relatives`` (and of ``owned``).  Call it under the
+    output folder's lock."""
+    try:
+        with OutputFolder(output_dir, create=False) as output:
+            _remove_stale_temporaries(output, owned, relatives)
+    except OSError:
+        pass  # an optimisation of disk space: the next run that writes tries again
+
+
+def _remove_stale_temporaries(output: OutputFolder, owned: OwnedPaths, relatives: Sequence[str]) -> None:
+    """Temporary files a killed run left next to the files it was replacing."""
+    folders = {tuple(r.split("/")[:-1]) for r in relatives if isinstance(r, str) and is_owned(r, owned)}
+    folders |= {tuple(f.split("/")) if f else () for f in owned.folders}
+    writer.remove_temporaries(output, folders)
+
+
+def publish(
+    output_dir: Path,
+    files: Sequence[OutputFile],
+    owned: OwnedPaths,
+    meanwhile: Callable[[dict[str, str]], None] | None = None,
+    after: Sequence[AfterPublish] = (),
+) -> PublishReport:
+    """Bring ``output_dir`` to ``files``: write what changed, remove the files
+    that left the plan, and record it all in the manifest.  Call it under the
+    output folder's lock.
+
+    ``owned``: the paths feedpub may own; every file must be one of them, and
+    a file of the last run is removed only if it is one of them too.
+    ``meanwhile(hashes)`` (file -> sha256) runs once every file's bytes are
+    written, while they are synced to disk (the disk's time, not the CPU's).
+    ``after``: steps each given the report, in order, once the run changed
+    files (written or removed) and every file is in place."""
+    for item in files:
+        if not is_owned(item.path, owned):
+            raise OutputError(f"{item.path!r} is not a path feedpub writes")
+    try:
+        with OutputFolder(output_dir, create=True) as output:
+            report = _publish(output, files, owned, meanwhile)
+    except OSError as exc:
+        where = output_dir / exc.filename if isinstance(exc.filename, str) else output_dir
+        raise OutputError(f"{where}: cannot write: {exc.strerror or exc}") from None
+    if report.changed:
+        for step in after:
+            step(report)
+    return report
+
+
+def _publish(
+    output: OutputFolder,
+    files: Sequence[OutputFile],
+    owned: OwnedPaths,
+    meanwhile: Callable[[dict[str, str]], None] | None,
+) -> PublishReport:
+    old, problem = read_manifest(output, owned)
+    warnings = [problem] if problem else []
+    # Every folder a file goes into is opened (or refused) before anything is written.
+    places = [output.place(item.path, create=True) for item in files]
+    root = output.folder((), create=False)
+    if kind_of(root, MANIFEST_NAME) == "a folder":  # it could not be replaced: stop before anything is
+        raise OutputError(f"{output.path / MANIFEST_NAME}: is a folder where feedpub keeps its manifest; remove it")
+    _remove_stale_temporaries(output, owned, [*old.files, *(f.path for f in files)])
+    new_paths = {f.path for f in files}
+    new_feeds = {f.feed: f.items for f in files if f.feed is not None}
+
+    def put_manifest(manifest: Manifest) -> None:
+        writer.write_atomically(root, MANIFEST_NAME, output.path / MANIFEST_NAME, (manifest.to_bytes(),))
+
+    # Record ownership of files about to be created before creating them.
+    if not new_paths <= old.files.keys():
+        put_manifest(Manifest({**old.files, **{p: "" for p in new_paths - old.files.keys()}}, old.feeds))
+
+    def put(item: OutputFile, place: tuple[int, str], ready: Future) -> None:
+        """Compare or write the file, tell ``ready``, then sync what it wrote."""
+        folder, name = place
+        path = output.path / item.path
+        try:
+            try:
+                mode = os.stat(name, dir_fd=folder, follow_symlinks=False).st_mode
+            except FileNotFoundError:
+                mode = None
+            sha256 = None
+            if mode is not None and stat.S_ISDIR(mode):
+                what = "a feed" if item.feed is not None else "a file"
+                raise OutputError(f"{path}: is a folder where {what} goes; remove it")
+            if mode is not None and stat.S_ISREG(mode):
+                sha256 = writer.digest_if_same(folder, name, item.chunks)
+                if sha256 is None and item.path not in old.files and not problem:
+                    warnings.append(f"{path}: replaced a file feedpub did not write")
+            elif mode is not None:  # a link, a pipe: replaced, never followed nor read
+                warnings.append(f"{path}: replaced {kind_of(folder, name)} feedpub did not write")
+            fd = written = None
+            if sha256 is None:
+                fd, written = writer.write_temporary(folder, name, path, item.chunks)
+                sha256 = written.sha256
+            before = set(old.feeds.get(item.feed, ())) if item.feed is not None else set()
+            after = set(item.items)
+            status = "unchanged" if written is None else "written"
+            change = FileChange(item.path, item.feed, status, len(item.items), len(after - before),
+                                len(before - after))  # fmt: skip
+        except OSError as exc:
+            exc.filename = item.path
+            ready.set_exception(exc)
+            raise
+        except BaseException as exc:
+            ready.set_exception(exc)
+            raise
+        ready.set_result((change, sha256, written))
+        if fd is not None:
+            try:
+                writer.sync_and_close(fd, written)
+            except OSError as exc:
+                exc.filename = item.path
+                raise
+
+    # Files are independent, and comparing, writing, syncing and hashing them
+    # is spent in system calls and hashlib, which release the GIL: a few
+    # threads keep the disk and both cores busy.  Each file is synced and
+    # closed as soon as it is written, and ``meanwhile`` runs once all are
+    # written, while the disk catches up.  No file is renamed into place
+    # before every one is written and synced: a failure replaces none.
+    from concurrent.futures import Future, ThreadPoolExecutor, wait
+
+    with ThreadPoolExecutor(max_workers=max(1, min(_WRITERS, len(files)))) as pool:
+        readies: list[Future] = [Future() for _ in files]
+        putting = [pool.submit(put, item, place, ready)
+                   for item, place, ready in zip(files, places, readies, strict=True)]  # fmt: skip
+        try:
+            wait(readies)
+            failed = [ready.exception() for ready in readies if ready.exception() is not None]
+            if failed:
+                raise failed[0]
+            done = [ready.result() for ready in readies]
+            hashes = {f.path: sha for f, (_, sha, _) in zip(files, done, strict=True)}
+            final = Manifest(hashes, new_feeds)
+            if meanwhile:
+                meanwhile(hashes)
+            wait(putting)
+            for future in putting:
+                if future.exception() is not None:
+                    raise future.exception()
+        except BaseException:  # a failure, or an interrupt: no file is replaced
+            wait(putting)
+            for ready in readies:
+                if ready.exception() is None and ready.result()[2] is not None:
+                    writer.discard(ready.result()[2])
+            raise
+    pending = [(item.path, written) for item, (_, _, written) in zip(files, done, strict=True) if written is not None]
+    for number, (relative, written) in enumerate(pending):
+        try:
+            writer.rename_into_place(written)
+        except BaseException as exc:
+            for _, rest in pending[number + 1 :]:
+                writer.discard(rest)
+            # The files renamed so far are this run's: the manifest must say
+            # so, or a later run would take them for files changed by hand.
+            on_disk = {**old.files, **{p: "" for p in new_paths - old.files.keys()}}
+            on_disk.update((item.path, sha) for item, (_, sha, written) in zip(files, done, strict=True)
+                           if written is None)  # fmt: skip
+            on_disk.update((r, w.sha256) for r, w in pending[:number])
+            try:
+                put_manifest(Manifest(on_disk, old.feeds))
+            except OSError:
+                pass  # the error being raised says more
+            if isinstance(exc, OSError):
+                exc.filename = relative
+            raise
+    changes = [change for change, _, _ in done]
+
+    for relative in sorted(old.files.keys() - new_paths):
+        feed = owned.feed_of(relative)
+        items = len(old.feeds.get(feed, ())) if feed is not None else 0
+        left = _remove(output, relative, old.files[relative])
+        if left:
+            warnings.append(f"{output.path / relative}: left in place: {left}")
+        changes.append(FileChange(relative, feed, "removed", 0, 0, items))
+
+    final_bytes = final.to_bytes()
+    if writer.digest_if_same(root, MANIFEST_NAME, (final_bytes,)) is None:
+        writer.write_atomically(root, MANIFEST_NAME, output.path / MANIFEST_NAME, (final_bytes,))
+    return PublishReport(tuple(sorted(changes, key=lambda c: c.path)), tuple(sorted(warnings)), hashes)
+
+
+def _remove(output: OutputFolder, relative: str, recorded: str) -> str | None:
+    """Remove a file the last run wrote, if it is still what it wrote; else
+    say why it stays."""
+    try:
+        place = output.place(relative)
+    except OutputError:
+        return "its folder is a link or not a folder; feedpub never reaches through it"
+    if place is None:
+        return None  # gone already
+    folder, name = place
+    kind = kind_of(folder, name)
+    if kind == "missing":
+        return None
+    if kind != "a file":
+        return f"it is {kind} now; feedpub wrote a file"
+    if not recorded:
+        # A run stopped before it knew the bytes: nothing proves this file is
+        # feedpub's (the seal does not: anyone can compute a sha256).
+        return "feedpub has no record of the bytes it wrote there"
+    digest = file_digest(folder, name)
+    if digest is None:
+        return None if kind_of(folder, name) == "missing" else "it changed while it was read"
+    if digest != recorded:
+        return "changed since feedpub wrote it"
+    try:
+        os.unlink(name, dir_fd=folder)
+    except FileNotFoundError:
+        pass
+    return None

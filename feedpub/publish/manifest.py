@@ -1,0 +1,132 @@
+"""The manifest: what the last run wrote, sealed, and read as hostile input.
+
+``.feedpub-manifest.json`` records the files feedpub wrote and the items of
+each feed.  It is how a run knows which files it owns (a file that left the
+plan is deleted; files feedpub did not write are never touched) and what
+changed since the last run.  It must carry the seal feedpub puts on it (the
+sha256 of what it lists), and every file it names must be inside the output
+folder and of feedpub's own naming (the ``OwnedPaths`` a run is given);
+otherwise it is ignored with a warning: every file is written again, nothing
+is deleted.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from feedpub.model import OwnedPaths
+from feedpub.publish.folder import BLOCK, OutputFolder, is_inside, kind_of, open_regular
+
+MANIFEST_NAME = ".feedpub-manifest.json"
+MANIFEST_FORMAT = 2  # 2: sealed
+_ENCODE_STRING = json.encoder.encode_basestring_ascii  # a JSON string literal, as json.dumps writes it
+_SHA256 = re.compile(r"^(?:[0-9a-f]{64})?$")  # "" : created by a run that may have died before writing it
+
+
+@dataclass(frozen=True)
+class Manifest:
+    """What the last run wrote: file -> sha256, feed -> item ids."""
+
+    files: dict[str, str] = field(default_factory=dict)
+    feeds: dict[str, tuple[str, ...]] = field(default_factory=dict)
+
+    def to_bytes(self) -> bytes:
+        """JSON with one value per line, so that the manifests of two runs diff
+        line by line, ending with its seal.  Written by hand with the JSON
+        module's string encoder, as json.dumps with an indent takes a slower
+        path, and with no item limit the manifest lists every item of every
+        feed."""
+        document = self._fields()
+        return _mapping([*document, f'"seal":"{_seal(document)}"']).encode("ascii") + b"\n"
+
+    def _fields(self) -> list[str]:
+        text = _ENCODE_STRING
+        files = [f"{text(name)}:{text(sha)}" for name, sha in sorted(self.files.items())]
+        feeds = [
+            f"{text(name)}:" + ("[\n" + ",\n".join(map(text, items)) + "\n]" if items else "[]")
+            for name, items in sorted(self.feeds.items())
+        ]
+        return [f'"format":{MANIFEST_FORMAT}', '"generator":"feedpub"', '"files":' + _mapping(files),
+                '"feeds":' + _mapping(feeds)]  # fmt: skip
+
+    @property
+    def seal(self) -> str:
+        return _seal(self._fields())
+
+
+def _mapping(pairs: list[str]) -> str:
+    return "{\n" + ",\n".join(pairs) + "\n}" if pairs else "{}"
+
+
+def _seal(fields: list[str]) -> str:
+    """The sha256 of what a manifest lists, written the one way feedpub writes it:
+    a manifest edited by hand, truncated or damaged no longer matches its seal."""
+    return hashlib.sha256(_mapping(fields).encode("ascii")).hexdigest()
+
+
+def is_owned(relative: str, owned: OwnedPaths) -> bool:
+    """Whether feedpub may own the file at ``relative``: inside the output
+    folder, spelled the one way, and of its own naming."""
+    return is_inside(relative) and owned.owns(relative)
+
+
+def load_manifest(output_dir: Path, owned: OwnedPaths) -> tuple[Manifest, str | None]:
+    """The last run's manifest, and a warning when it was unusable (then empty:
+    an unreadable manifest costs a full rewrite, never a deleted foreign file)."""
+    with OutputFolder(output_dir, create=False) as output:
+        return read_manifest(output, owned)
+
+
+def read_manifest(output: OutputFolder, owned: OwnedPaths) -> tuple[Manifest, str | None]:
+    """``load_manifest`` in an output folder already open."""
+    path = output.path / MANIFEST_NAME
+    root = output.folder((), create=False)
+    if root is None:
+        return Manifest(), None
+    try:
+        fd = open_regular(root, MANIFEST_NAME)
+        if fd is None:
+            if kind_of(root, MANIFEST_NAME) == "missing":
+                return Manifest(), None
+            raise ValueError(f"is {kind_of(root, MANIFEST_NAME)}, not a file")
+        try:
+            data = b"".join(iter(lambda: os.read(fd, BLOCK), b""))
+        finally:
+            os.close(fd)
+        manifest = _checked_manifest(json.loads(data), owned)
+    except (OSError, ValueError, RecursionError, MemoryError) as exc:
+        message = exc.strerror if isinstance(exc, OSError) and exc.strerror else exc
+        if isinstance(exc, RecursionError | MemoryError):
+            message = "nested too deeply"
+        return Manifest(), (
+            f"{path}: ignored ({message}); files it listed will not be removed, "
+            "and files at the feeds' paths are replaced"
+        )
+    return manifest, None
+
+
+def _checked_manifest(document: object, owned: OwnedPaths) -> Manifest:
+    """The manifest ``document`` holds, when it is one feedpub wrote: raises
+    ValueError naming what is wrong otherwise."""
+    if not isinstance(document, dict) or document.get("format") != MANIFEST_FORMAT:
+        raise ValueError("not a feedpub manifest of this format")
+    files, feeds = document.get("files"), document.get("feeds")
+    if not isinstance(files, dict) or not isinstance(feeds, dict):
+        raise ValueError("not a feedpub manifest of this format")
+    for relative, sha in files.items():
+        if not is_owned(relative, owned):
+            raise ValueError(f"{relative!r} is not a file feedpub writes")
+        if not isinstance(sha, str) or not _SHA256.match(sha):
+            raise ValueError(f"{relative}: {sha!r} is not a sha256")
+    for name, items in feeds.items():
+        if not isinstance(items, list) or not all(isinstance(i, str) for i in items):
+            raise ValueError(f"feed {name!r}: not a list of ids")
+    manifest = Manifest(files, {name: tuple(items) for name, items in feeds.items()})
+    if document.get("seal") != manifest.seal:
+        raise ValueError("its seal does not match what it lists: changed since feedpub wrote it")
+    return manifest

@@ -364,7 +364,7 @@ def _read_feed(path: str) -> bytes | str:
 
 def _check(args: argparse.Namespace, out: TextIO, err: TextIO) -> ExitCode:
     from feedpub.build import build
-    from feedpub.validate import Finding, check_feed, feed_files
+    from feedpub.check import Finding, check_feed, feed_files
 
     settings = _settings(args)
     now = _now()

@@ -64,7 +64,7 @@ _CREATE_FLAGS = os.O_RDWR | os.O_CREAT | os.O_EXCL | _NOFOLLOW | _CLOEXEC
 def _feed_name_pattern() -> re.Pattern[str]:
     """The paths feedpub writes: ``all`` or ``topics/<slug>``, with a format's
     suffix (the formats' registry says which)."""
-    from feedpub.render import FORMATS
+    from feedpub.formats.common import FORMATS
 
     suffixes = "|".join(re.escape(fmt.suffix) for fmt in FORMATS.values())
     return re.compile(rf"^(?:all|{TOPICS_FOLDER}/[A-Za-z0-9][A-Za-z0-9_-]*)(?:{suffixes})$")

@@ -16,8 +16,8 @@ import feedpub.build
 from feedpub.build import PARALLEL_THRESHOLD, UNREAD, build, read_stamped
 from feedpub.cache import KEPT_OUTPUTS, cache_file
 from feedpub.errors import ConfigError
+from feedpub.formats.common import FORMATS, FeedFormat
 from feedpub.model import Problem, Severity
-from feedpub.render import FORMATS, FeedFormat
 from tests.conftest import AS_OF, make_settings, record
 
 COUNT = PARALLEL_THRESHOLD + 44  # enough to use the worker processes

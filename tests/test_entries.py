@@ -1,13 +1,13 @@
 """The direct entry writers against the feedgen oracle: the same bytes, always.
 
-``feedpub.render`` writes each entry's XML itself; ``tests.feedgen_entries``
+``feedpub.formats.common`` writes each entry's XML itself; ``tests.feedgen_entries``
 keeps the feedgen + lxml implementation it replaced.  Hypothesis generates
 articles with hostile text (any Unicode an XML document may hold, markup
 characters, quotes, line breaks of every kind, very long strings), URL-like
 strings, and empty or missing optional parts; every one must render to the
 oracle's bytes in both formats, or fail in both.  The records of ``seeds/`` and
 ``tests/data/records/`` must too.  Which image becomes the enclosure, and its
-media type, both sides take from ``feedpub.render.lead_enclosure`` (feedgen
+media type, both sides take from ``feedpub.formats.common.lead_enclosure`` (feedgen
 takes an enclosure as given): the comparison holds how it is written, and the
 tests at the end hold the choice.
 
@@ -26,9 +26,9 @@ from hypothesis import HealthCheck, example, given
 from hypothesis import settings as hsettings
 from hypothesis import strategies as st
 
+from feedpub.formats.common import image_type, render_atom_entry, render_rss_entry
 from feedpub.model import Article, Image, Provider, RelatedLink, Topic
 from feedpub.normalise import parse_record
-from feedpub.render import image_type, render_atom_entry, render_rss_entry
 from feedpub.settings import Settings
 from tests.conftest import SEEDS, make_settings
 from tests.feedgen_entries import atom_entry, rss_entry

@@ -22,10 +22,10 @@ from hypothesis import settings as hsettings
 from hypothesis import strategies as st
 
 from feedpub.build import build
+from feedpub.check import check_feed
 from feedpub.cli import ExitCode, main
 from feedpub.lock import LOCK_NAME
 from feedpub.publish import MANIFEST_NAME, Manifest, PublishedFile, load_manifest, publish
-from feedpub.validate import check_feed
 from tests.conftest import AS_OF, make_settings, record
 
 AS_OF_ARG = ("--as-of", "2026-01-01T00:00:00Z")

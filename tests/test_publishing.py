@@ -24,11 +24,11 @@ from hypothesis import strategies as st
 
 import feedpub.publish
 from feedpub.build import build
+from feedpub.check import check_feed
 from feedpub.cli import ExitCode, main
 from feedpub.errors import OutputError
 from feedpub.lock import output_lock
 from feedpub.publish import MANIFEST_FORMAT, MANIFEST_NAME, Manifest, PublishedFile, publish
-from feedpub.validate import check_feed
 from tests.conftest import AS_OF, SEEDS, make_settings, record
 
 AS_OF_ARG = ("--as-of", "2026-01-01T00:00:00Z")

@@ -15,7 +15,7 @@ from datetime import datetime, timedelta, timezone
 from email.utils import parsedate_tz
 
 from feedpub.dates import DAY_NAMES, EARLIEST
-from feedpub.render import MAX_FEED_BYTES
+from feedpub.formats.common import MAX_FEED_BYTES
 
 ATOM = "http://www.w3.org/2005/Atom"
 A = f"{{{ATOM}}}"

@@ -1,0 +1,1 @@
+"""The output formats: their writers, suffixes, media types and checks."""

@@ -45,7 +45,7 @@ from feedpub.cache import (
     to_seconds,
 )
 from feedpub.errors import ConfigError
-from feedpub.formats.common import FORMATS, MAX_FEED_BYTES, load_document_writer
+from feedpub.formats import FORMATS, MAX_FEED_BYTES, load_document_writer
 from feedpub.lock import output_lock
 from feedpub.model import Article, FeedPlan, Listing, ParseResult, Problem, Severity
 from feedpub.plan import Selection, plan_feeds, select

@@ -19,6 +19,7 @@ from typing import TextIO
 
 from feedpub import __version__
 from feedpub.errors import ConfigError, FeedpubError, OutputError
+from feedpub.formats import names as format_names
 from feedpub.lock import LockError
 
 
@@ -84,7 +85,8 @@ def _common_options(verbose_help: str) -> argparse.ArgumentParser:
         choices=["reject", "month-first", "day-first"],
         help="how to read dates like 03/04/2023 (default: reject the record)",
     )
-    common.add_argument("--formats", metavar="LIST", help="comma-separated formats to write (default: atom,rss)")
+    formats = ",".join(format_names())
+    common.add_argument("--formats", metavar="LIST", help=f"comma-separated formats to write (default: {formats})")
     common.add_argument(
         "--as-of", metavar="TIME", help="hold back records dated after TIME (RFC 3339); default: the time of the run"
     )

@@ -41,6 +41,7 @@ from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 
 from feedpub.errors import OutputError
+from feedpub.formats import FORMATS, feed_name
 
 MANIFEST_NAME = ".feedpub-manifest.json"
 MANIFEST_FORMAT = 2  # 2: sealed
@@ -64,8 +65,6 @@ _CREATE_FLAGS = os.O_RDWR | os.O_CREAT | os.O_EXCL | _NOFOLLOW | _CLOEXEC
 def _feed_name_pattern() -> re.Pattern[str]:
     """The paths feedpub writes: ``all`` or ``topics/<slug>``, with a format's
     suffix (the formats' registry says which)."""
-    from feedpub.formats.common import FORMATS
-
     suffixes = "|".join(re.escape(fmt.suffix) for fmt in FORMATS.values())
     return re.compile(rf"^(?:all|{TOPICS_FOLDER}/[A-Za-z0-9][A-Za-z0-9_-]*)(?:{suffixes})$")
 
@@ -711,7 +710,7 @@ def _publish(
     changes = [change for change, _, _ in done]
 
     for relative in sorted(old.files.keys() - new_paths):
-        feed = relative.split(".", 1)[0]
+        feed = feed_name(relative)
         items = len(old.feeds.get(feed, ()))
         left = _remove(output, relative, old.files[relative])
         if left:

@@ -18,11 +18,11 @@ from typing import Any
 
 from feedpub.dates import AmbiguousDates
 from feedpub.errors import ConfigError, FieldError
+from feedpub.formats import names as format_names
 from feedpub.text import clean_text, show
 from feedpub.urls import URLError, canonical_url
 
 CONFIG_NAME = "feedpub.yaml"
-FORMAT_NAMES = ("atom", "rss")
 
 
 @dataclass(frozen=True)
@@ -41,7 +41,7 @@ class Settings:
     include_unpublished: bool = False
     default_timezone: str = "UTC"  # for dates written without a zone
     ambiguous_dates: AmbiguousDates = AmbiguousDates.REJECT
-    formats: tuple[str, ...] = FORMAT_NAMES
+    formats: tuple[str, ...] = format_names()  # every format in the registry
     record_suffixes: tuple[str, ...] = (".txt", ".md", ".yaml", ".yml")
     max_record_bytes: int = 1024 * 1024
     max_title_chars: int = 300
@@ -230,10 +230,11 @@ def _formats(value: Any, where: str) -> tuple[str, ...]:
         value = [part.strip() for part in value.split(",")]
     if not isinstance(value, (list, tuple)) or not value:
         raise ConfigError(f"{where}: {show(value)} is not a list of formats")
+    known = format_names()
     for name in value:
-        if name not in FORMAT_NAMES:
-            raise ConfigError(f"{where}: {name!r} is not a format (choose from {', '.join(FORMAT_NAMES)})")
-    return tuple(name for name in FORMAT_NAMES if name in value)
+        if name not in known:
+            raise ConfigError(f"{where}: {name!r} is not a format (choose from {', '.join(known)})")
+    return tuple(name for name in known if name in value)
 
 
 _SUFFIX = re.compile(r"\.[^\x00-\x1f\x7f/\\\ud800-\udfff]+")

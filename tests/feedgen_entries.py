@@ -1,4 +1,4 @@
-"""The oracle for ``feedpub.formats.common``'s entry writers: entries rendered with
+"""The oracle for ``feedpub.formats``' entry writers: entries rendered with
 feedgen 1.0.0 and lxml, exactly as feedpub did before it wrote entry XML itself.
 
 Test-only.  ``tests/test_entries.py`` checks that ``render_atom_entry`` and

@@ -86,7 +86,8 @@ from lxml import etree
 from feedpub.check import check_feed
 from feedpub.cli import ExitCode
 from feedpub.cli import main as feedpub_main
-from feedpub.formats.common import ATOM_NS, DC_NS, FORMATS, MEDIA_NS
+from feedpub.formats import FORMATS
+from feedpub.formats.common import ATOM_NS, DC_NS, MEDIA_NS
 from feedpub.model import ParseResult, Severity
 from feedpub.normalise import parse_record
 from feedpub.settings import Settings

@@ -16,7 +16,7 @@ import feedpub.build
 from feedpub.build import PARALLEL_THRESHOLD, UNREAD, build, read_stamped
 from feedpub.cache import KEPT_OUTPUTS, cache_file
 from feedpub.errors import ConfigError
-from feedpub.formats.common import FORMATS, FeedFormat
+from feedpub.formats import FORMATS, Format
 from feedpub.model import Problem, Severity
 from tests.conftest import AS_OF, make_settings, record
 
@@ -209,7 +209,7 @@ def render_count(monkeypatch) -> list[int]:
     """Entries rendered in this process from now on (a serial build renders every one here)."""
     count = [0]
 
-    def counting(fmt: FeedFormat) -> FeedFormat:
+    def counting(fmt: Format) -> Format:
         def render_entry(article, settings):
             count[0] += 1
             return fmt.render_entry(article, settings)

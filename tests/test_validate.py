@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from feedpub.check import check_feed, feed_files
-from feedpub.formats.common import MAX_FEED_BYTES
+from feedpub.formats import MAX_FEED_BYTES
 from tests.golden import GOLDEN
 
 CASES = sorted((Path(__file__).parent / "data" / "feeds").iterdir())

@@ -19,7 +19,7 @@ from typing import TextIO
 
 from feedpub import __version__
 from feedpub.errors import ConfigError, FeedpubError, OutputError
-from feedpub.formats import names as format_names
+from feedpub.formats import FORMATS
 from feedpub.lock import LockError
 
 
@@ -85,7 +85,7 @@ def _common_options(verbose_help: str) -> argparse.ArgumentParser:
         choices=["reject", "month-first", "day-first"],
         help="how to read dates like 03/04/2023 (default: reject the record)",
     )
-    formats = ",".join(format_names())
+    formats = ",".join(FORMATS)
     common.add_argument("--formats", metavar="LIST", help=f"comma-separated formats to write (default: {formats})")
     common.add_argument(
         "--as-of", metavar="TIME", help="hold back records dated after TIME (RFC 3339); default: the time of the run"
@@ -106,9 +106,11 @@ def _common_options(verbose_help: str) -> argparse.ArgumentParser:
 
 def _parser() -> argparse.ArgumentParser:
     formatter = argparse.RawDescriptionHelpFormatter
+    titles = [fmt.title for fmt in FORMATS.values()]
+    suffixes = [fmt.suffix for fmt in FORMATS.values()]
     parser = argparse.ArgumentParser(
         prog="feedpub",
-        description="Turn a folder of YAML article records into Atom and RSS feeds.",
+        description=f"Turn a folder of YAML article records into {' and '.join(titles)} feeds.",
         epilog=EXIT_CODES_HELP,
         formatter_class=formatter,
     )
@@ -123,8 +125,8 @@ def _parser() -> argparse.ArgumentParser:
     build = command(
         "build",
         "build the combined and per-topic feeds",
-        "Read every record in RECORDS_DIR and write the combined feed (all.atom.xml, "
-        "all.rss.xml) and one feed per topic (topics/<slug>.atom.xml, .rss.xml) into "
+        f"Read every record in RECORDS_DIR and write the combined feed ({', '.join('all' + s for s in suffixes)}) "
+        f"and one feed per topic (topics/<slug>{', '.join(suffixes)}) into "
         "OUTPUT_DIR.  Settings come from feedpub.yaml in the current folder (or --config); "
         "options given here override them.",
         "print the summary and what changed in each feed, even when not on a terminal",

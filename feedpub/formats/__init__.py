@@ -37,6 +37,7 @@ class Format:
     name: str  # as the formats setting and --formats name it
     suffix: str  # a feed's file is its name and this: "topics/ai" + ".atom.xml"
     media_type: str
+    title: str  # its name in prose: "Atom"
     label: str  # the kind of document, in messages: "an Atom feed"
     root: str  # the tag of a document's root element (Clark notation)
     render_entry: Callable[[Article, Settings], bytes]

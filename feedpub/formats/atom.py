@@ -197,10 +197,11 @@ def check(checker: Checker, feed: Any) -> None:
     checker.order_and_ids(entries, "entry")
 
 
-FORMAT = Format(
+FORMAT: Format = Format(
     name=NAME,
     suffix=SUFFIX,
     media_type=MEDIA_TYPE,
+    title="Atom",
     label="an Atom feed",
     root=ATOM + "feed",
     render_entry=render_entry,

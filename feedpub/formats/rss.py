@@ -246,10 +246,11 @@ def check(checker: Checker, rss: Any) -> None:
     checker.order_and_ids(items, "item")
 
 
-FORMAT = Format(
+FORMAT: Format = Format(
     name=NAME,
     suffix=SUFFIX,
     media_type=MEDIA_TYPE,
+    title="RSS",
     label="RSS",
     root="rss",
     render_entry=render_entry,

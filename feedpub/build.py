@@ -33,6 +33,7 @@ from typing import NamedTuple
 
 from feedpub import __version__
 from feedpub.errors import ConfigError
+from feedpub.formats import FORMATS, MAX_FEED_BYTES, load_document_writer
 from feedpub.model import Article, FeedPlan, Listing, OutputFile, ParseResult, Problem, Severity
 from feedpub.plan import OUTPUT_PATHS, Selection, plan_feeds, select
 from feedpub.publish import (
@@ -45,7 +46,6 @@ from feedpub.publish import (
 )
 from feedpub.publish.lock import output_lock
 from feedpub.records.files import Stamp, discover, not_a_records_folder, read_stamped, walk
-from feedpub.render import FORMATS, MAX_FEED_BYTES, load_document_writer
 from feedpub.settings import Settings, folder_clash
 from feedpub.speed import entries as entry_index
 from feedpub.speed import pool

@@ -18,6 +18,7 @@ from typing import TextIO
 
 from feedpub import __version__
 from feedpub.errors import ConfigError, DateError, ExitCode, FeedpubError, LockError, OutputError
+from feedpub.formats import FORMATS
 
 EXIT_CODES_HELP = """\
 exit codes:
@@ -73,7 +74,8 @@ def _common_options(verbose_help: str) -> argparse.ArgumentParser:
         choices=["reject", "month-first", "day-first"],
         help="how to read dates like 03/04/2023 (default: reject the record)",
     )
-    common.add_argument("--formats", metavar="LIST", help="comma-separated formats to write (default: atom,rss)")
+    formats = ",".join(FORMATS)
+    common.add_argument("--formats", metavar="LIST", help=f"comma-separated formats to write (default: {formats})")
     common.add_argument(
         "--as-of", metavar="TIME", help="hold back records dated after TIME (RFC 3339); default: the time of the run"
     )
@@ -93,9 +95,11 @@ def _common_options(verbose_help: str) -> argparse.ArgumentParser:
 
 def _parser() -> argparse.ArgumentParser:
     formatter = argparse.RawDescriptionHelpFormatter
+    titles = [fmt.title for fmt in FORMATS.values()]
+    suffixes = [fmt.suffix for fmt in FORMATS.values()]
     parser = argparse.ArgumentParser(
         prog="feedpub",
-        description="Turn a folder of YAML article records into Atom and RSS feeds.",
+        description=f"Turn a folder of YAML article records into {' and '.join(titles)} feeds.",
         epilog=EXIT_CODES_HELP,
         formatter_class=formatter,
     )
@@ -110,8 +114,8 @@ def _parser() -> argparse.ArgumentParser:
     build = command(
         "build",
         "build the combined and per-topic feeds",
-        "Read every record in RECORDS_DIR and write the combined feed (all.atom.xml, "
-        "all.rss.xml) and one feed per topic (topics/<slug>.atom.xml, .rss.xml) into "
+        f"Read every record in RECORDS_DIR and write the combined feed ({', '.join('all' + s for s in suffixes)}) "
+        f"and one feed per topic (topics/<slug>{', '.join(suffixes)}) into "
         "OUTPUT_DIR.  Settings come from feedpub.yaml in the current folder (or --config); "
         "options given here override them.",
         "print the summary and what changed in each feed, even when not on a terminal",
@@ -342,9 +346,9 @@ def _feed_findings(path: str, now: datetime) -> list:  # -> list[Finding]
     """What is wrong with a feed file, read as hostile input.  Nothing opened
     can block (a FIFO named like a feed is reported, not waited on), and no
     more is read than the validator takes (a file of gigabytes is not loaded)."""
-    from feedpub.render import MAX_FEED_BYTES
+    from feedpub.check import Finding, check_feed, too_large
+    from feedpub.formats import MAX_FEED_BYTES
     from feedpub.settings import TooLarge, read_regular_file
-    from feedpub.validate import Finding, check_feed, too_large
 
     try:
         data = read_regular_file(path, MAX_FEED_BYTES)
@@ -357,8 +361,8 @@ def _feed_findings(path: str, now: datetime) -> list:  # -> list[Finding]
 
 def _check(args: argparse.Namespace, out: TextIO, err: TextIO) -> ExitCode:
     from feedpub.build import build
+    from feedpub.check import check_feed, feed_files
     from feedpub.model import shown
-    from feedpub.validate import check_feed, feed_files
 
     settings = _settings(args)
     now = _now()

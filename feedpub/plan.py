@@ -35,7 +35,7 @@ TOPICS_DIR = "topics"
 def _output_paths() -> OwnedPaths:
     """The paths of the files a plan can produce: ``all`` or ``topics/<slug>``
     (the feed), with a format's suffix (the formats' registry says which)."""
-    from feedpub.render import FORMATS
+    from feedpub.formats import FORMATS
 
     suffixes = "|".join(re.escape(fmt.suffix) for fmt in FORMATS.values())
     feed = rf"(?P<feed>all|{TOPICS_DIR}/[A-Za-z0-9][A-Za-z0-9_-]*)"

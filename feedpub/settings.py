@@ -18,13 +18,13 @@ from pathlib import Path
 from typing import Any
 
 from feedpub.errors import ConfigError, FieldError, URLError
+from feedpub.formats import names as format_names
 from feedpub.records.dates import AmbiguousDates
 from feedpub.records.text import clean_text, show
 from feedpub.records.urls import canonical_url
 
 CONFIG_NAME = "feedpub.yaml"
 CONFIG_MAX_BYTES = 1 << 20  # a settings file is a few lines; more is a wrong file, not settings
-FORMAT_NAMES = ("atom", "rss")
 
 
 @dataclass(frozen=True)
@@ -43,7 +43,7 @@ class Settings:
     include_unpublished: bool = False
     default_timezone: str = "UTC"  # for dates written without a zone
     ambiguous_dates: AmbiguousDates = AmbiguousDates.REJECT
-    formats: tuple[str, ...] = FORMAT_NAMES
+    formats: tuple[str, ...] = format_names()  # every format in the registry
     record_suffixes: tuple[str, ...] = (".txt", ".md", ".yaml", ".yml")
     max_record_bytes: int = 1024 * 1024
     max_title_chars: int = 300
@@ -232,10 +232,11 @@ def _formats(value: Any, where: str) -> tuple[str, ...]:
         value = [part.strip() for part in value.split(",")]
     if not isinstance(value, (list, tuple)) or not value:
         raise ConfigError(f"{where}: {show(value)} is not a list of formats")
+    known = format_names()
     for name in value:
-        if name not in FORMAT_NAMES:
-            raise ConfigError(f"{where}: {name!r} is not a format (choose from {', '.join(FORMAT_NAMES)})")
-    return tuple(name for name in FORMAT_NAMES if name in value)
+        if name not in known:
+            raise ConfigError(f"{where}: {name!r} is not a format (choose from {', '.join(known)})")
+    return tuple(name for name in known if name in value)
 
 
 _SUFFIX = re.compile(r"\.[^\x00-\x1f\x7f/\\\ud800-\udfff]+")

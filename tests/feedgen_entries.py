@@ -1,4 +1,4 @@
-"""The oracle for ``feedpub.render``'s entry writers: entries rendered with
+"""The oracle for ``feedpub.formats``' entry writers: entries rendered with
 feedgen 1.0.0 and lxml, exactly as feedpub did before it wrote entry XML itself.
 
 Test-only.  ``tests/test_entries.py`` checks that ``render_atom_entry`` and
@@ -6,7 +6,7 @@ Test-only.  ``tests/test_entries.py`` checks that ``render_atom_entry`` and
 module unchanged unless the intended output changes.
 
 Which image is the enclosure, and its media type, come from
-``feedpub.render.lead_enclosure`` on both sides: feedgen has no say in them
+``feedpub.formats.common.lead_enclosure`` on both sides: feedgen has no say in them
 (its enclosure takes them as given), so the comparison holds the bytes, and
 tests/test_entries.py checks the choice on its own.
 """
@@ -23,8 +23,8 @@ from feedgen.entry import FeedEntry
 from feedgen.ext.dc import DcEntryExtension
 from feedgen.ext.media import MediaEntryExtension
 
+from feedpub.formats.common import lead_enclosure
 from feedpub.model import Article
-from feedpub.render import lead_enclosure
 from feedpub.settings import Settings
 
 ATOM_NS = "http://www.w3.org/2005/Atom"

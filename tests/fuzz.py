@@ -39,7 +39,7 @@ Targets (``--target``; ``all``, the default, shares the time among them):
 
 Every build target also checks: no exception escapes ``feedpub.cli.main``,
 the exit code is a documented one, a usage error is one line and writes
-nothing, every feed written passes ``feedpub.validate.check_feed``, and
+nothing, every feed written passes ``feedpub.check.check_feed``, and
 nothing outside the output folder changes.  A call takes under 2 seconds
 (``--slow``).
 
@@ -83,13 +83,14 @@ from pathlib import Path
 
 from lxml import etree
 
+from feedpub.check import check_feed
 from feedpub.cli import main as feedpub_main
 from feedpub.errors import ExitCode
+from feedpub.formats import FORMATS
+from feedpub.formats.common import ATOM_NS, DC_NS, MEDIA_NS
 from feedpub.model import ParseResult, Severity
 from feedpub.records.fields import parse_record
-from feedpub.render import ATOM_NS, DC_NS, FORMATS, MEDIA_NS
 from feedpub.settings import Settings
-from feedpub.validate import check_feed
 from tests.test_record_cases import split_case
 
 ROOT = Path(__file__).resolve().parent.parent

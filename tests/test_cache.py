@@ -15,9 +15,9 @@ import pytest
 import feedpub.build
 from feedpub.build import PARALLEL_THRESHOLD, build
 from feedpub.errors import ConfigError
+from feedpub.formats import FORMATS, Format
 from feedpub.model import Problem, Severity
 from feedpub.records.files import UNREAD, read_stamped
-from feedpub.render import FORMATS, FeedFormat
 from feedpub.speed.cache import KEPT_OUTPUTS, cache_file
 from tests.conftest import AS_OF, make_settings, record
 
@@ -210,7 +210,7 @@ def render_count(monkeypatch) -> list[int]:
     """Entries rendered in this process from now on (a serial build renders every one here)."""
     count = [0]
 
-    def counting(fmt: FeedFormat) -> FeedFormat:
+    def counting(fmt: Format) -> Format:
         def render_entry(article, settings):
             count[0] += 1
             return fmt.render_entry(article, settings)

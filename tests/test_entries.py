@@ -1,13 +1,13 @@
 """The direct entry writers against the feedgen oracle: the same bytes, always.
 
-``feedpub.render`` writes each entry's XML itself; ``tests.feedgen_entries``
+``feedpub.formats`` writes each entry's XML itself; ``tests.feedgen_entries``
 keeps the feedgen + lxml implementation it replaced.  Hypothesis generates
 articles with hostile text (any Unicode an XML document may hold, markup
 characters, quotes, line breaks of every kind, very long strings), URL-like
 strings, and empty or missing optional parts; every one must render to the
 oracle's bytes in both formats, or fail in both.  The records of ``seeds/`` and
 ``tests/data/records/`` must too.  Which image becomes the enclosure, and its
-media type, both sides take from ``feedpub.render.lead_enclosure`` (feedgen
+media type, both sides take from ``feedpub.formats.common.lead_enclosure`` (feedgen
 takes an enclosure as given): the comparison holds how it is written, and the
 tests at the end hold the choice.
 
@@ -26,9 +26,11 @@ from hypothesis import HealthCheck, example, given
 from hypothesis import settings as hsettings
 from hypothesis import strategies as st
 
+from feedpub.formats.atom import render_entry as render_atom_entry
+from feedpub.formats.common import image_type
+from feedpub.formats.rss import render_entry as render_rss_entry
 from feedpub.model import Article, Image, Provider, RelatedLink, Topic
 from feedpub.records.fields import parse_record
-from feedpub.render import image_type, render_atom_entry, render_rss_entry
 from feedpub.settings import Settings
 from tests.conftest import SEEDS, make_settings
 from tests.feedgen_entries import atom_entry, rss_entry
@@ -64,7 +66,7 @@ TRAPS = [
     "&amp;", "&lt;", "&gt;", "&#x26;", "&#13;", "&quot;", "]]>", "<title>", "</title>", "</entry>", "<![CDATA[",
 ]  # fmt: skip
 # A line feed and then only white space at a text's end: the one case where the
-# feedgen renderer indents text (see render._fragment).
+# feedgen renderer indents text (see feedpub.formats.common.fragment).
 TAILS = ["\n", "\n ", "\n\t", "\n\u2028\x85\xa0 ", "\n\n", "\r\n", " \n", "\n\u3000"]
 hostile_text = st.one_of(
     st.text(xml_chars, max_size=30),

@@ -15,8 +15,8 @@ import feedparser
 import pytest
 
 from feedpub.build import build
+from feedpub.check import check_feed
 from feedpub.plan import newest_first
-from feedpub.validate import check_feed
 from tests.conftest import AS_OF, ROOT, SEEDS, make_settings
 from tests.golden import GOLDEN
 
@@ -188,7 +188,7 @@ def test_item_limit_keeps_the_newest(tmp_path: Path) -> None:
 def test_every_record_case_built_together_gives_clean_feeds(tmp_path: Path) -> None:
     """All hostile record cases in one folder: the good ones are published, the
     bad ones reported, and every feed is clean for feedpub's checker and feedparser."""
-    from feedpub.validate import check_feed
+    from feedpub.check import check_feed
     from tests.test_record_cases import CASES, split_case
 
     records = tmp_path / "records"

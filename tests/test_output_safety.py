@@ -22,12 +22,12 @@ from hypothesis import settings as hsettings
 from hypothesis import strategies as st
 
 from feedpub.build import build
+from feedpub.check import check_feed
 from feedpub.cli import ExitCode, main
 from feedpub.model import OutputFile
 from feedpub.plan import OUTPUT_PATHS
 from feedpub.publish import MANIFEST_NAME, Manifest, load_manifest, publish
 from feedpub.publish.lock import LOCK_NAME
-from feedpub.validate import check_feed
 from tests.conftest import AS_OF, make_settings, record
 
 AS_OF_ARG = ("--as-of", "2026-01-01T00:00:00Z")

@@ -624,7 +624,7 @@ def _check_feed_xml(path: str, data: bytes) -> list[str]:
             assert not UNSAFE_SCHEME.search(text), f"{path}: unsafe URL in <{name}>: {text!r}"
             assert HTTP_URL.match(text), f"{path}: <{name}>{text!r}</{name}> is not absolute http(s)"
         # Text that readers treat as HTML: RSS descriptions, Atom text of type html/xhtml.
-        # (RSS titles are plain text, written with hexadecimal references: see render.py.)
+        # (RSS titles are plain text, written with hexadecimal references: see feedpub/formats/rss.py.)
         html_like = (not is_atom and name == "description") or element.get("type") in {"html", "xhtml"}
         if html_like:
             assert not HTML_SCRIPT.search(text), f"{path}: script markup in <{name}>: {text[:200]!r}"

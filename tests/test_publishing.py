@@ -24,6 +24,7 @@ from hypothesis import strategies as st
 
 import feedpub.publish.writer
 from feedpub.build import build
+from feedpub.check import check_feed
 from feedpub.cli import ExitCode, main
 from feedpub.errors import OutputError
 from feedpub.model import OutputFile, OwnedPaths
@@ -31,7 +32,6 @@ from feedpub.plan import OUTPUT_PATHS
 from feedpub.publish import MANIFEST_NAME, Manifest, load_manifest, publish
 from feedpub.publish.lock import output_lock
 from feedpub.publish.manifest import MANIFEST_FORMAT
-from feedpub.validate import check_feed
 from tests.conftest import AS_OF, SEEDS, make_settings, record
 
 AS_OF_ARG = ("--as-of", "2026-01-01T00:00:00Z")

@@ -26,9 +26,9 @@ import pytest
 from lxml import etree
 
 from feedpub.build import build
+from feedpub.formats.common import lead_enclosure
 from feedpub.model import Article
 from feedpub.records.fields import parse_record
-from feedpub.render import lead_enclosure
 from tests.conftest import AS_OF, SEEDS, make_settings
 from tests.golden import GOLDEN
 from tests.test_record_cases import CASES, split_case

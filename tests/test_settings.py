@@ -13,9 +13,9 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from feedpub.check import check_feed
 from feedpub.cli import ExitCode, main
 from feedpub.settings import Settings, folder_clash, load_settings
-from feedpub.validate import check_feed
 from tests.conftest import record
 
 AS_OF = ("--as-of", "2026-01-01T00:00:00Z")

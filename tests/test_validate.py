@@ -12,8 +12,8 @@ from pathlib import Path
 
 import pytest
 
-from feedpub.render import MAX_FEED_BYTES
-from feedpub.validate import check_feed, feed_files
+from feedpub.check import check_feed, feed_files
+from feedpub.formats import MAX_FEED_BYTES
 from tests.golden import GOLDEN
 
 CASES = sorted((Path(__file__).parent / "data" / "feeds").iterdir())

@@ -189,6 +189,3 @@ def parse_date(
 def format_rfc3339(value: datetime) -> str:
     """``2023-05-17T13:21:00Z``: the only form Atom validators accept without a murmur."""
     return value.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
-
-
-DAY_NAMES = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")

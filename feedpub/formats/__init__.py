@@ -1,0 +1,78 @@
+"""The output formats, and the registry the rest of feedpub asks about them.
+
+Each format is one module here, the one home of what feedpub knows of it: its
+name, file suffix and media type, its entry and document writers, and the
+rules ``feedpub check`` holds its files to.  What the formats share is in
+``common``.  Nothing outside this package names a format: settings, the
+command line, the build, publishing and checking go through ``FORMATS``.
+
+A new format is a module defining ``FORMAT = Format(...)``, listed below.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from feedpub.formats.common import load_document_writer
+
+if TYPE_CHECKING:
+    from feedpub.check import Checker
+    from feedpub.model import Article, FeedPlan
+    from feedpub.settings import Settings
+
+__all__ = ["FORMATS", "MAX_FEED_BYTES", "Format", "by_root", "feed_name", "for_path", "load_document_writer", "names"]
+
+# The largest feed the W3C Feed Validation Service reads: a longer one gets
+# its ValidatorLimit error, unread (its MAXDATALENGTH).
+MAX_FEED_BYTES = 2_000_000
+
+
+@dataclass(frozen=True)
+class Format:
+    """One output format: its files, how an entry and a whole document are
+    written, and what a written document is checked for."""
+
+    name: str  # as the formats setting and --formats name it
+    suffix: str  # a feed's file is its name and this: "topics/ai" + ".atom.xml"
+    media_type: str
+    title: str  # its name in prose: "Atom"
+    label: str  # the kind of document, in messages: "an Atom feed"
+    root: str  # the tag of a document's root element (Clark notation)
+    render_entry: Callable[[Article, Settings], bytes]
+    # The document as chunks: the head, the entries as given, the tail.
+    render_document: Callable[[FeedPlan, Sequence[bytes], Settings], tuple[bytes, ...]]
+    # Reports into the checker what the parsed document (its root element) breaks.
+    check: Callable[[Checker, Any], None]
+
+
+# The format modules build their Format from the class above: imported after it.
+from feedpub.formats import atom, rss  # noqa: E402
+
+# In the order feeds are written, listed and reported in: fixed, never hash order.
+FORMATS: dict[str, Format] = {fmt.name: fmt for fmt in (atom.FORMAT, rss.FORMAT)}
+
+
+def names() -> tuple[str, ...]:
+    """Every format's name, in the registry's order."""
+    return tuple(FORMATS)
+
+
+def by_root(tag: str) -> Format | None:
+    """The format whose documents have the root element ``tag``, if any."""
+    return next((fmt for fmt in FORMATS.values() if fmt.root == tag), None)
+
+
+def for_path(path: str) -> Format | None:
+    """The format of the file at ``path``, by its suffix, if any."""
+    return next((fmt for fmt in FORMATS.values() if path.endswith(fmt.suffix)), None)
+
+
+def feed_name(path: str) -> str:
+    """The feed a file of feedpub's naming renders: ``path`` without its
+    format's suffix ("topics/ai.rss.xml" -> "topics/ai")."""
+    fmt = for_path(path)
+    if fmt is None:
+        raise ValueError(f"{path!r} has no format's suffix")
+    return path[: -len(fmt.suffix)]

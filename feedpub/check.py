@@ -17,10 +17,10 @@ from __future__ import annotations
 import os
 import re
 from collections.abc import Iterator
-from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
+from feedpub.errors import Problem
 from feedpub.formats import FORMATS, MAX_FEED_BYTES, by_root
 from feedpub.formats.common import HTTP_URL
 from feedpub.records.dates import EARLIEST
@@ -43,32 +43,19 @@ _HTML_TAGS = frozenset(
 )
 
 
-@dataclass(frozen=True, order=True)
-class Finding:
-    """One broken rule in one feed file."""
-
-    path: str
-    line: int
-    rule: str  # the validator's message name where there is one
-    message: str
-
-    def __str__(self) -> str:
-        return f"{self.path}:{self.line}: {self.rule}: {self.message}"
-
-
 class Checker:
-    """The findings in one document so far, and the rules every format's
+    """The findings (``Problem``s with a rule) in one document so far, and the rules every format's
     checks use; a format's ``check`` reports into it."""
 
     def __init__(self, path: str, data: bytes, now: datetime | None) -> None:
         self.path = path
         self.raw_lines = data.split(b"\n")
         self.now = now
-        self.findings: list[Finding] = []
+        self.findings: list[Problem] = []
 
     def report(self, element: Any, rule: str, message: str) -> None:
         line = getattr(element, "sourceline", None) or 1
-        self.findings.append(Finding(self.path, line, rule, message))
+        self.findings.append(finding(self.path, line, rule, message))
 
     # --- values -----------------------------------------------------------------------
 
@@ -123,13 +110,22 @@ class Checker:
                     self.report(element, "SecurityRisk", f"{name}={value[:60]!r} uses an unsafe scheme")
 
 
-def too_large(path: str, size: int) -> Finding:
+def finding(path: str, line: int, rule: str, message: str) -> Problem:
+    """The problem of a feed file that breaks ``rule`` at ``line``."""
+    return Problem(path, None, message, line=line, rule=rule)
+
+
+def _in_order(findings: list[Problem]) -> list[Problem]:
+    return sorted(findings, key=lambda f: (f.path, f.line or 0, f.rule or "", f.message))
+
+
+def too_large(path: str, size: int) -> Problem:
     """The finding of a feed of ``size`` bytes, over what the validator reads."""
     message = f"the feed is {size:,} bytes; the validator reads no more than {MAX_FEED_BYTES:,}"
-    return Finding(path, 1, "ValidatorLimit", message)
+    return finding(path, 1, "ValidatorLimit", message)
 
 
-def check_feed(path: str, data: bytes, now: datetime | None = None) -> list[Finding]:
+def check_feed(path: str, data: bytes, now: datetime | None = None) -> list[Problem]:
     """Every broken rule in one feed document (empty when it is clean).
 
     ``now``: dates after it (plus ten minutes) are reported as implausible; None skips that check.
@@ -143,7 +139,7 @@ def check_feed(path: str, data: bytes, now: datetime | None = None) -> list[Find
     try:
         root = etree.fromstring(data, parser)
     except etree.XMLSyntaxError as exc:
-        return [Finding(path, exc.lineno or 1, "NotWellFormed", str(exc))]
+        return [finding(path, exc.lineno or 1, "NotWellFormed", str(exc))]
     if not data.startswith(b"<?xml version='1.0' encoding='UTF-8'?>") and not data.startswith(
         b'<?xml version="1.0" encoding="UTF-8"?>'
     ):
@@ -155,7 +151,7 @@ def check_feed(path: str, data: bytes, now: datetime | None = None) -> list[Find
         kinds = " nor ".join(f.label for f in FORMATS.values())
         checker.report(root, "UnknownFormat", f"root element <{root.tag}> is neither {kinds}")
     checker.attributes(root)
-    return sorted(checker.findings)
+    return _in_order(checker.findings)
 
 
 def feed_files(paths: list[str]) -> Iterator[str]:

@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import TextIO
 
 from feedpub import __version__
-from feedpub.errors import ConfigError, DateError, ExitCode, FeedpubError, LockError, OutputError
+from feedpub.errors import ConfigError, DateError, ExitCode, FeedpubError, LockError, OutputError, Problem, shown
 from feedpub.formats import FORMATS
 
 EXIT_CODES_HELP = """\
@@ -222,9 +222,7 @@ def _change_lines(report) -> list[str]:
     ]
 
 
-def _problem_json(problem) -> dict:
-    from feedpub.model import shown
-
+def _problem_json(problem: Problem) -> dict[str, object]:
     # A path may hold any bytes (shown escaped, as on stderr): one line, valid UTF-8.
     return {
         "path": shown(problem.path),
@@ -235,9 +233,8 @@ def _problem_json(problem) -> dict:
     }
 
 
-def _finding_json(finding) -> dict:
-    from feedpub.model import shown
-
+def _finding_json(finding: Problem) -> dict[str, object]:
+    """A feed's finding: a problem with a rule, without field or severity."""
     return {"path": shown(finding.path), "line": finding.line, "rule": finding.rule, "message": shown(finding.message)}
 
 
@@ -328,8 +325,9 @@ def _build(args: argparse.Namespace, out: TextIO, err: TextIO) -> ExitCode:
             bar.close()
     for problem in report.problems:
         print(problem, file=err)
+    assert report.publish is not None  # a build that writes reports what it published
     for warning in report.publish.warnings:
-        print(f"feedpub: warning: {warning}", file=err)
+        print(f"feedpub: warning: {warning.path}: {warning.message}", file=err)
     # A folder that could not be listed may hide records: as worth a look as a rejected one.
     code = ExitCode.REJECTED if report.rejected or report.errors else ExitCode.OK
     if args.json:
@@ -342,11 +340,11 @@ def _build(args: argparse.Namespace, out: TextIO, err: TextIO) -> ExitCode:
     return code
 
 
-def _feed_findings(path: str, now: datetime) -> list:  # -> list[Finding]
+def _feed_findings(path: str, now: datetime) -> list[Problem]:
     """What is wrong with a feed file, read as hostile input.  Nothing opened
     can block (a FIFO named like a feed is reported, not waited on), and no
     more is read than the validator takes (a file of gigabytes is not loaded)."""
-    from feedpub.check import Finding, check_feed, too_large
+    from feedpub.check import check_feed, finding, too_large
     from feedpub.formats import MAX_FEED_BYTES
     from feedpub.settings import TooLarge, read_regular_file
 
@@ -355,14 +353,13 @@ def _feed_findings(path: str, now: datetime) -> list:  # -> list[Finding]
     except TooLarge as exc:
         return [too_large(path, exc.size)]
     except OSError as exc:
-        return [Finding(path, 1, "Unreadable", f"cannot be read: {exc.strerror or exc}")]
+        return [finding(path, 1, "Unreadable", f"cannot be read: {exc.strerror or exc}")]
     return check_feed(path, data, now)
 
 
 def _check(args: argparse.Namespace, out: TextIO, err: TextIO) -> ExitCode:
     from feedpub.build import build
     from feedpub.check import check_feed, feed_files
-    from feedpub.model import shown
 
     settings = _settings(args)
     now = _now()
@@ -448,7 +445,7 @@ def run() -> None:
     """Console-script entry point."""
     # A run is one short process.  It makes no garbage cycles worth collecting
     # before it exits, and a collection would walk every object a build keeps
-    # for its report (0.1 s after a build of 100,000 records).  The library
+    # for its report, as many as the records grow.  The library
     # (``feedpub.build.build``) leaves the collector as its caller set it.
     gc.disable()
     # Messages name files, and a file name may hold any character, or bytes
@@ -457,7 +454,7 @@ def run() -> None:
     # show which file is meant.
     for stream in (sys.stdout, sys.stderr):
         with contextlib.suppress(AttributeError, ValueError):  # replaced, or not a text file
-            stream.reconfigure(errors="backslashreplace")
+            stream.reconfigure(errors="backslashreplace")  # type: ignore[union-attr]  # not on TextIO
     try:
         code = main()
         sys.stdout.flush()

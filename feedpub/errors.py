@@ -1,8 +1,13 @@
-"""The exceptions feedpub raises, under one base class, and the exit codes of a run."""
+"""The exceptions feedpub raises, under one base class; the exit codes of a
+run; and ``Problem``, the one type of every error and warning that is
+reported rather than raised (a rejected record, a replaced file, a broken
+rule in a written feed)."""
 
 from __future__ import annotations
 
-from enum import IntEnum
+import re
+from dataclasses import dataclass
+from enum import IntEnum, StrEnum
 
 
 class ExitCode(IntEnum):
@@ -49,3 +54,50 @@ class DateError(FeedpubError, ValueError):
 
 class URLError(FeedpubError, ValueError):
     """The value is not a usable absolute http(s) URL; the message says why."""
+
+
+class Severity(StrEnum):
+    """How much a problem weighs."""
+
+    ERROR = "error"  # the record is not published; a feed breaks a rule
+    WARNING = "warning"  # the record is published, but something was changed or dropped; a file was replaced or left
+
+
+@dataclass(frozen=True, slots=True)
+class Problem:
+    """Something feedpub could not accept as written, located in a file: a
+    record's field, a file of the output folder, or a rule a feed breaks."""
+
+    path: str
+    field: str | None
+    message: str
+    severity: Severity = Severity.ERROR
+    line: int | None = None
+    rule: str | None = None  # a feed's broken rule: the W3C validator's message name where there is one
+
+    def __str__(self) -> str:
+        where = self.path if self.line is None else f"{self.path}:{self.line}"
+        if self.rule is not None:  # a feed's: ``path:line: rule: message``
+            return f"{where}: {self.rule}: {self.message}"
+        prefix = "" if self.severity is Severity.ERROR else "warning: "
+        if self.field:
+            return shown(f"{where}: {self.field}: {prefix}{self.message}")
+        return shown(f"{where}: {prefix}{self.message}")
+
+
+# Controls (C0, DEL, C1) and lone surrogates: a file name may hold any of
+# them, and a message naming it must stay one line that any stream can write.
+_UNSHOWN = re.compile("[\x00-\x1f\x7f-\x9f\ud800-\udfff]")
+
+
+def _escaped(match: re.Match[str]) -> str:
+    char = match.group()
+    if "\udc80" <= char <= "\udcff":  # a byte that is not UTF-8, as the file system gave it
+        return f"\\x{ord(char) - 0xDC00:02x}"
+    return char.encode("unicode_escape").decode("ascii")
+
+
+def shown(text: str) -> str:
+    """``text`` fit for one line of a message: controls and bytes that are not
+    UTF-8 (in file names) written as escapes, ``\\n``, ``\\xff``."""
+    return _UNSHOWN.sub(_escaped, text)

@@ -10,9 +10,13 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from datetime import datetime
-from enum import StrEnum
 from functools import cached_property
 from typing import NamedTuple
+
+# Defined beside the exceptions; also importable from here.
+from feedpub.errors import Problem as Problem
+from feedpub.errors import Severity as Severity
+from feedpub.errors import shown as shown
 
 
 @dataclass(frozen=True, slots=True)
@@ -52,7 +56,7 @@ class Topic:
 class Listing(NamedTuple):
     """What planning needs of an article: enough to choose, order and group
     it, small enough to keep for a hundred thousand records.  (A named tuple,
-    not a frozen dataclass: as immutable, and several times cheaper to make.)"""
+    not a frozen dataclass: as immutable, and cheaper to make.)"""
 
     id: str
     url: str
@@ -82,47 +86,6 @@ class Article:
 
     def listing(self) -> Listing:
         return Listing(self.id, self.url, self.published, self.updated, self.draft, self.topics, self.source)
-
-
-class Severity(StrEnum):
-    ERROR = "error"  # the record is not published
-    WARNING = "warning"  # the record is published, but something was changed or dropped
-
-
-@dataclass(frozen=True, slots=True)
-class Problem:
-    """Something feedpub could not accept as written, located in a file."""
-
-    path: str
-    field: str | None
-    message: str
-    severity: Severity = Severity.ERROR
-    line: int | None = None
-
-    def __str__(self) -> str:
-        where = self.path if self.line is None else f"{self.path}:{self.line}"
-        prefix = "" if self.severity is Severity.ERROR else "warning: "
-        if self.field:
-            return shown(f"{where}: {self.field}: {prefix}{self.message}")
-        return shown(f"{where}: {prefix}{self.message}")
-
-
-# Controls (C0, DEL, C1) and lone surrogates: a file name may hold any of
-# them, and a message naming it must stay one line that any stream can write.
-_UNSHOWN = re.compile("[\x00-\x1f\x7f-\x9f\ud800-\udfff]")
-
-
-def _escaped(match: re.Match[str]) -> str:
-    char = match.group()
-    if "\udc80" <= char <= "\udcff":  # a byte that is not UTF-8, as the file system gave it
-        return f"\\x{ord(char) - 0xDC00:02x}"
-    return char.encode("unicode_escape").decode("ascii")
-
-
-def shown(text: str) -> str:
-    """``text`` fit for one line of a message: controls and bytes that are not
-    UTF-8 (in file names) written as escapes, ``\\n``, ``\\xff``."""
-    return _UNSHOWN.sub(_escaped, text)
 
 
 @dataclass(frozen=True, slots=True)

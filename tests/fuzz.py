@@ -85,10 +85,10 @@ from lxml import etree
 
 from feedpub.check import check_feed
 from feedpub.cli import main as feedpub_main
-from feedpub.errors import ExitCode
+from feedpub.errors import ExitCode, Severity
 from feedpub.formats import FORMATS
 from feedpub.formats.common import ATOM_NS, DC_NS, MEDIA_NS
-from feedpub.model import ParseResult, Severity
+from feedpub.model import ParseResult
 from feedpub.records.fields import parse_record
 from feedpub.settings import Settings
 from tests.test_record_cases import split_case

@@ -14,9 +14,8 @@ import pytest
 
 import feedpub.build
 from feedpub.build import PARALLEL_THRESHOLD, build
-from feedpub.errors import ConfigError
+from feedpub.errors import ConfigError, Problem, Severity
 from feedpub.formats import FORMATS, Format
-from feedpub.model import Problem, Severity
 from feedpub.records.files import UNREAD, read_stamped
 from feedpub.speed.cache import KEPT_OUTPUTS, cache_file
 from tests.conftest import AS_OF, make_settings, record

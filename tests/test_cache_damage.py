@@ -18,7 +18,7 @@ from hypothesis import strategies as st
 
 from feedpub import cli
 from feedpub.build import build
-from feedpub.model import Severity
+from feedpub.errors import Severity
 from feedpub.speed.cache import RecordCache, cache_file
 from tests.conftest import AS_OF, make_settings, record
 

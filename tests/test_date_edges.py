@@ -22,7 +22,7 @@ from hypothesis import strategies as st
 from lxml import etree
 
 from feedpub.build import build
-from feedpub.model import Severity
+from feedpub.errors import Severity
 from feedpub.plan import FAR_AHEAD, LAST_SECOND, _distinct_updated, select
 from feedpub.records.dates import EARLIEST, format_rfc3339, parse_date
 from feedpub.speed.cache import from_seconds, to_seconds

@@ -22,7 +22,7 @@ from hypothesis import strategies as st
 import feedpub.records.files
 from feedpub import cli
 from feedpub.build import build
-from feedpub.model import shown
+from feedpub.errors import shown
 from tests.conftest import AS_OF, ROOT, make_settings, record
 
 BROKEN = "---\ntitle: [\n---\n"

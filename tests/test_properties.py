@@ -43,8 +43,7 @@ from hypothesis import strategies as st
 from lxml import etree
 
 from feedpub.build import build
-from feedpub.errors import DateError, URLError
-from feedpub.model import Severity
+from feedpub.errors import DateError, Severity, URLError
 from feedpub.records.dates import parse_date
 from feedpub.records.fields import article_id, parse_record
 from feedpub.records.text import _already_clean, _clean, clean_text

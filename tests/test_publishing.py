@@ -508,7 +508,7 @@ def test_the_paths_feedpub_owns_are_the_ones_it_is_given(tmp_path: Path) -> None
     with pytest.raises(OutputError, match="is not a path feedpub writes"):
         publish(out, [page((b"<p>two</p>",))], OUTPUT_PATHS)
     report = publish(out, [feed_file("all.atom.xml", "all", (b"<feed/>",), ())], OUTPUT_PATHS)
-    assert report.removed == () and any("ignored" in w for w in report.warnings)
+    assert report.removed == () and any("ignored" in w.message for w in report.warnings)
     assert (out / "index.html").read_bytes() == b"<p>one</p>"
     # A naming that would reach outside the folder still writes only inside it.
     with pytest.raises(OutputError, match="is not a path feedpub writes"):

@@ -30,7 +30,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from feedpub.model import Severity
+from feedpub.errors import Severity
 from feedpub.plan import select
 from feedpub.records.dates import format_rfc3339, parse_date
 from feedpub.records.fields import parse_record

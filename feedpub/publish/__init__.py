@@ -30,7 +30,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from feedpub.errors import OutputError
+from feedpub.errors import OutputError, Problem, Severity
 from feedpub.model import OutputFile, OwnedPaths
 from feedpub.publish import writer
 from feedpub.publish.folder import OutputFolder, file_digest, kind_of
@@ -51,7 +51,7 @@ __all__ = [
 if TYPE_CHECKING:
     from concurrent.futures import Future
 
-_WRITERS = 3  # threads writing files (see the benchmarks: more gain nothing on two cores)
+_WRITERS = 3  # threads writing files (the benchmarks show no gain from more)
 
 
 @dataclass(frozen=True)
@@ -69,7 +69,7 @@ class FileChange:
 @dataclass(frozen=True)
 class PublishReport:
     changes: tuple[FileChange, ...]
-    warnings: tuple[str, ...] = ()
+    warnings: tuple[Problem, ...] = ()  # files replaced or left in place, an unusable manifest
     hashes: dict[str, str] = field(default_factory=dict)  # file -> sha256 of the bytes it now holds
 
     def _with(self, status: str) -> tuple[str, ...]:
@@ -156,10 +156,11 @@ def _publish(
     meanwhile: Callable[[dict[str, str]], None] | None,
 ) -> PublishReport:
     old, problem = read_manifest(output, owned)
-    warnings = [problem] if problem else []
+    warnings: list[Problem] = [problem] if problem else []
     # Every folder a file goes into is opened (or refused) before anything is written.
-    places = [output.place(item.path, create=True) for item in files]
+    places = [_created(output, item.path) for item in files]
     root = output.folder((), create=False)
+    assert root is not None  # the output folder is open: it was created if missing
     if kind_of(root, MANIFEST_NAME) == "a folder":  # it could not be replaced: stop before anything is
         raise OutputError(f"{output.path / MANIFEST_NAME}: is a folder where feedpub keeps its manifest; remove it")
     _remove_stale_temporaries(output, owned, [*old.files, *(f.path for f in files)])
@@ -189,9 +190,9 @@ def _publish(
             if mode is not None and stat.S_ISREG(mode):
                 sha256 = writer.digest_if_same(folder, name, item.chunks)
                 if sha256 is None and item.path not in old.files and not problem:
-                    warnings.append(f"{path}: replaced a file feedpub did not write")
+                    warnings.append(_warning(path, "replaced a file feedpub did not write"))
             elif mode is not None:  # a link, a pipe: replaced, never followed nor read
-                warnings.append(f"{path}: replaced {kind_of(folder, name)} feedpub did not write")
+                warnings.append(_warning(path, f"replaced {kind_of(folder, name)} feedpub did not write"))
             fd = written = None
             if sha256 is None:
                 fd, written = writer.write_temporary(folder, name, path, item.chunks)
@@ -209,7 +210,7 @@ def _publish(
             ready.set_exception(exc)
             raise
         ready.set_result((change, sha256, written))
-        if fd is not None:
+        if fd is not None and written is not None:  # both or neither
             try:
                 writer.sync_and_close(fd, written)
             except OSError as exc:
@@ -230,7 +231,7 @@ def _publish(
                    for item, place, ready in zip(files, places, readies, strict=True)]  # fmt: skip
         try:
             wait(readies)
-            failed = [ready.exception() for ready in readies if ready.exception() is not None]
+            failed = [exc for ready in readies if (exc := ready.exception()) is not None]
             if failed:
                 raise failed[0]
             done = [ready.result() for ready in readies]
@@ -240,8 +241,8 @@ def _publish(
                 meanwhile(hashes)
             wait(putting)
             for future in putting:
-                if future.exception() is not None:
-                    raise future.exception()
+                if (exc := future.exception()) is not None:
+                    raise exc
         except BaseException:  # a failure, or an interrupt: no file is replaced
             wait(putting)
             for ready in readies:
@@ -275,13 +276,29 @@ def _publish(
         items = len(old.feeds.get(feed, ())) if feed is not None else 0
         left = _remove(output, relative, old.files[relative])
         if left:
-            warnings.append(f"{output.path / relative}: left in place: {left}")
+            warnings.append(_warning(output.path / relative, f"left in place: {left}"))
         changes.append(FileChange(relative, feed, "removed", 0, 0, items))
 
     final_bytes = final.to_bytes()
     if writer.digest_if_same(root, MANIFEST_NAME, (final_bytes,)) is None:
         writer.write_atomically(root, MANIFEST_NAME, output.path / MANIFEST_NAME, (final_bytes,))
-    return PublishReport(tuple(sorted(changes, key=lambda c: c.path)), tuple(sorted(warnings)), hashes)
+    return PublishReport(tuple(sorted(changes, key=lambda c: c.path)), tuple(sorted(warnings, key=_in_order)), hashes)
+
+
+def _created(output: OutputFolder, relative: str) -> tuple[int, str]:
+    """The folder (created if missing) and the name of ``relative``."""
+    place = output.place(relative, create=True)
+    assert place is not None  # a folder that cannot be created raises instead
+    return place
+
+
+def _warning(path: Path, message: str) -> Problem:
+    return Problem(str(path), None, message, Severity.WARNING)
+
+
+def _in_order(warning: Problem) -> str:
+    """Warnings sort by the line that reports them."""
+    return f"{warning.path}: {warning.message}"
 
 
 def _remove(output: OutputFolder, relative: str, recorded: str) -> str | None:

@@ -19,6 +19,7 @@ import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from feedpub.errors import Problem, Severity
 from feedpub.model import OwnedPaths
 from feedpub.publish.folder import BLOCK, OutputFolder, is_inside, kind_of, open_regular
 
@@ -38,8 +39,8 @@ class Manifest:
     def to_bytes(self) -> bytes:
         """JSON with one value per line, so that the manifests of two runs diff
         line by line, ending with its seal.  Written by hand with the JSON
-        module's string encoder, as json.dumps with an indent takes a slower
-        path, and with no item limit the manifest lists every item of every
+        module's string encoder, as json.dumps with an indent does not use its
+        compiled encoder, and with no item limit the manifest lists every item of every
         feed."""
         document = self._fields()
         return _mapping([*document, f'"seal":"{_seal(document)}"']).encode("ascii") + b"\n"
@@ -75,14 +76,14 @@ def is_owned(relative: str, owned: OwnedPaths) -> bool:
     return is_inside(relative) and owned.owns(relative)
 
 
-def load_manifest(output_dir: Path, owned: OwnedPaths) -> tuple[Manifest, str | None]:
+def load_manifest(output_dir: Path, owned: OwnedPaths) -> tuple[Manifest, Problem | None]:
     """The last run's manifest, and a warning when it was unusable (then empty:
     an unreadable manifest costs a full rewrite, never a deleted foreign file)."""
     with OutputFolder(output_dir, create=False) as output:
         return read_manifest(output, owned)
 
 
-def read_manifest(output: OutputFolder, owned: OwnedPaths) -> tuple[Manifest, str | None]:
+def read_manifest(output: OutputFolder, owned: OwnedPaths) -> tuple[Manifest, Problem | None]:
     """``load_manifest`` in an output folder already open."""
     path = output.path / MANIFEST_NAME
     root = output.folder((), create=False)
@@ -103,9 +104,11 @@ def read_manifest(output: OutputFolder, owned: OwnedPaths) -> tuple[Manifest, st
         message = exc.strerror if isinstance(exc, OSError) and exc.strerror else exc
         if isinstance(exc, RecursionError | MemoryError):
             message = "nested too deeply"
-        return Manifest(), (
-            f"{path}: ignored ({message}); files it listed will not be removed, "
-            "and files at the feeds' paths are replaced"
+        return Manifest(), Problem(
+            str(path),
+            None,
+            f"ignored ({message}); files it listed will not be removed, and files at the feeds' paths are replaced",
+            Severity.WARNING,
         )
     return manifest, None
 

@@ -3,8 +3,8 @@
 Records are nearly always written the same way: ``key: value`` lines, nested
 mappings and ``- item`` lists by indentation, values plain or quoted on one
 line.  For that subset this reader gives exactly what the full reader
-(libyaml and ``feedpub.records.frontmatter``'s strict constructor) gives, several times
-faster: one regular expression splits the lines, and only the fields
+(libyaml and ``feedpub.records.frontmatter``'s strict constructor) gives, with
+less work: one regular expression splits the lines, and only the fields
 feedpub reads are built, with PyYAML's own resolvers and constructors.
 
 Anything outside the subset (flow collections, block scalars, multi-line
@@ -26,9 +26,9 @@ import yaml
 
 # Whatever libyaml treats specially or refuses, anywhere in the text: tabs,
 # carriage returns and YAML 1.1's other line breaks (NEL, LS, PS), byte order
-# marks, and every character outside YAML's printable set.  ``str.isprintable``
-# (in C) is false for all of them, as for a few harmless ones (no-break
-# spaces, private-use characters) that the full reader then reads.
+# marks, and every character outside YAML's printable set.  ``str.isprintable``,
+# one call over the text, is false for all of them, as for a few harmless ones
+# (no-break spaces, private-use characters) that the full reader then reads.
 def _unusual(source: str) -> bool:
     return not source.replace("\n", " ").isprintable()
 

@@ -21,7 +21,7 @@ from feedpub.records.text import show
 
 # email.utils and dateutil are imported where they are needed: most records
 # write ISO 8601 dates, and a run that reads none of the other kinds (or no
-# record at all) starts faster without them.
+# record at all) does not pay for importing them.
 
 UTC = UTC
 

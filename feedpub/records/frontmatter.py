@@ -19,7 +19,8 @@ from feedpub.errors import FieldError
 from feedpub.records import blockyaml
 from feedpub.records.text import show
 
-try:  # libyaml's parser is several times faster; the pure-Python one is the fallback
+_BaseLoader: type[yaml.CSafeLoader] | type[yaml.SafeLoader]
+try:  # libyaml's parser, much the cheaper, where PyYAML was built with it; else the pure-Python one
     _BaseLoader = yaml.CSafeLoader
 except AttributeError:  # pragma: no cover - depends on how PyYAML was built
     _BaseLoader = yaml.SafeLoader
@@ -31,7 +32,7 @@ _CLOSER = re.compile(r"^(---|\.\.\.)[ \t]*$")
 # clean-up repairs.  They are parked in Private Use plane 15 for the parse and
 # put back after, so a stray control character costs a field, not the record.
 # (A pattern, compiled by re on first use and kept in its cache: compiling it
-# takes 5 ms, which only a process that meets such a record should pay.)
+# is costly, and only a process that meets such a record should pay for it.)
 _NON_PRINTABLE = "[^\t\n\r\x20-\x7e\x85\xa0-\ud7ff\ue000-\ufffd\U00010000-\U000effff\U00100000-\U0010ffff]"
 _PARKED = re.compile("[\U000f0000-\U000fffff]")
 _PARK_BASE = 0xF0000
@@ -70,7 +71,7 @@ class _BadValue(FieldError):
 
 class _RecordLoader(_BaseLoader):  # type: ignore[misc, valid-type]
     """libyaml's parser and composer, and a constructor of our own that is
-    stricter than PyYAML's and about four times faster on records.
+    stricter than PyYAML's and leaner on records.
 
     It refuses what a record never needs and an attacker would use: aliases
     (a few hundred bytes of nested aliases expand to billions of values),
@@ -81,9 +82,9 @@ class _RecordLoader(_BaseLoader):  # type: ignore[misc, valid-type]
     first_line = 1  # the file's line number of the YAML text's first line
 
     # No path resolvers are registered, so their per-node bookkeeping is skipped.
-    # libyaml's composer calls these two for every node; C functions that take
-    # the same arguments and do nothing cost a tenth of Python no-ops (and,
-    # being builtins, are not bound to the instance).  9 % of a record's parse.
+    # libyaml's composer calls these two for every node; builtins that take
+    # the same arguments and do nothing are far cheaper than Python no-ops
+    # (and, being builtins, are not bound to the instance).
     descend_resolver = operator.is_  # (current_node, current_index) -> ignored
     ascend_resolver = gc.isenabled  # () -> ignored
 
@@ -180,8 +181,8 @@ _CLOSING = re.compile(r"(?:---|\.\.\.)[ \t]*(?:\r?\n|\Z)")
 
 def _closing_line(text: str, start: int) -> re.Match[str] | None:
     """The first closing line at or after ``start`` (a line start).  Candidates
-    are found with ``str.find``, which is ten times faster than a multi-line
-    regular expression search that tries every position."""
+    are found with ``str.find``, which skips ahead where a multi-line regular
+    expression search would try every position."""
     best = None
     for marker in ("---", "..."):
         at = start if text.startswith(marker, start) else text.find("\n" + marker, start) + 1
@@ -281,7 +282,7 @@ def _refuse_aliases(node: yaml.Node, first_line: int) -> None:
             stack.extend(current.value)
 
 
-MAX_DEPTH = 50  # records nest four levels deep; libyaml's composer recurses in C
+MAX_DEPTH = 50  # records nest four levels deep; libyaml's composer recurses on the C stack
 _DEEP_INDENT = re.compile(rf"^[ \t?-]{{{MAX_DEPTH},}}\S", re.MULTILINE)  # indents, "- - -", "? ? ?"
 
 
@@ -300,6 +301,7 @@ def _refuse_deep_nesting(source: str, first_line: int) -> None:
             if isinstance(event, yaml.CollectionStartEvent):
                 depth += 1
                 if depth > MAX_DEPTH:
+                    assert event.start_mark is not None  # the parser marks every event
                     raise FieldError(
                         "(yaml)", f"is nested more than {MAX_DEPTH} levels deep", first_line + event.start_mark.line
                     )
@@ -355,6 +357,8 @@ def _field_of_error(source: str) -> str:
     try:
         while loader.check_event():
             event = loader.get_event()
+            # check_event said there is one, and the parser marks every event.
+            assert event is not None and event.start_mark is not None and event.end_mark is not None
             if event.end_mark.line > event.start_mark.line:
                 run_over = event.end_mark.line
             if isinstance(event, yaml.CollectionStartEvent):

@@ -36,7 +36,7 @@ _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 # valid escapes.
 _LABEL = r"[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?"
 # (Runs of plain characters in one possessive class: no backtracking, and
-# several times faster than an alternation per character.)
+# one step per run where an alternation would be tried per character.)
 _SEGMENT_PLAIN = r"[A-Za-z0-9\-._~:@!$&'()*+,;=]*+"
 _PLAIN_OR_QUESTION = r"[A-Za-z0-9\-._~:/@!$&'()*+,;=?]*+"
 # An escape in upper case, of a character that is not unreserved (RFC 3986 2.3).

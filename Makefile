@@ -20,9 +20,14 @@ $(BIN)/feedpub: pyproject.toml
 feeds: $(BIN)/feedpub
 	$(BIN)/feedpub build
 
-# tests/test_readers.py reads the feeds with sfeed, a feed reader other than
-# feedparser, from the system's packages (apt-get needs root).
+# The lint, the format and the types are checked before the suite: any
+# failure fails the target.  tests/test_readers.py reads the feeds with sfeed,
+# a feed reader other than feedparser, from the system's packages (apt-get
+# needs root).
 test: $(BIN)/feedpub
+	$(BIN)/ruff check
+	$(BIN)/ruff format --check
+	$(BIN)/mypy
 	command -v sfeed >/dev/null || (apt-get update && apt-get install -y --no-install-recommends sfeed)
 	$(BIN)/python -m pytest -q
 

@@ -238,7 +238,7 @@ def _finding_json(finding: Problem) -> dict[str, object]:
     return {"path": shown(finding.path), "line": finding.line, "rule": finding.rule, "message": shown(finding.message)}
 
 
-def _dumps(document: dict) -> str:
+def _dumps(document: dict[str, object]) -> str:
     import json
 
     # ASCII: whatever encoding stdout has (a C or Latin-1 locale, a pipe), the

@@ -66,6 +66,11 @@ class FileChange:
     removed: int
 
 
+# What writing one file gave: its change, the sha256 it now holds, and the
+# temporary file to rename into place (None: the bytes were already there).
+_Put = tuple[FileChange, str, writer.Written | None]
+
+
 @dataclass(frozen=True)
 class PublishReport:
     changes: tuple[FileChange, ...]
@@ -174,7 +179,7 @@ def _publish(
     if not new_paths <= old.files.keys():
         put_manifest(Manifest({**old.files, **{p: "" for p in new_paths - old.files.keys()}}, old.feeds))
 
-    def put(item: OutputFile, place: tuple[int, str], ready: Future) -> None:
+    def put(item: OutputFile, place: tuple[int, str], ready: Future[_Put]) -> None:
         """Compare or write the file, tell ``ready``, then sync what it wrote."""
         folder, name = place
         path = output.path / item.path
@@ -226,7 +231,7 @@ def _publish(
     from concurrent.futures import Future, ThreadPoolExecutor, wait
 
     with ThreadPoolExecutor(max_workers=max(1, min(_WRITERS, len(files)))) as pool:
-        readies: list[Future] = [Future() for _ in files]
+        readies: list[Future[_Put]] = [Future() for _ in files]
         putting = [pool.submit(put, item, place, ready)
                    for item, place, ready in zip(files, places, readies, strict=True)]  # fmt: skip
         try:
@@ -246,8 +251,8 @@ def _publish(
         except BaseException:  # a failure, or an interrupt: no file is replaced
             wait(putting)
             for ready in readies:
-                if ready.exception() is None and ready.result()[2] is not None:
-                    writer.discard(ready.result()[2])
+                if ready.exception() is None and (temporary := ready.result()[2]) is not None:
+                    writer.discard(temporary)
             raise
     pending = [(item.path, written) for item, (_, _, written) in zip(files, done, strict=True) if written is not None]
     for number, (relative, written) in enumerate(pending):

@@ -342,7 +342,7 @@ def read_config(path: Path) -> dict[str, Any]:
         raise ConfigError(f"{path}: cannot be read: {exc.strerror or exc}") from None
     except UnicodeDecodeError as exc:
         raise ConfigError(f"{path}: cannot be read: it is not UTF-8 ({exc.reason} at byte {exc.start})") from None
-    from feedpub.records import blockyaml, frontmatter
+    from feedpub.records import frontmatter
 
     text = text.removeprefix("\ufeff")
     unprintable = _NOT_YAML.search(text)
@@ -352,14 +352,14 @@ def read_config(path: Path) -> dict[str, Any]:
             f"{path}:{line}: the character {show(unprintable.group())} cannot be written in YAML as it is; "
             "write it as an escape (\\uXXXX) in double quotes, or leave it out"
         )
-    values = blockyaml.read(text)  # a settings file is plain block YAML, nearly always
-    if values is None:
-        try:
-            values = frontmatter.load_yaml(text, 1)
-        except FieldError as exc:
-            where = f"{path}:{exc.line}" if exc.line is not None else str(path)
-            message = exc.message if exc.field.startswith("(") else str(exc)
-            raise ConfigError(f"{where}: {message}") from None
+    # The strict reader alone: a settings file is read once a run and is a few
+    # lines, so it needs no fast path beside it.
+    try:
+        values = frontmatter.load_yaml(text, 1)
+    except FieldError as exc:
+        where = f"{path}:{exc.line}" if exc.line is not None else str(path)
+        message = exc.message if exc.field.startswith("(") else str(exc)
+        raise ConfigError(f"{where}: {message}") from None
     if values is None:
         return {}
     if not isinstance(values, dict):

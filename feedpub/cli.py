@@ -14,7 +14,7 @@ import textwrap
 from collections.abc import Sequence
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import TextIO
+from typing import Any, TextIO
 
 from feedpub import __version__
 from feedpub.errors import ConfigError, DateError, ExitCode, FeedpubError, LockError, OutputError
@@ -41,7 +41,12 @@ def _setting_options(parser: argparse.ArgumentParser, command: str) -> None:
             # Folders stay text here, checked by the settings as the config
             # file's are: Path("") is ".", and an empty value (an unset shell
             # variable) would name the current folder without a word.
-            kwargs = {"type": option.type, "choices": option.choices, "metavar": option.metavar, "help": option.help}
+            kwargs: dict[str, Any] = {
+                "type": option.type,
+                "choices": option.choices,
+                "metavar": option.metavar,
+                "help": option.help,
+            }
             if option.action == "store_true":
                 kwargs = {"action": "store_true", "default": None, "help": option.help}  # None: not given
             elif option.action is not None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import io
 import os
+import re
 import tempfile
 from enum import StrEnum
 from pathlib import Path
@@ -317,8 +318,12 @@ def _readme_settings_rows() -> list[tuple[list[str], list[str], list[str]]]:
             break
         keys, options, defaults = (cell.strip() for cell in line.strip("|").split("|")[:3])
 
-        def items(cell: str) -> list[str]:
-            return [item.strip("`") for item in cell.split(", ")] if cell else []
+        def items(cell: str) -> list[str]:  # "`a`, `b`, ..." or plain words
+            return [
+                (code or text).strip()
+                for code, text in re.findall(r"`([^`]*)`|([^`,]+)", cell)
+                if (code or text).strip()
+            ]
 
         rows.append((items(keys), items(options), items(defaults)))
     return rows

@@ -220,11 +220,12 @@ class Option:
     commands: tuple[str, ...] = ("build", "check")  # the commands that take it
 
 
-def setting(default: T, check: Callable[[Any, str], T], *options: Option, shown: str | None = None) -> T:
+def setting(default: Any, check: Callable[[Any, str], T], *options: Option, shown: str | None = None) -> T:
     """A row of the settings table: a ``Settings`` field with its default, the
     check a value from the config file or the command line goes through, its
     command-line options, and its default as the help and the README show it
-    (worked out from ``default`` unless given)."""
+    (worked out from ``default`` unless given).  The field's type is what the
+    check gives; the tests hold every default to its check."""
     return field(default=default, metadata={"check": check, "options": options, "shown": shown})
 
 

@@ -14,7 +14,7 @@ import textwrap
 from collections.abc import Sequence
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import TextIO
+from typing import Any, TextIO
 
 from feedpub import __version__
 from feedpub.errors import ConfigError, DateError, ExitCode, FeedpubError, LockError, OutputError, Problem, shown
@@ -30,67 +30,57 @@ exit codes:
   4  another run kept the output folder locked past --lock-timeout; nothing written"""
 
 
-def _common_options(verbose_help: str) -> argparse.ArgumentParser:
-    """Options that build and check share: where records are and how to read them."""
-    common = argparse.ArgumentParser(add_help=False)
-    # Folders stay text here, checked by the settings as the config file's are:
-    # Path("") is ".", and an empty value (an unset shell variable) would name
-    # the current folder without a word.
-    common.add_argument(
-        "records_dir",
-        nargs="?",
-        metavar="RECORDS_DIR",
-        help="folder of record files (default: seeds, or records_dir in the config)",
-    )
-    common.add_argument(
+def _setting_options(parser: argparse.ArgumentParser, command: str) -> None:
+    """The options that override settings, as the settings table gives them."""
+    from feedpub.settings import SETTINGS
+
+    for setting in SETTINGS:
+        for option in setting.options:
+            if command not in option.commands:
+                continue
+            # Folders stay text here, checked by the settings as the config
+            # file's are: Path("") is ".", and an empty value (an unset shell
+            # variable) would name the current folder without a word.
+            kwargs: dict[str, Any] = {
+                "type": option.type,
+                "choices": option.choices,
+                "metavar": option.metavar,
+                "help": option.help,
+            }
+            if option.action == "store_true":
+                kwargs = {"action": "store_true", "default": None, "help": option.help}  # None: not given
+            elif option.action is not None:
+                kwargs = {"action": option.action, "const": option.const, "help": option.help}
+            if option.flags:
+                parser.add_argument(*option.flags, dest=setting.key, **kwargs)
+            else:
+                parser.add_argument(setting.key, nargs="?", **kwargs)
+
+
+def _options(command: str, verbose_help: str) -> argparse.ArgumentParser:
+    """A command's options: where the settings come from, the settings it
+    takes, then what this one run does and prints."""
+    options = argparse.ArgumentParser(add_help=False)
+    options.add_argument(
         "-c",
         "--config",
         type=Path,
         metavar="FILE",
         help="settings file (default: feedpub.yaml in the current folder, if any)",
     )
-    common.add_argument(
-        "--base-url", metavar="URL", help="public URL of the output folder; self links and feed ids start with it"
-    )
-    common.add_argument("--site-url", metavar="URL", help="the website the feeds belong to (default: the base URL)")
-    common.add_argument("--title", help="title of the combined feed; topic feeds add the topic")
-    common.add_argument(
-        "--max-items", type=int, metavar="N", help="items per feed, newest first; 0 for all (default 50)"
-    )
-    common.add_argument(
-        "--include-unpublished",
-        action="store_true",
-        default=None,
-        help="also publish records marked 'published: false'",
-    )
-    common.add_argument(
-        "--timezone",
-        dest="default_timezone",
-        metavar="ZONE",
-        help="IANA zone for dates written without one (default UTC)",
-    )
-    common.add_argument(
-        "--ambiguous-dates",
-        choices=["reject", "month-first", "day-first"],
-        help="how to read dates like 03/04/2023 (default: reject the record)",
-    )
-    formats = ",".join(FORMATS)
-    common.add_argument("--formats", metavar="LIST", help=f"comma-separated formats to write (default: {formats})")
-    common.add_argument(
+    _setting_options(options, command)
+    options.add_argument(
         "--as-of", metavar="TIME", help="hold back records dated after TIME (RFC 3339); default: the time of the run"
     )
-    common.add_argument("-q", "--quiet", action="store_true", help="print nothing but problems")
-    common.add_argument(
+    options.add_argument("-q", "--quiet", action="store_true", help="print nothing but problems")
+    options.add_argument(
         "-v",
         "--verbose",
         action="store_true",
         help=verbose_help,
     )
-    common.add_argument("--json", action="store_true", help="print a machine-readable summary on stdout")
-    common.add_argument(
-        "--jobs", type=int, metavar="N", help="processes parsing at once, this one included (default: one per CPU)"
-    )
-    return common
+    options.add_argument("--json", action="store_true", help="print a machine-readable summary on stdout")
+    return options
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -107,11 +97,11 @@ def _parser() -> argparse.ArgumentParser:
     commands = parser.add_subparsers(dest="command", metavar="COMMAND")
 
     def command(name: str, summary: str, description: str, verbose_help: str) -> argparse.ArgumentParser:
-        common = _common_options(verbose_help)
-        return commands.add_parser(name, parents=[common], help=summary, description=textwrap.fill(description),
+        options = _options(name, verbose_help)
+        return commands.add_parser(name, parents=[options], help=summary, description=textwrap.fill(description),
                                    epilog=EXIT_CODES_HELP, formatter_class=formatter)  # fmt: skip
 
-    build = command(
+    command(
         "build",
         "build the combined and per-topic feeds",
         f"Read every record in RECORDS_DIR and write the combined feed ({', '.join('all' + s for s in suffixes)}) "
@@ -119,31 +109,6 @@ def _parser() -> argparse.ArgumentParser:
         "OUTPUT_DIR.  Settings come from feedpub.yaml in the current folder (or --config); "
         "options given here override them.",
         "print the summary and what changed in each feed, even when not on a terminal",
-    )
-    build.add_argument(
-        "-o",
-        "--output",
-        dest="output_dir",
-        metavar="OUTPUT_DIR",
-        help="folder to write feeds into (default: feeds, or output_dir in the config)",
-    )
-    build.add_argument(
-        "--cache-dir",
-        metavar="DIR",
-        help="where parsed records are cached between runs (default: .feedpub-cache)",
-    )
-    build.add_argument(
-        "--no-cache",
-        dest="cache_dir",
-        action="store_const",
-        const=False,
-        help="keep no cache: parse every record on every run",
-    )
-    build.add_argument(
-        "--lock-timeout",
-        type=float,
-        metavar="SECONDS",
-        help="wait this long for another run on the same output folder, then exit 4 (default 60)",
     )
     check = command(
         "check",
@@ -159,10 +124,6 @@ def _parser() -> argparse.ArgumentParser:
         "--feeds", nargs="*", metavar="PATH", help="feed files or folders to check (no PATH: the output folder)"
     )
     return parser
-
-
-_OVERRIDES = ("records_dir", "output_dir", "base_url", "site_url", "title", "max_items", "include_unpublished",
-              "default_timezone", "ambiguous_dates", "formats", "lock_timeout", "cache_dir", "jobs")  # fmt: skip
 
 
 def _now() -> datetime:
@@ -183,9 +144,10 @@ def _as_of(text: str | None) -> datetime:
 
 
 def _settings(args: argparse.Namespace):  # -> Settings
-    from feedpub.settings import load_settings
+    from feedpub.settings import SETTINGS, load_settings
 
-    overrides = {name: getattr(args, name, None) for name in _OVERRIDES}
+    # A setting's option not given (or not taken by this command) leaves the value be.
+    overrides = {s.key: getattr(args, s.key, None) for s in SETTINGS if s.options}
     return load_settings(args.config, {k: v for k, v in overrides.items() if v is not None})
 
 

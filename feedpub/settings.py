@@ -1,7 +1,10 @@
 """Typed settings: defaults, then ``feedpub.yaml``, then command-line options.
 
-Every setting has one converter that checks it and names the source, the key
-and the value when it is wrong.
+One table, the fields of ``Settings``, holds every setting: its key, type,
+default, check and command-line options with their help.  The config file's
+keys, ``apply`` and the command line's options are derived from it
+(``SETTINGS``).  Every check names the source, the key and the value when
+it is wrong.
 """
 
 from __future__ import annotations
@@ -15,7 +18,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import tzinfo
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from feedpub.errors import ConfigError, FieldError, URLError
 from feedpub.formats import names as format_names
@@ -27,57 +30,7 @@ CONFIG_NAME = "feedpub.yaml"
 CONFIG_MAX_BYTES = 1 << 20  # a settings file is a few lines; more is a wrong file, not settings
 
 
-@dataclass(frozen=True)
-class Settings:
-    """Everything a build depends on besides the records themselves."""
-
-    records_dir: Path = Path("seeds")
-    output_dir: Path = Path("feeds")
-    base_url: str = "http://localhost:8000/"  # where output_dir is served; ends in "/"
-    site_url: str | None = None  # the website the feeds belong to; base_url when unset
-    title: str = "feedpub"
-    subtitle: str = "Articles published with feedpub"
-    author: str = "feedpub"
-    language: str = "en"
-    max_items: int = 50  # per feed; 0 for no limit
-    include_unpublished: bool = False
-    default_timezone: str = "UTC"  # for dates written without a zone
-    ambiguous_dates: AmbiguousDates = AmbiguousDates.REJECT
-    formats: tuple[str, ...] = format_names()  # every format in the registry
-    record_suffixes: tuple[str, ...] = (".txt", ".md", ".yaml", ".yml")
-    max_record_bytes: int = 1024 * 1024
-    max_title_chars: int = 300
-    max_summary_chars: int = 2000
-    max_topics: int = 20
-    max_images: int = 10
-    max_related: int = 10
-    lock_timeout: float = 60.0  # seconds to wait for another run on the same output folder
-    cache_dir: Path | None = Path(".feedpub-cache")  # None: no cache kept between runs
-    jobs: int = 0  # processes parsing at once, the build's own included; 0: one per CPU
-    source: str = field(default="defaults", compare=False)  # where the values came from
-
-    @property
-    def zone(self) -> tzinfo:
-        from zoneinfo import ZoneInfo
-
-        return ZoneInfo(self.default_timezone)
-
-    @property
-    def home_url(self) -> str:
-        return self.site_url or self.base_url
-
-    def parse_key(self) -> tuple[Any, ...]:
-        """The settings a record's parse depends on (what a parse cache must match)."""
-        return (
-            self.default_timezone,
-            self.ambiguous_dates.value,
-            self.max_record_bytes,
-            self.max_title_chars,
-            self.max_summary_chars,
-            self.max_topics,
-            self.max_images,
-            self.max_related,
-        )
+T = TypeVar("T")
 
 
 # --- converters: (value, where) -> checked value -------------------------------------
@@ -248,43 +201,219 @@ def _suffixes(value: Any, where: str) -> tuple[str, ...]:
     return tuple(sorted(set(value)))
 
 
-_CONVERTERS: dict[str, Callable[[Any, str], Any]] = {
-    "records_dir": _path,
-    "output_dir": _path,
-    "base_url": _base_url,
-    "site_url": _optional_url,
-    "title": _feed_text,
-    "subtitle": _feed_text,
-    "author": _feed_text,
-    "language": _language,
-    "max_items": _count,
-    "include_unpublished": _flag,
-    "default_timezone": _zone,
-    "ambiguous_dates": _ambiguous,
-    "formats": _formats,
-    "record_suffixes": _suffixes,
-    "max_record_bytes": _positive,
-    "max_title_chars": _positive,
-    "max_summary_chars": _positive,
-    "max_topics": _positive,
-    "max_images": _count,
-    "max_related": _count,
-    "lock_timeout": _seconds,
-    "cache_dir": _optional_path,
-    "jobs": _count,
-}
+# --- the table: one field of ``Settings`` per setting ----------------------------------
+
+
+@dataclass(frozen=True)
+class Option:
+    """How a setting is given on the command line (``argparse.add_argument``'s
+    arguments); a positional argument when ``flags`` is empty.  The value an
+    option gives goes through the setting's check, as the config file's does."""
+
+    flags: tuple[str, ...]
+    help: str
+    metavar: str | None = None
+    type: Callable[[str], Any] | None = None  # argparse's conversion of the text, before the check
+    choices: tuple[str, ...] | None = None
+    action: str | None = None  # "store_true", or "store_const" with ``const``
+    const: Any = None
+    commands: tuple[str, ...] = ("build", "check")  # the commands that take it
+
+
+def setting(default: Any, check: Callable[[Any, str], T], *options: Option, shown: str | None = None) -> T:
+    """A row of the settings table: a ``Settings`` field with its default, the
+    check a value from the config file or the command line goes through, its
+    command-line options, and its default as the help and the README show it
+    (worked out from ``default`` unless given).  The field's type is what the
+    check gives; the tests hold every default to its check."""
+    return field(default=default, metadata={"check": check, "options": options, "shown": shown})
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Everything a build depends on besides the records themselves.
+
+    Each field but ``source`` is a setting, in the order the README's table
+    and ``--help`` list them: ``feedpub.yaml`` keys, the checks and the
+    command-line options are all derived from here (``SETTINGS``)."""
+
+    records_dir: Path = setting(
+        Path("seeds"),
+        _path,
+        Option((), "folder of record files (default: seeds, or records_dir in the config)", metavar="RECORDS_DIR"),
+    )
+    output_dir: Path = setting(
+        Path("feeds"),
+        _path,
+        Option(
+            ("-o", "--output"),
+            "folder to write feeds into (default: feeds, or output_dir in the config)",
+            metavar="OUTPUT_DIR",
+            commands=("build",),
+        ),
+    )
+    # where output_dir is served; ends in "/"
+    base_url: str = setting(
+        "http://localhost:8000/",
+        _base_url,
+        Option(("--base-url",), "public URL of the output folder; self links and feed ids start with it", "URL"),
+    )
+    # the website the feeds belong to; base_url when unset
+    site_url: str | None = setting(
+        None,
+        _optional_url,
+        Option(("--site-url",), "the website the feeds belong to (default: the base URL)", "URL"),
+        shown="the base URL",
+    )
+    title: str = setting(
+        "feedpub", _feed_text, Option(("--title",), "title of the combined feed; topic feeds add the topic")
+    )
+    subtitle: str = setting("Articles published with feedpub", _feed_text)
+    author: str = setting("feedpub", _feed_text)
+    language: str = setting("en", _language)
+    max_items: int = setting(  # per feed; 0 for no limit
+        50,
+        _count,
+        Option(("--max-items",), "items per feed, newest first; 0 for all (default 50)", "N", type=int),
+    )
+    include_unpublished: bool = setting(
+        False,
+        _flag,
+        Option(("--include-unpublished",), "also publish records marked 'published: false'", action="store_true"),
+    )
+    default_timezone: str = setting(  # for dates written without a zone
+        "UTC",
+        _zone,
+        Option(("--timezone",), "IANA zone for dates written without one (default UTC)", "ZONE"),
+    )
+    ambiguous_dates: AmbiguousDates = setting(
+        AmbiguousDates.REJECT,
+        _ambiguous,
+        Option(
+            ("--ambiguous-dates",),
+            "how to read dates like 03/04/2023 (default: reject the record)",
+            choices=tuple(a.value for a in AmbiguousDates),
+        ),
+    )
+    formats: tuple[str, ...] = setting(  # every format in the registry
+        format_names(),
+        _formats,
+        Option(("--formats",), f"comma-separated formats to write (default: {','.join(format_names())})", "LIST"),
+    )
+    record_suffixes: tuple[str, ...] = setting((".txt", ".md", ".yaml", ".yml"), _suffixes)
+    max_record_bytes: int = setting(1024 * 1024, _positive)
+    max_title_chars: int = setting(300, _positive)
+    max_summary_chars: int = setting(2000, _positive)
+    max_topics: int = setting(20, _positive)
+    max_images: int = setting(10, _count)
+    max_related: int = setting(10, _count)
+    lock_timeout: float = setting(  # seconds to wait for another run on the same output folder
+        60.0,
+        _seconds,
+        Option(
+            ("--lock-timeout",),
+            "wait this long for another run on the same output folder, then exit 4 (default 60)",
+            "SECONDS",
+            type=float,
+            commands=("build",),
+        ),
+    )
+    cache_dir: Path | None = setting(  # None: no cache kept between runs
+        Path(".feedpub-cache"),
+        _optional_path,
+        Option(
+            ("--cache-dir",),
+            "where parsed records are cached between runs (default: .feedpub-cache)",
+            "DIR",
+            commands=("build",),
+        ),
+        Option(
+            ("--no-cache",),
+            "keep no cache: parse every record on every run",
+            action="store_const",
+            const=False,
+            commands=("build",),
+        ),
+    )
+    jobs: int = setting(  # processes parsing at once, the build's own included; 0: one per CPU
+        0,
+        _count,
+        Option(("--jobs",), "processes parsing at once, this one included (default: one per CPU)", "N", type=int),
+        shown="one per CPU",
+    )
+    source: str = field(default="defaults", compare=False)  # where the values came from
+
+    @property
+    def zone(self) -> tzinfo:
+        from zoneinfo import ZoneInfo
+
+        return ZoneInfo(self.default_timezone)
+
+    @property
+    def home_url(self) -> str:
+        return self.site_url or self.base_url
+
+    def parse_key(self) -> tuple[Any, ...]:
+        """The settings a record's parse depends on (what a parse cache must match)."""
+        return (
+            self.default_timezone,
+            self.ambiguous_dates.value,
+            self.max_record_bytes,
+            self.max_title_chars,
+            self.max_summary_chars,
+            self.max_topics,
+            self.max_images,
+            self.max_related,
+        )
+
+
+@dataclass(frozen=True)
+class Setting:
+    """One row of the settings table, as ``Settings`` declares it."""
+
+    key: str
+    type: str  # the field's annotation
+    default: Any
+    check: Callable[[Any, str], Any]
+    options: tuple[Option, ...]
+    shown: str  # the default as the help and the README show it
+
+
+def _shown(value: Any) -> str:
+    if isinstance(value, bool):
+        return str(value).lower()  # as YAML writes it
+    if isinstance(value, tuple):
+        return ",".join(value)  # as --formats takes it
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    return str(value)  # a path as written, an enumeration's value
+
+
+SETTINGS: tuple[Setting, ...] = tuple(
+    Setting(
+        f.name,
+        str(f.type),
+        f.default,
+        f.metadata["check"],
+        f.metadata["options"],
+        f.metadata["shown"] or _shown(f.default),
+    )
+    for f in dataclasses.fields(Settings)
+    if "check" in f.metadata
+)
+_CHECKS = {s.key: s.check for s in SETTINGS}
 
 
 def apply(settings: Settings, values: dict[str, Any], source: str) -> Settings:
     """``settings`` with ``values`` checked and applied; unknown keys are errors (typos)."""
     changes = {}
     for key, value in values.items():
-        converter = _CONVERTERS.get(key)
-        if converter is None:
-            known = ", ".join(sorted(_CONVERTERS))
+        check = _CHECKS.get(key)
+        if check is None:
+            known = ", ".join(sorted(_CHECKS))
             name = key if isinstance(key, str) and key.isidentifier() else show(key)
             raise ConfigError(f"{source}: {name}: unknown setting (known: {known})")
-        changes[key] = converter(value, f"{source}: {key}")
+        changes[key] = check(value, f"{source}: {key}")
     return dataclasses.replace(settings, **changes, source=source)
 
 
@@ -342,7 +471,7 @@ def read_config(path: Path) -> dict[str, Any]:
         raise ConfigError(f"{path}: cannot be read: {exc.strerror or exc}") from None
     except UnicodeDecodeError as exc:
         raise ConfigError(f"{path}: cannot be read: it is not UTF-8 ({exc.reason} at byte {exc.start})") from None
-    from feedpub.records import blockyaml, frontmatter
+    from feedpub.records import frontmatter
 
     text = text.removeprefix("\ufeff")
     unprintable = _NOT_YAML.search(text)
@@ -352,14 +481,14 @@ def read_config(path: Path) -> dict[str, Any]:
             f"{path}:{line}: the character {show(unprintable.group())} cannot be written in YAML as it is; "
             "write it as an escape (\\uXXXX) in double quotes, or leave it out"
         )
-    values = blockyaml.read(text)  # a settings file is plain block YAML, nearly always
-    if values is None:
-        try:
-            values = frontmatter.load_yaml(text, 1)
-        except FieldError as exc:
-            where = f"{path}:{exc.line}" if exc.line is not None else str(path)
-            message = exc.message if exc.field.startswith("(") else str(exc)
-            raise ConfigError(f"{where}: {message}") from None
+    # The strict reader alone: a settings file is read once a run and is a few
+    # lines, so it needs no fast path beside it.
+    try:
+        values = frontmatter.load_yaml(text, 1)
+    except FieldError as exc:
+        where = f"{path}:{exc.line}" if exc.line is not None else str(path)
+        message = exc.message if exc.field.startswith("(") else str(exc)
+        raise ConfigError(f"{where}: {message}") from None
     if values is None:
         return {}
     if not isinstance(values, dict):

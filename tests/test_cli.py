@@ -413,3 +413,33 @@ def test_make_echoes_no_comment_lines() -> None:
         done = subprocess.run([make, "-n", "-B", target], cwd=ROOT, capture_output=True, text=True, check=True)
         commands = done.stdout.splitlines()
         assert commands and not [line for line in commands if line.lstrip().startswith("#")], done.stdout
+
+
+@pytest.mark.parametrize("command", ["build", "check"])
+def test_help_gives_each_settings_options_as_the_table_does(command: str) -> None:
+    from feedpub.settings import SETTINGS
+
+    _, out, _ = run(command, "--help")
+    text = " ".join(out.split())
+    for setting in SETTINGS:
+        for option in setting.options:
+            helped = " ".join(option.help.split())
+            assert (helped in text) == (command in option.commands), helped
+            if command in option.commands:
+                assert all(name in text for name in option.flags or (option.metavar,)), helped
+            if "default" in option.help:
+                assert setting.shown in option.help, setting.key
+
+
+def test_each_settings_option_sets_it() -> None:
+    from feedpub.cli import _parser
+    from feedpub.settings import SETTINGS
+
+    parser = _parser()
+    for setting in SETTINGS:
+        for option in setting.options:
+            value = [] if option.action else [option.choices[-1] if option.choices else "7"]
+            args = parser.parse_args(["build", *option.flags[:1], *value])
+            expected = option.const if option.action == "store_const" else True if option.action else value[0]
+            given = getattr(args, setting.key)
+            assert given == (option.type(expected) if option.type else expected), setting.key

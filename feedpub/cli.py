@@ -316,7 +316,7 @@ def _talkative(args: argparse.Namespace, out: TextIO) -> bool:
 
 
 def _build(args: argparse.Namespace, out: TextIO, err: TextIO) -> ExitCode:
-    from feedpub.build import build
+    from feedpub.pipeline import build
 
     settings = _settings(args)
     as_of = _as_of(args.as_of)
@@ -360,9 +360,9 @@ def _feed_findings(path: str, now: datetime) -> list:  # -> list[Finding]
 
 
 def _check(args: argparse.Namespace, out: TextIO, err: TextIO) -> ExitCode:
-    from feedpub.build import build
     from feedpub.check import check_feed, feed_files
     from feedpub.model import shown
+    from feedpub.pipeline import build
 
     settings = _settings(args)
     now = _now()
@@ -449,7 +449,7 @@ def run() -> None:
     # A run is one short process.  It makes no garbage cycles worth collecting
     # before it exits, and a collection would walk every object a build keeps
     # for its report (0.1 s after a build of 100,000 records).  The library
-    # (``feedpub.build.build``) leaves the collector as its caller set it.
+    # (``feedpub.pipeline.build``) leaves the collector as its caller set it.
     gc.disable()
     # Messages name files, and a file name may hold any character, or bytes
     # that are not UTF-8: under a C or Latin-1 locale a strict stream would

@@ -12,11 +12,11 @@ from pathlib import Path
 
 import pytest
 
-import feedpub.build
-from feedpub.build import PARALLEL_THRESHOLD, build
+import feedpub.pipeline
 from feedpub.errors import ConfigError
 from feedpub.formats import FORMATS, Format
 from feedpub.model import Problem, Severity
+from feedpub.pipeline import PARALLEL_THRESHOLD, build
 from feedpub.records.files import UNREAD, read_stamped
 from feedpub.speed.cache import KEPT_OUTPUTS, cache_file
 from tests.conftest import AS_OF, make_settings, record
@@ -217,7 +217,7 @@ def render_count(monkeypatch) -> list[int]:
 
         return dataclasses.replace(fmt, render_entry=render_entry)
 
-    monkeypatch.setattr(feedpub.build, "FORMATS", {name: counting(fmt) for name, fmt in FORMATS.items()})
+    monkeypatch.setattr(feedpub.pipeline, "FORMATS", {name: counting(fmt) for name, fmt in FORMATS.items()})
     return count
 
 
@@ -338,15 +338,15 @@ def test_a_batch_is_parsed_in_groups_of_bounded_size(corpus: Path, monkeypatch) 
     so that a folder of large records never has a worker hold many at once."""
     batch = [(str(path), None) for path in sorted(corpus.iterdir())[:30]]
     settings = settings_for(corpus, Path("unused"))
-    whole = feedpub.build.parse_batch(batch, settings, render=True)
+    whole = feedpub.pipeline.parse_batch(batch, settings, render=True)
     events: list[str] = []
-    real_read, real_group = feedpub.build.read_stamped, feedpub.build._parse_group
-    monkeypatch.setattr(feedpub.build, "read_stamped", lambda *a: events.append("read") or real_read(*a))
+    real_read, real_group = feedpub.pipeline.read_stamped, feedpub.pipeline._parse_group
+    monkeypatch.setattr(feedpub.pipeline, "read_stamped", lambda *a: events.append("read") or real_read(*a))
     monkeypatch.setattr(
-        feedpub.build, "_parse_group", lambda group, *a: events.append("parse") or real_group(group, *a)
+        feedpub.pipeline, "_parse_group", lambda group, *a: events.append("parse") or real_group(group, *a)
     )
-    monkeypatch.setattr(feedpub.build, "_GROUP_BYTES", 1)  # every file is a group of its own
-    assert feedpub.build.parse_batch(batch, settings, render=True) == whole
+    monkeypatch.setattr(feedpub.pipeline, "_GROUP_BYTES", 1)  # every file is a group of its own
+    assert feedpub.pipeline.parse_batch(batch, settings, render=True) == whole
     assert events == ["read", "parse"] * len(batch)
 
 
@@ -426,14 +426,14 @@ def test_a_parsing_helper_that_dies_changes_no_byte(corpus: Path, tmp_path: Path
     """A helper process killed mid-build (out of memory, say) leaves its
     batches to the build's own process: the same feeds, nothing lost."""
     build(settings_for(corpus, tmp_path / "serial", jobs=1), as_of=AS_OF)
-    parent, real = os.getpid(), feedpub.build.parse_batch
+    parent, real = os.getpid(), feedpub.pipeline.parse_batch
 
     def dying(batch, settings, render):
         if os.getpid() != parent:
             os._exit(9)
         return real(batch, settings, render)
 
-    monkeypatch.setattr(feedpub.build, "parse_batch", dying)
+    monkeypatch.setattr(feedpub.pipeline, "parse_batch", dying)
     report = build(settings_for(corpus, tmp_path / "parallel", jobs=3), as_of=AS_OF)
     assert report.parsed == COUNT + 1
     assert feed_files(tmp_path / "parallel") == feed_files(tmp_path / "serial")
@@ -449,10 +449,31 @@ def test_feeds_too_large_for_the_validator_are_warned_about_on_every_run(
     assert dry.problems == ()
     sizes = {str(settings.output_dir / o.path): len(o.data) for o in dry.outputs}
     limit = sorted(sizes.values())[len(sizes) // 2]  # half the feeds are longer
-    monkeypatch.setattr(feedpub.build, "MAX_FEED_BYTES", limit)
+    monkeypatch.setattr(feedpub.pipeline, "MAX_FEED_BYTES", limit)
     for _ in range(2):  # the second run has nothing to do, and says the same
         report = build(settings, as_of=AS_OF)
         warned = {p.path: p.message for p in report.problems if p.severity is Severity.WARNING}
         assert warned.keys() == {path for path, size in sizes.items() if size > limit}
         assert all(f"is {sizes[path]:,} bytes, over the {limit:,}" in message for path, message in warned.items())
         assert report.errors == ()
+
+
+def test_a_build_with_no_cache_never_loads_sqlite(corpus: Path, tmp_path: Path) -> None:
+    """``--no-cache`` keeps the parses in memory: SQLite is not even imported,
+    and the feeds are those of a cached build."""
+    import subprocess
+    import sys
+
+    def run(out: Path, *options: str, sqlite: bool) -> subprocess.CompletedProcess:
+        program = "import sys\n"
+        if not sqlite:
+            program += "sys.modules['sqlite3'] = None\n"  # any import of it fails
+        program += "from feedpub.cli import main\nsys.exit(main(sys.argv[1:]))\n"
+        argv = ["build", str(corpus), "-o", str(out), "--as-of", "2026-01-01T00:00:00Z", "-q", *options]
+        return subprocess.run([sys.executable, "-c", program, *argv], capture_output=True, text=True, cwd=tmp_path)
+
+    cached = run(tmp_path / "cached", "--cache-dir", str(tmp_path / "cache"), sqlite=True)
+    uncached = run(tmp_path / "uncached", "--no-cache", sqlite=False)
+    assert uncached.returncode == cached.returncode == 1, uncached.stderr  # the corpus holds a broken record
+    assert uncached.stderr == cached.stderr and "broken.txt" in uncached.stderr
+    assert feed_files(tmp_path / "uncached") == feed_files(tmp_path / "cached")

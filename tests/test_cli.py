@@ -199,9 +199,9 @@ class _Terminal(io.StringIO):
 
 
 def test_a_terminal_gets_a_progress_bar_and_cron_does_not(tmp_path: Path, monkeypatch) -> None:
-    import feedpub.build
+    import feedpub.pipeline
 
-    monkeypatch.setattr(feedpub.build, "PARALLEL_THRESHOLD", 10_000)  # stay in-process
+    monkeypatch.setattr(feedpub.pipeline, "PARALLEL_THRESHOLD", 10_000)  # stay in-process
     records = tmp_path / "records"
     records.mkdir()
     for n in range(1200):  # the bar shows from 1000 records to parse

@@ -40,9 +40,9 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from feedpub import __version__
+from feedpub import __version__, formats
 from feedpub.errors import ConfigError
-from feedpub.formats import FORMATS, MAX_FEED_BYTES, load_document_writer
+from feedpub.formats import FORMATS, load_document_writer
 from feedpub.model import Article, FeedPlan, Listing, OutputFile, ParseResult, Problem, Severity
 from feedpub.plan import OUTPUT_PATHS, Selection, plan_feeds, select
 from feedpub.publish import (
@@ -55,7 +55,8 @@ from feedpub.publish import (
     publish,
 )
 from feedpub.publish.lock import output_lock
-from feedpub.records.files import Stamp, discover, not_a_records_folder, read_stamped, walk
+from feedpub.records import files
+from feedpub.records.files import Stamp, discover, not_a_records_folder, walk
 from feedpub.settings import Settings, folder_clash
 from feedpub.speed import entries as entry_index
 from feedpub.speed import pool
@@ -222,7 +223,12 @@ def _nothing_to_do(store: Store, state: str, settings: Settings, as_of: datetime
 _Read = tuple[str, bytes | None, bytes | Problem, Stamp]  # path, cached sha, what reading it gave, its stamp
 
 
-def parse_batch(batch: Sequence[tuple[str, bytes | None]], settings: Settings, render: bool) -> list[Parsed]:
+_GROUP_BYTES = 1 << 22  # 4 MiB: a whole batch of typical records, or four of the largest
+
+
+def parse_batch(
+    batch: Sequence[tuple[str, bytes | None]], settings: Settings, render: bool, group_bytes: int = _GROUP_BYTES
+) -> list[Parsed]:
     """Read and parse files (path, cached sha): what each parsing process runs.
     ``render``: also render their entries (every article will be shown: no
     item limit).
@@ -230,22 +236,19 @@ def parse_batch(batch: Sequence[tuple[str, bytes | None]], settings: Settings, r
     Stage by stage over groups of files (every file of a group read, then
     hashed, then parsed, then encoded): the same work as one file at a time,
     faster, as each step's code and data stay in the processor's caches.
-    A group ends at _GROUP_BYTES of records, so that a folder of large
+    A group ends at ``group_bytes`` of records, so that a folder of large
     records does not make a process hold a hundred of them at once."""
     parsed: list[Parsed] = []
     group: list[_Read] = []
     size = 0
     for path, cached in batch:
-        data, stamp = read_stamped(path, settings.max_record_bytes)
+        data, stamp = files.read_stamped(path, settings.max_record_bytes)
         group.append((path, cached, data, stamp))
         size += 0 if isinstance(data, Problem) else len(data)
-        if size >= _GROUP_BYTES:
+        if size >= group_bytes:
             parsed += _parse_group(group, settings, render)
             group, size = [], 0
     return parsed + _parse_group(group, settings, render) if group else parsed
-
-
-_GROUP_BYTES = 1 << 22  # 4 MiB: a whole batch of typical records, or four of the largest
 
 
 def _parse_group(group: list[_Read], settings: Settings, render: bool) -> list[Parsed]:
@@ -465,12 +468,12 @@ def _oversized(outputs: Sequence[Output], settings: Settings) -> list[Problem]:
         Problem(
             str(settings.output_dir / o.path),
             None,
-            f"is {size:,} bytes, over the {MAX_FEED_BYTES:,} the W3C Feed Validation Service reads; "
+            f"is {size:,} bytes, over the {formats.MAX_FEED_BYTES:,} the W3C Feed Validation Service reads; "
             "a smaller max_items keeps it under",
             Severity.WARNING,
         )  # fmt: skip
         for o in outputs
-        if (size := sum(map(len, o.chunks))) > MAX_FEED_BYTES
+        if (size := sum(map(len, o.chunks))) > formats.MAX_FEED_BYTES
     ]
 
 
@@ -622,8 +625,8 @@ def _run(
         def place(hashes: dict[str, str]) -> None:  # while the files are synced to disk
             placements.extend(entries.placements(outputs, hashes))
 
-        files = [output.file() for output in outputs]
-        report = publish(settings.output_dir, files, OUTPUT_PATHS, place if store.remembers else None, after)
+        planned = [output.file() for output in outputs]
+        report = publish(settings.output_dir, planned, OUTPUT_PATHS, place if store.remembers else None, after)
         problems += _remember(store, settings, as_of, records.state, selection, run_problems, outputs, placements)
     return BuildReport(
         len(records.stamps), len(selection.articles), selection.skipped, _in_order(problems), len(outputs),

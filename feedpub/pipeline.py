@@ -451,12 +451,6 @@ def render(
 _NOT_EARLY = (None, None)  # what early gives for an article the parse did not render
 _FIRST, _SECOND = operator.itemgetter(0), operator.itemgetter(1)
 _UPDATED = operator.attrgetter("updated")
-_ID, _SOURCE = operator.attrgetter("id"), operator.attrgetter("source")  # in C: feeds may list every article
-
-
-_NOT_EARLY = (None, None)  # what early gives for an article the parse did not render
-_FIRST, _SECOND = operator.itemgetter(0), operator.itemgetter(1)
-_UPDATED = operator.attrgetter("updated")
 _ID, _SOURCE = operator.attrgetter("id"), operator.attrgetter("source")  # mapped over whole feeds
 
 

@@ -93,10 +93,9 @@ CREATE TABLE IF NOT EXISTS records (
     article_digest BLOB,  -- of the article column, which the seal covers
     seal BLOB NOT NULL,  -- of the parse (every column but the stamps): see _seal
     -- The whole article (null when rejected), read only when a feed shows it.
-    -- In its record's row, not a table of its own: one insert instead of two
-    -- halved the cost of storing a parse (10,000 records: 10 -> 5 us each),
-    -- and scanning the columns above got no slower (they come first, and a
-    -- scan does not decode the rest).
+    -- In its record's row, not a table of its own: one insert per parse
+    -- instead of two, and scanning the columns above costs no more (they
+    -- come first, and a scan does not decode the rest).
     article TEXT
 );
 -- The few records with errors or warnings, for the report of every run (a
@@ -180,17 +179,17 @@ class RecordCache:
                     raise Damaged(f"{self.path}{suffix} is a symbolic link")
         db = sqlite3.connect(":memory:" if self.path is None else str(self.path), isolation_level=None, timeout=wait)
         try:
-            # Pages of 16 KiB (SQLite's default is 4): an article row is 1-2 KB,
-            # and a cold build stored them 30% faster (10,000 records: 10 -> 7 us
-            # each).  It takes effect when the file is new.
+            # Pages of 16 KiB (SQLite's default is 4): an article row is a
+            # kilobyte or two, and larger pages store them with fewer page
+            # splits.  It takes effect when the file is new.
             db.execute("PRAGMA page_size=16384")
             # A rollback journal, not a write-ahead log: a cold build inserts
             # hundreds of megabytes into new pages, which a rollback journal
             # does not copy and a WAL writes twice (log, then checkpoint).
             db.execute("PRAGMA journal_mode=DELETE" if self.path is not None else "PRAGMA journal_mode=OFF")
             db.execute("PRAGMA synchronous=NORMAL")
-            # Room for a cold build's pages (100k records: ~150 MB): stored as
-            # results arrive, batches are not written out and read back.
+            # Room for a large cold build's pages in memory: stored as results
+            # arrive, batches are not written out and read back.
             db.execute("PRAGMA cache_size=-131072")
             # The whole run is one transaction that writes: take the write lock
             # now, so that a run sharing the cache waits here, not half-way.

@@ -10,9 +10,9 @@ calling process maps items itself, with one forked helper per other core:
   number (8 bytes) and a task pipe never fills.
 - A helper has at most ``AHEAD`` items handed to it and not returned: one to
   work on and two waiting, so it does not idle while the caller works on an
-  item of its own and takes the results in (with one waiting, a helper
-  idled a tenth of a build), and at the end the caller waits for three
-  items at most.
+  item of its own and takes the results in (with only one waiting, a
+  helper idles while the caller is busy), and at the end the caller waits
+  for three items at most.
 - Results come back pickled, on a pipe of the helper's own, which the caller
   reads whenever it is between items.  The pipe is enlarged to hold what a
   helper can send ahead; if it cannot be, a helper waits for the caller to

@@ -151,7 +151,7 @@ def record_row(result: ParseResult) -> RecordRow:
 
 class Parsed(NamedTuple):
     """What parsing one file gave, as stores keep it.  (A tuple: helpers
-    send one per record, and a tuple pickles at half the cost.)"""
+    send one per record, and a tuple pickles for less than an object.)"""
 
     path: str
     stamp: Stamp  # of the file as it was read (UNREAD: it could not be)

@@ -155,16 +155,15 @@ def scan(settings: Settings, store: Store, as_of: datetime | None, write: bool) 
     (their stamps then come with the parse), else those whose stamp is not
     the stored parse's."""
     problems: list[Problem] = []
-    if store.last_run() is None and store.is_empty():
+    last = store.last_run()
+    if last is None and store.is_empty():
         # Nothing to compare with: the folder listing gives the files, with no stat call.
         todo = [(path, None) for path, _ in walk(settings.records_dir, settings, problems, stamped=False)]
         return Scan({}, todo, {}, tuple(problems), None)
     stamps, problems = discover(settings.records_dir, settings)
     state = _state(settings, stamps)
-    if write:
-        summary = _nothing_to_do(store, state, settings, as_of)
-        if summary is not None:
-            return Scan(stamps, [], {}, tuple(problems), state, summary)
+    if write and last is not None and _nothing_to_do(last, store, state, settings, as_of):
+        return Scan(stamps, [], {}, tuple(problems), state, last)
     stored = store.scan()
     store.forget(stored.keys() - stamps.keys())
     todo = []
@@ -198,24 +197,22 @@ def _output_stamps(output_dir: Path, paths: Sequence[str]) -> dict[str, tuple[in
     return stamps
 
 
-def _nothing_to_do(store: Store, state: str, settings: Settings, as_of: datetime | None) -> dict[str, Any] | None:
-    """The last run's summary when this run would change nothing: same records,
-    settings and output files, and no scheduled record has come due."""
-    summary = store.last_run()
-    if summary is None:
-        return None
+def _nothing_to_do(
+    summary: dict[str, Any], store: Store, state: str, settings: Settings, as_of: datetime | None
+) -> bool:
+    """Whether this run would change nothing the last run (its ``summary``)
+    did: same records, settings and output files, and no scheduled record
+    has come due."""
     if summary["state"] != state or (summary["as_of"] is None) != (as_of is None):
-        return None
+        return False
     if as_of is not None and to_seconds(as_of) < summary["as_of"]:
         # The clock set back: records the last run showed may be due later
         # than this run's time (record dates are whole seconds, as the stored time is).
-        return None
+        return False
     if summary["next_due"] is not None and as_of is not None and as_of >= from_seconds(summary["next_due"]):
-        return None
+        return False
     recorded = store.output_stamps()
-    if _output_stamps(settings.output_dir, [p for p in recorded if p != MANIFEST_NAME]) != recorded:
-        return None
-    return summary
+    return _output_stamps(settings.output_dir, [p for p in recorded if p != MANIFEST_NAME]) == recorded
 
 
 # --- parse ----------------------------------------------------------------------------------

@@ -104,10 +104,13 @@ class MemoryStore:
     remembers = False
 
     def __init__(self) -> None:
-        self._rows: dict[str, tuple] = {}  # path -> the row of its parse
+        # Of each parse, only what is asked for again: its article (as the
+        # row's text, decoded when a feed shows it) and its problems.
+        self._articles: dict[str, str] = {}
+        self._problems: dict[str, str] = {}
 
     def is_empty(self) -> bool:
-        return not self._rows
+        return not self._articles and not self._problems
 
     def last_run(self) -> dict[str, Any] | None:
         return None
@@ -120,23 +123,34 @@ class MemoryStore:
 
     def forget(self, paths: Iterable[str]) -> None:
         for path in paths:
-            self._rows.pop(path, None)
+            self._articles.pop(path, None)
+            self._problems.pop(path, None)
 
     def store(self, parsed: Sequence[Parsed]) -> None:
-        rows = self._rows
+        articles, problems = self._articles, self._problems
         for item in parsed:
-            if item.row is not None:
-                rows[item.path] = item.row
+            row = item.row
+            if row is None:
+                continue
+            path = item.path
+            if row[6] is None:
+                articles.pop(path, None)
+            else:
+                articles[path] = row[6]
+            if row[7] is None:
+                problems.pop(path, None)
+            else:
+                problems[path] = row[7]
 
     def problems(self) -> list[Problem]:
         found: list[Problem] = []
-        for path in sorted(path for path, row in self._rows.items() if row[7] is not None):
-            found += problems_from_json(self._rows[path][7])
+        for path in sorted(self._problems):
+            found += problems_from_json(self._problems[path])
         return found
 
     def articles(self, paths: Sequence[str]) -> dict[str, Article]:
-        rows = self._rows
-        return {path: article_from_json(rows[path][6], path) for path in paths if rows[path][6] is not None}
+        articles = self._articles
+        return {path: article_from_json(articles[path], path) for path in paths if path in articles}
 
     def placements(self, output: str) -> list[Placement]:
         return []
@@ -148,13 +162,17 @@ class MemoryStore:
         pass
 
     def close(self) -> None:
-        self._rows.clear()
+        self._clear()
 
     def discard(self) -> None:
-        self._rows.clear()
+        self._clear()
 
     def abandon(self) -> None:
-        self._rows.clear()
+        self._clear()
+
+    def _clear(self) -> None:
+        self._articles.clear()
+        self._problems.clear()
 
 
 def open_store(settings: Settings) -> Store:

@@ -141,6 +141,7 @@ class Records:
     stored: dict[str, CachedRecord]  # the store's parses the run reused
     parsed: int  # files parsed in this run
     state: str  # of the records and settings
+    problems: tuple[Problem, ...]  # every record's errors and warnings
 
     def sha256(self, path: str) -> bytes:
         """The sha256 of the bytes a record's listing comes from."""
@@ -334,7 +335,7 @@ def parse(scan: Scan, settings: Settings, store: Store, progress: Progress | Non
     state = scan.state
     if state is None or restamped:  # the walk ran with the parse, or files changed since it
         state = _state(settings, stamps)
-    return Records(listings, stamps, early, fresh, stored, parsed_count, state)
+    return Records(listings, stamps, early, fresh, stored, parsed_count, state, tuple(store.problems()))
 
 
 # --- render ---------------------------------------------------------------------------------
@@ -607,7 +608,7 @@ def _run(
     entries = Entries(settings, store, records)
     outputs = render(plans, settings, records.early, entries.of)
     run_problems = [*selection.problems, *_oversized(outputs, settings)]
-    problems = [*notes, *found.problems, *store.problems(), *run_problems]
+    problems = [*notes, *found.problems, *records.problems, *run_problems]
 
     report = None
     if write:

@@ -141,7 +141,7 @@ class Records:
     stored: dict[str, CachedRecord]  # the store's parses the run reused
     parsed: int  # files parsed in this run
     state: str  # of the records and settings
-    problems: tuple[Problem, ...]  # every record's errors and warnings
+    problems: tuple[Problem, ...]  # what reading the folder met, and every record's errors and warnings
 
     def sha256(self, path: str) -> bytes:
         """The sha256 of the bytes a record's listing comes from."""
@@ -159,15 +159,17 @@ def scan(settings: Settings, store: Store, as_of: datetime | None, write: bool) 
     last = store.last_run()
     if last is None and store.is_empty():
         # Nothing to compare with: the folder listing gives the files, with no stat call.
-        todo = [(path, None) for path, _ in walk(settings.records_dir, settings, problems, stamped=False)]
-        return Scan({}, todo, {}, tuple(problems), None)
+        cold: list[tuple[str, bytes | None]] = [
+            (path, None) for path, _ in walk(settings.records_dir, settings, problems, stamped=False)
+        ]
+        return Scan({}, cold, {}, tuple(problems), None)
     stamps, problems = discover(settings.records_dir, settings)
     state = _state(settings, stamps)
     if write and last is not None and _nothing_to_do(last, store, state, settings, as_of):
         return Scan(stamps, [], {}, tuple(problems), state, last)
     stored = store.scan()
     store.forget(stored.keys() - stamps.keys())
-    todo = []
+    todo: list[tuple[str, bytes | None]] = []
     for path, stamp in stamps.items():
         record = stored.get(path)
         if record is None:
@@ -335,7 +337,7 @@ def parse(scan: Scan, settings: Settings, store: Store, progress: Progress | Non
     state = scan.state
     if state is None or restamped:  # the walk ran with the parse, or files changed since it
         state = _state(settings, stamps)
-    return Records(listings, stamps, early, fresh, stored, parsed_count, state, tuple(store.problems()))
+    return Records(listings, stamps, early, fresh, stored, parsed_count, state, (*scan.problems, *store.problems()))
 
 
 # --- render ---------------------------------------------------------------------------------
@@ -598,6 +600,7 @@ def _run(
         return _unchanged(found.unchanged, len(found.stamps), [*notes, *found.problems, *store.problems()])
 
     records = parse(found, settings, store, progress)
+    del found  # its list of files to parse is as long as the folder: not kept while the feeds are made
 
     listed = [listing for listing in records.listings.values() if listing is not None]
     selection = select(listed, settings, as_of, rejected=len(records.listings) - len(listed))
@@ -608,7 +611,7 @@ def _run(
     entries = Entries(settings, store, records)
     outputs = render(plans, settings, records.early, entries.of)
     run_problems = [*selection.problems, *_oversized(outputs, settings)]
-    problems = [*notes, *found.problems, *records.problems, *run_problems]
+    problems = [*notes, *records.problems, *run_problems]
 
     report = None
     if write:

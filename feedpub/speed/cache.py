@@ -133,8 +133,8 @@ class RecordCache:
     When the file cannot be used it runs in memory (``path`` None) and
     leaves nothing behind."""
 
-    failures = UNREADABLE  # what a cache found damaged mid-run raises
-    unsaved = _UNSAVED  # what saving it after publishing can raise
+    failures: tuple[type[BaseException], ...] = UNREADABLE  # what a cache found damaged mid-run raises
+    unsaved: tuple[type[BaseException], ...] = _UNSAVED  # what saving it after publishing can raise
 
     def __init__(self, path: Path | None, parse_key: str, wait: float = 0.0) -> None:
         self.path = path
@@ -298,7 +298,7 @@ class RecordCache:
             "SELECT path, sha256, id, url, published, updated, draft, topics, problems, article_digest, seal"
             " FROM records WHERE problems IS NOT NULL ORDER BY path"
         )
-        found = []
+        found: list[Problem] = []
         for key, sha256, *sealed, seal in rows:
             _check_sealed(key, sha256, sealed, seal)
             if type(sealed[6]) is not str:

@@ -275,7 +275,7 @@ def _talkative(args: argparse.Namespace, out: TextIO) -> bool:
 
 
 def _build(args: argparse.Namespace, out: TextIO, err: TextIO) -> ExitCode:
-    from feedpub.build import build
+    from feedpub.pipeline import build
 
     settings = _settings(args)
     as_of = _as_of(args.as_of)
@@ -320,8 +320,9 @@ def _feed_findings(path: str, now: datetime) -> list[Problem]:
 
 
 def _check(args: argparse.Namespace, out: TextIO, err: TextIO) -> ExitCode:
-    from feedpub.build import build
     from feedpub.check import check_feed, feed_files
+    from feedpub.errors import shown
+    from feedpub.pipeline import build
 
     settings = _settings(args)
     now = _now()
@@ -408,7 +409,7 @@ def run() -> None:
     # A run is one short process.  It makes no garbage cycles worth collecting
     # before it exits, and a collection would walk every object a build keeps
     # for its report, as many as the records grow.  The library
-    # (``feedpub.build.build``) leaves the collector as its caller set it.
+    # (``feedpub.pipeline.build``) leaves the collector as its caller set it.
     gc.disable()
     # Messages name files, and a file name may hold any character, or bytes
     # that are not UTF-8: under a C or Latin-1 locale a strict stream would

@@ -14,9 +14,7 @@ from functools import cached_property
 from typing import NamedTuple
 
 # Defined beside the exceptions; also importable from here.
-from feedpub.errors import Problem as Problem
-from feedpub.errors import Severity as Severity
-from feedpub.errors import shown as shown
+from feedpub.errors import Problem
 
 
 @dataclass(frozen=True, slots=True)

@@ -11,7 +11,7 @@ import shutil
 import sys
 from pathlib import Path
 
-from feedpub.build import build
+from feedpub.pipeline import build
 from tests.conftest import AS_OF, make_settings
 
 GOLDEN = Path(__file__).resolve().parent / "golden"

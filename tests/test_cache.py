@@ -12,12 +12,15 @@ from pathlib import Path
 
 import pytest
 
-import feedpub.build
-from feedpub.build import PARALLEL_THRESHOLD, build
+import feedpub.formats
+import feedpub.records
+import feedpub.records.files
 from feedpub.errors import ConfigError, Problem, Severity
 from feedpub.formats import FORMATS, Format
+from feedpub.pipeline import PARALLEL_THRESHOLD, build, parse_batch
 from feedpub.records.files import UNREAD, read_stamped
 from feedpub.speed.cache import KEPT_OUTPUTS, cache_file
+from feedpub.speed.store import open_store
 from tests.conftest import AS_OF, make_settings, record
 
 COUNT = PARALLEL_THRESHOLD + 44  # enough to use the worker processes
@@ -216,7 +219,8 @@ def render_count(monkeypatch) -> list[int]:
 
         return dataclasses.replace(fmt, render_entry=render_entry)
 
-    monkeypatch.setattr(feedpub.build, "FORMATS", {name: counting(fmt) for name, fmt in FORMATS.items()})
+    for name, fmt in list(FORMATS.items()):  # the registry every renderer asks
+        monkeypatch.setitem(FORMATS, name, counting(fmt))
     return count
 
 
@@ -326,10 +330,10 @@ def test_the_cache_follows_only_the_latest_output_folders(records: Path, tmp_pat
     settings = settings_for(records, tmp_path / "out-0", cache_dir=tmp_path / "cache", max_items=0)
     for n in range(KEPT_OUTPUTS + 2):
         build(dataclasses.replace(settings, output_dir=tmp_path / f"out-{n}"), as_of=AS_OF)
-    db = sqlite3.connect(cache_file(settings.cache_dir, records))
-    outputs = sorted(Path(os.fsdecode(output)).name for (output,) in db.execute("SELECT DISTINCT output FROM placed"))
-    db.close()
-    assert outputs == [f"out-{n}" for n in range(2, KEPT_OUTPUTS + 2)]
+    store = open_store(settings)
+    kept = [n for n in range(KEPT_OUTPUTS + 2) if store.placements(str((tmp_path / f"out-{n}").resolve()))]
+    store.abandon()
+    assert kept == list(range(2, KEPT_OUTPUTS + 2))
 
 
 def test_a_batch_is_parsed_in_groups_of_bounded_size(corpus: Path, monkeypatch) -> None:
@@ -337,15 +341,12 @@ def test_a_batch_is_parsed_in_groups_of_bounded_size(corpus: Path, monkeypatch) 
     so that a folder of large records never has a worker hold many at once."""
     batch = [(str(path), None) for path in sorted(corpus.iterdir())[:30]]
     settings = settings_for(corpus, Path("unused"))
-    whole = feedpub.build.parse_batch(batch, settings, render=True)
+    whole = parse_batch(batch, settings, render=True)
     events: list[str] = []
-    real_read, real_group = feedpub.build.read_stamped, feedpub.build._parse_group
-    monkeypatch.setattr(feedpub.build, "read_stamped", lambda *a: events.append("read") or real_read(*a))
-    monkeypatch.setattr(
-        feedpub.build, "_parse_group", lambda group, *a: events.append("parse") or real_group(group, *a)
-    )
-    monkeypatch.setattr(feedpub.build, "_GROUP_BYTES", 1)  # every file is a group of its own
-    assert feedpub.build.parse_batch(batch, settings, render=True) == whole
+    real_read, real_parse = feedpub.records.files.read_stamped, feedpub.records.parse_record
+    monkeypatch.setattr(feedpub.records.files, "read_stamped", lambda *a: events.append("read") or real_read(*a))
+    monkeypatch.setattr(feedpub.records, "parse_record", lambda *a: events.append("parse") or real_parse(*a))
+    assert parse_batch(batch, settings, render=True, group_bytes=1) == whole  # every file a group of its own
     assert events == ["read", "parse"] * len(batch)
 
 
@@ -354,11 +355,9 @@ def test_a_cold_build_keeps_each_file_s_own_stamp(corpus: Path, tmp_path: Path) 
     (the walk does not stat): the next run must find them all unchanged."""
     settings = settings_for(corpus, tmp_path / "out", cache_dir=tmp_path / "cache", jobs=2)
     build(settings, as_of=AS_OF)
-    db = sqlite3.connect(cache_file(settings.cache_dir, corpus))
-    stored = {
-        os.fsdecode(path): (size, mtime) for path, size, mtime in db.execute("SELECT path, size, mtime_ns FROM records")
-    }
-    db.close()
+    store = open_store(settings)
+    stored = {path: (record.size, record.mtime_ns) for path, record in store.scan().items()}
+    store.abandon()
     assert stored == {str(p): (p.lstat().st_size, p.lstat().st_mtime_ns) for p in corpus.iterdir()}
     again = build(settings, as_of=AS_OF)
     assert again.parsed == 0 and again.publish.written == ()
@@ -425,14 +424,14 @@ def test_a_parsing_helper_that_dies_changes_no_byte(corpus: Path, tmp_path: Path
     """A helper process killed mid-build (out of memory, say) leaves its
     batches to the build's own process: the same feeds, nothing lost."""
     build(settings_for(corpus, tmp_path / "serial", jobs=1), as_of=AS_OF)
-    parent, real = os.getpid(), feedpub.build.parse_batch
+    parent, real = os.getpid(), feedpub.records.parse_record
 
-    def dying(batch, settings, render):
+    def dying(*args):
         if os.getpid() != parent:
             os._exit(9)
-        return real(batch, settings, render)
+        return real(*args)
 
-    monkeypatch.setattr(feedpub.build, "parse_batch", dying)
+    monkeypatch.setattr(feedpub.records, "parse_record", dying)
     report = build(settings_for(corpus, tmp_path / "parallel", jobs=3), as_of=AS_OF)
     assert report.parsed == COUNT + 1
     assert feed_files(tmp_path / "parallel") == feed_files(tmp_path / "serial")
@@ -448,10 +447,31 @@ def test_feeds_too_large_for_the_validator_are_warned_about_on_every_run(
     assert dry.problems == ()
     sizes = {str(settings.output_dir / o.path): len(o.data) for o in dry.outputs}
     limit = sorted(sizes.values())[len(sizes) // 2]  # half the feeds are longer
-    monkeypatch.setattr(feedpub.build, "MAX_FEED_BYTES", limit)
+    monkeypatch.setattr(feedpub.formats, "MAX_FEED_BYTES", limit)
     for _ in range(2):  # the second run has nothing to do, and says the same
         report = build(settings, as_of=AS_OF)
         warned = {p.path: p.message for p in report.problems if p.severity is Severity.WARNING}
         assert warned.keys() == {path for path, size in sizes.items() if size > limit}
         assert all(f"is {sizes[path]:,} bytes, over the {limit:,}" in message for path, message in warned.items())
         assert report.errors == ()
+
+
+def test_a_build_with_no_cache_never_loads_sqlite(corpus: Path, tmp_path: Path) -> None:
+    """``--no-cache`` keeps the parses in memory: SQLite is not even imported,
+    and the feeds are those of a cached build."""
+    import subprocess
+    import sys
+
+    def run(out: Path, *options: str, sqlite: bool) -> subprocess.CompletedProcess:
+        program = "import sys\n"
+        if not sqlite:
+            program += "sys.modules['sqlite3'] = None\n"  # any import of it fails
+        program += "from feedpub.cli import main\nsys.exit(main(sys.argv[1:]))\n"
+        argv = ["build", str(corpus), "-o", str(out), "--as-of", "2026-01-01T00:00:00Z", "-q", *options]
+        return subprocess.run([sys.executable, "-c", program, *argv], capture_output=True, text=True, cwd=tmp_path)
+
+    cached = run(tmp_path / "cached", "--cache-dir", str(tmp_path / "cache"), sqlite=True)
+    uncached = run(tmp_path / "uncached", "--no-cache", sqlite=False)
+    assert uncached.returncode == cached.returncode == 1, uncached.stderr  # the corpus holds a broken record
+    assert uncached.stderr == cached.stderr and "broken.txt" in uncached.stderr
+    assert feed_files(tmp_path / "uncached") == feed_files(tmp_path / "cached")

@@ -17,8 +17,8 @@ from hypothesis import settings as hsettings
 from hypothesis import strategies as st
 
 from feedpub import cli
-from feedpub.build import build
 from feedpub.errors import Severity
+from feedpub.pipeline import build
 from feedpub.speed.cache import RecordCache, cache_file
 from tests.conftest import AS_OF, make_settings, record
 

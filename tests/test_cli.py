@@ -199,15 +199,13 @@ class _Terminal(io.StringIO):
 
 
 def test_a_terminal_gets_a_progress_bar_and_cron_does_not(tmp_path: Path, monkeypatch) -> None:
-    import feedpub.build
-
-    monkeypatch.setattr(feedpub.build, "PARALLEL_THRESHOLD", 10_000)  # stay in-process
     records = tmp_path / "records"
     records.mkdir()
     for n in range(1200):  # the bar shows from 1000 records to parse
         (records / f"{n}.txt").write_text(record(url=f"https://example.com/{n}"), "utf-8")
     out, err = _Terminal(), _Terminal()
-    code = main(["build", str(records), "-o", str(tmp_path / "out"), "--no-cache", *AS_OF], out=out, err=err)
+    argv = ["build", str(records), "-o", str(tmp_path / "out"), "--no-cache", "--jobs", "1", *AS_OF]  # in-process
+    code = main(argv, out=out, err=err)
     assert code == ExitCode.OK
     assert "parse [" in err.getvalue() and "1200/1200" in err.getvalue()
     assert err.getvalue().endswith("\r\x1b[K")  # the bar is cleared when done

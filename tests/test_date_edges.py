@@ -21,11 +21,11 @@ from hypothesis import settings as hsettings
 from hypothesis import strategies as st
 from lxml import etree
 
-from feedpub.build import build
 from feedpub.errors import Severity
+from feedpub.pipeline import build
 from feedpub.plan import FAR_AHEAD, LAST_SECOND, _distinct_updated, select
 from feedpub.records.dates import EARLIEST, format_rfc3339, parse_date
-from feedpub.speed.cache import from_seconds, to_seconds
+from feedpub.speed.rows import from_seconds, to_seconds
 from tests.conftest import make_settings
 from tests.test_plan import article
 

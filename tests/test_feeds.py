@@ -14,8 +14,8 @@ from pathlib import Path
 import feedparser
 import pytest
 
-from feedpub.build import build
 from feedpub.check import check_feed
+from feedpub.pipeline import build
 from feedpub.plan import newest_first
 from tests.conftest import AS_OF, ROOT, SEEDS, make_settings
 from tests.golden import GOLDEN

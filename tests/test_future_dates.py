@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 from lxml import etree
 
-from feedpub.build import PARALLEL_THRESHOLD, build
+from feedpub.pipeline import PARALLEL_THRESHOLD, build
 from tests.conftest import make_settings
 
 T0 = datetime(2024, 3, 1, 12, 0, tzinfo=UTC)

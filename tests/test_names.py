@@ -21,8 +21,8 @@ from hypothesis import strategies as st
 
 import feedpub.records.files
 from feedpub import cli
-from feedpub.build import build
 from feedpub.errors import shown
+from feedpub.pipeline import build
 from tests.conftest import AS_OF, ROOT, make_settings, record
 
 BROKEN = "---\ntitle: [\n---\n"

@@ -21,10 +21,10 @@ from hypothesis import HealthCheck, given
 from hypothesis import settings as hsettings
 from hypothesis import strategies as st
 
-from feedpub.build import build
 from feedpub.check import check_feed
 from feedpub.cli import ExitCode, main
 from feedpub.model import OutputFile
+from feedpub.pipeline import build
 from feedpub.plan import OUTPUT_PATHS
 from feedpub.publish import MANIFEST_NAME, Manifest, load_manifest, publish
 from feedpub.publish.lock import LOCK_NAME

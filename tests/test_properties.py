@@ -1,7 +1,7 @@
 """Property-based tests: hostile records in, safe and valid feeds out.
 
 Hypothesis generates folders of record files (well-formed records with hostile
-field values, and whole-file garbage) and builds them with ``feedpub.build``;
+field values, and whole-file garbage) and builds them with ``feedpub.pipeline``;
 every example must satisfy the invariants feedpub promises:
 
 - the build never raises;
@@ -42,8 +42,8 @@ from hypothesis import settings as hsettings
 from hypothesis import strategies as st
 from lxml import etree
 
-from feedpub.build import build
 from feedpub.errors import DateError, Severity, URLError
+from feedpub.pipeline import build
 from feedpub.records.dates import parse_date
 from feedpub.records.fields import article_id, parse_record
 from feedpub.records.text import _already_clean, _clean, clean_text

@@ -23,11 +23,11 @@ from hypothesis import settings as hsettings
 from hypothesis import strategies as st
 
 import feedpub.publish.writer
-from feedpub.build import build
 from feedpub.check import check_feed
 from feedpub.cli import ExitCode, main
 from feedpub.errors import OutputError
 from feedpub.model import OutputFile, OwnedPaths
+from feedpub.pipeline import build
 from feedpub.plan import OUTPUT_PATHS
 from feedpub.publish import MANIFEST_NAME, Manifest, load_manifest, publish
 from feedpub.publish.lock import output_lock

@@ -25,9 +25,9 @@ from pathlib import Path
 import pytest
 from lxml import etree
 
-from feedpub.build import build
 from feedpub.formats.common import lead_enclosure
 from feedpub.model import Article
+from feedpub.pipeline import build
 from feedpub.records.fields import parse_record
 from tests.conftest import AS_OF, SEEDS, make_settings
 from tests.golden import GOLDEN

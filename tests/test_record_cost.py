@@ -13,8 +13,8 @@ from pathlib import Path
 
 import pytest
 
-from feedpub.build import build
 from feedpub.errors import Severity
+from feedpub.pipeline import build
 from feedpub.records import fields, frontmatter
 from feedpub.records.fields import MAX_WARNINGS, parse_record
 from feedpub.settings import Settings

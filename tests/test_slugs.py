@@ -13,7 +13,7 @@ from hypothesis import settings as hsettings
 from hypothesis import strategies as st
 
 from feedpub import plan
-from feedpub.build import build
+from feedpub.pipeline import build
 from feedpub.plan import topic_slugs
 from feedpub.records.text import slugify, topic_key
 from tests.conftest import AS_OF, make_settings, record

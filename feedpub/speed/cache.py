@@ -14,7 +14,7 @@ It is an optimisation only: deleting it changes no output byte.
   are offsets.  A cache of another schema, another feedpub
   version or other parse settings is started afresh; one that SQLite finds corrupt
   or truncated, when opening it or at any later query, is deleted and the
-  build runs again without it (``feedpub.build``): never trusted.
+  build runs again without it (``feedpub.pipeline``): never trusted.
 - Nor is any value in it: every row is sealed (a digest of what it says,
   checked before use), so a changed byte or a column of the wrong type
   makes the cache ``Damaged``, and the build goes on as if there were none.
@@ -33,14 +33,24 @@ import json
 import os
 import sqlite3
 from collections.abc import Iterable, Sequence
-from datetime import UTC, datetime
 from pathlib import Path
-from typing import NamedTuple
+from typing import Any
 
 from feedpub import __version__
-from feedpub.model import Article, Image, Listing, ParseResult, Problem, Provider, RelatedLink, Severity, Topic
-from feedpub.records.files import Stamp
+from feedpub.errors import Problem, Severity
+from feedpub.model import Article, Topic
 from feedpub.speed.entries import Placement
+from feedpub.speed.rows import (
+    DECODE_ERRORS,
+    CachedRecord,
+    Damaged,
+    Parsed,
+    article_from_json,
+    from_seconds,
+    listing_of,
+    problems_from_json,
+)
+from feedpub.speed.rows import digest as _digest
 
 SCHEMA = 11
 KEPT_OUTPUTS = 4  # output folders whose published entries the cache keeps track of
@@ -50,15 +60,14 @@ _PLACEMENT_TYPES = (str, str, int, str, bytes, bytes, bytes)
 # SQLite names what it found damaged in its error messages (an index's name,
 # a line of the schema): bytes of a damaged file, which need not be UTF-8, and
 # Python's sqlite3 then raises UnicodeDecodeError in place of SQLite's error.
-UNREADABLE = (sqlite3.DatabaseError, UnicodeDecodeError)
+# A value not as it was stored is ``Damaged``.
+UNREADABLE = (sqlite3.DatabaseError, UnicodeDecodeError, Damaged)
+# What writing the cache after publishing can meet: a full disk, a folder made read-only.
+_UNSAVED = (sqlite3.Error, UnicodeDecodeError, OSError)
 
 
 # The files SQLite keeps for a database: the database and its journals.
 _SQLITE_FILES = ("", "-journal", "-wal", "-shm")
-
-
-class Damaged(sqlite3.DatabaseError):
-    """A value read from the cache is not what feedpub wrote: the cache is discarded."""
 
 
 def path_key(path: str) -> bytes:
@@ -73,12 +82,6 @@ def path_of(key: bytes) -> str:
     return os.fsdecode(key)
 
 
-def _digest(data: bytes) -> bytes:
-    return hashlib.blake2b(data, digest_size=16).digest()
-
-
-UTC = UTC
-
 _TABLES = """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS records (
@@ -91,10 +94,9 @@ CREATE TABLE IF NOT EXISTS records (
     article_digest BLOB,  -- of the article column, which the seal covers
     seal BLOB NOT NULL,  -- of the parse (every column but the stamps): see _seal
     -- The whole article (null when rejected), read only when a feed shows it.
-    -- In its record's row, not a table of its own: one insert instead of two
-    -- halved the cost of storing a parse (10,000 records: 10 -> 5 us each),
-    -- and scanning the columns above got no slower (they come first, and a
-    -- scan does not decode the rest).
+    -- In its record's row, not a table of its own: one insert per parse
+    -- instead of two, and scanning the columns above costs no more (they
+    -- come first, and a scan does not decode the rest).
     article TEXT
 );
 -- The few records with errors or warnings, for the report of every run (a
@@ -113,95 +115,7 @@ CREATE TABLE IF NOT EXISTS outputs (path TEXT PRIMARY KEY, size INTEGER NOT NULL
 """
 
 
-class CachedRecord(NamedTuple):
-    """What the cache holds of a record file for planning."""
-
-    size: int
-    mtime_ns: int
-    sha256: bytes
-    listing: Listing | None  # None: the record was rejected
-
-
-# --- JSON codec: plain values only --------------------------------------------------------
-
-
-def to_seconds(when: datetime) -> int:
-    """Epoch seconds of an aware datetime (how the cache and the build state store times)."""
-    return int(when.timestamp())
-
-
-def from_seconds(seconds: int) -> datetime:
-    """The aware UTC datetime of epoch seconds."""
-    return datetime.fromtimestamp(seconds, UTC)
-
-
-# One encoder for every row: json.dumps with options builds a new one per call.
-_ENCODE = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode
-# Problems name paths, which may hold surrogate escapes: those are written as
-# \u escapes, which SQLite's text columns take and json.loads gives back.
-_ENCODE_ASCII = json.JSONEncoder(separators=(",", ":")).encode
-_DECODE_ERRORS = (ValueError, TypeError, KeyError, IndexError, OverflowError, OSError, RecursionError)
-
-
-def article_to_json(article: Article) -> str:
-    """An article without its ``source``: the row's path gives it back."""
-    provider = None if article.provider is None else [article.provider.name, article.provider.url]
-    return _ENCODE(
-        [
-            article.id, article.url, article.title, article.summary,
-            to_seconds(article.published), to_seconds(article.updated), provider,
-            [[t.name, t.key] for t in article.topics],
-            [[i.url, i.width, i.height] for i in article.images],
-            [[r.url, r.title] for r in article.related],
-            article.draft,
-        ]
-    )  # fmt: skip
-
-
-def article_from_json(text: str, source: str) -> Article:
-    try:
-        (id_, url, title, summary, published, updated, provider, topics, images, related, draft) = json.loads(text)
-        article = Article(
-            id=id_, url=url, title=title, summary=summary,
-            published=from_seconds(published), updated=from_seconds(updated),
-            provider=None if provider is None else Provider(*provider),
-            topics=tuple(Topic(*t) for t in topics), images=tuple(Image(*i) for i in images),
-            related=tuple(RelatedLink(*r) for r in related), draft=bool(draft), source=source,
-        )  # fmt: skip
-    except _DECODE_ERRORS as exc:
-        raise Damaged(f"the article of {source!r} does not decode ({exc})") from None
-    return article
-
-
-def _problems_to_json(problems: tuple[Problem, ...]) -> str | None:
-    if not problems:
-        return None
-    return _ENCODE_ASCII([[p.path, p.field, p.message, p.severity.value, p.line] for p in problems])
-
-
-def _problems_from_json(text: str | None) -> tuple[Problem, ...]:
-    if not text:
-        return ()
-    try:
-        return tuple(Problem(path, field, message, Severity(severity), line)
-                     for path, field, message, severity, line in json.loads(text))  # fmt: skip
-    except _DECODE_ERRORS as exc:
-        raise Damaged(f"problems do not decode ({exc})") from None
-
-
-def _topics_to_json(topics: tuple[Topic, ...]) -> str:
-    return _ENCODE([[t.name, t.key] for t in topics])
-
-
-# What the cache stores of a parse: (id, url, published, updated, draft, topics,
-# article, problems, article digest).  Made where the parse runs (often a
-# helper process), so what comes back to the build is strings, not objects.
-RecordRow = tuple[
-    str | None, str | None, int | None, int | None, int | None, str | None, str | None, str | None, bytes | None
-]
-
-
-def _seal(path: bytes, sha256: bytes, row: Sequence) -> bytes:
+def _seal(path: bytes, sha256: bytes, row: Sequence[object]) -> bytes:
     """A digest of what a row says of a parse: its path, the sha256 of the
     bytes parsed, and (id, url, published, updated, draft, topics, problems,
     article digest).  Not the stamps: a wrong stamp only makes a record be
@@ -212,46 +126,16 @@ def _seal(path: bytes, sha256: bytes, row: Sequence) -> bytes:
 _LISTED_TYPES = ((str, str, int, int, int, str), (type(None),) * 6)  # (id ... topics) of a parse, of a rejection
 
 
-def _listing(
-    path: str, id_: str | None, url: str, published: int, updated: int, draft: int, topics: str,
-    topics_cache: dict[str, tuple[Topic, ...]],
-) -> Listing | None:  # fmt: skip
-    if id_ is None:
-        return None  # the record was rejected
-    parsed = topics_cache.get(topics)
-    if parsed is None:  # a folder has few topic combinations: decode each once
-        parsed = topics_cache[topics] = tuple(Topic(*t) for t in json.loads(topics))
-    # (fromtimestamp directly, not from_seconds: this runs once per record file
-    # on every run that has something to do.)
-    return Listing(id_, url, _FROM_TIMESTAMP(published, UTC), _FROM_TIMESTAMP(updated, UTC), draft == 1, parsed, path)
-
-
-_FROM_TIMESTAMP = datetime.fromtimestamp
-
-
-def row_listing(path: str, row: RecordRow, topics_cache: dict[str, tuple[Topic, ...]]) -> Listing | None:
-    """The listing of a fresh parse's row (None: the record was rejected)."""
-    return _listing(path, *row[:6], topics_cache)
-
-
-def record_row(result: ParseResult) -> RecordRow:
-    article = result.article
-    problems = _problems_to_json(result.problems)
-    if article is None:
-        return (None, None, None, None, None, None, None, problems, None)
-    text = article_to_json(article)
-    return (
-        article.id, article.url, to_seconds(article.published), to_seconds(article.updated), int(article.draft),
-        _topics_to_json(article.topics), text, problems, _digest(text.encode("utf-8", "surrogatepass")),
-    )  # fmt: skip
-
-
 # --- the cache ------------------------------------------------------------------------------
 
 
 class RecordCache:
-    """Parsed records of one records folder.  ``path=None`` keeps it in memory
-    (``--no-cache``): the build runs the same way and leaves nothing behind."""
+    """Parsed records of one records folder, in a file (``feedpub.speed.store.Store``).
+    When the file cannot be used it runs in memory (``path`` None) and
+    leaves nothing behind."""
+
+    failures: tuple[type[BaseException], ...] = UNREADABLE  # what a cache found damaged mid-run raises
+    unsaved: tuple[type[BaseException], ...] = _UNSAVED  # what saving it after publishing can raise
 
     def __init__(self, path: Path | None, parse_key: str, wait: float = 0.0) -> None:
         self.path = path
@@ -269,6 +153,11 @@ class RecordCache:
                 self.db = self._open(identity, 0)
         except (*UNREADABLE, OSError) as exc:
             self._reopen(identity, exc)
+
+    @property
+    def remembers(self) -> bool:
+        """Whether what this run learns is kept for the next."""
+        return self.path is not None
 
     def _reopen(self, identity: str, exc: Exception) -> None:
         # Corrupt, truncated, foreign or unwritable: start afresh, or run in memory.
@@ -291,17 +180,17 @@ class RecordCache:
                     raise Damaged(f"{self.path}{suffix} is a symbolic link")
         db = sqlite3.connect(":memory:" if self.path is None else str(self.path), isolation_level=None, timeout=wait)
         try:
-            # Pages of 16 KiB (SQLite's default is 4): an article row is 1-2 KB,
-            # and a cold build stored them 30% faster (10,000 records: 10 -> 7 us
-            # each).  It takes effect when the file is new.
+            # Pages of 16 KiB (SQLite's default is 4): an article row is a
+            # kilobyte or two, and larger pages store them with fewer page
+            # splits.  It takes effect when the file is new.
             db.execute("PRAGMA page_size=16384")
             # A rollback journal, not a write-ahead log: a cold build inserts
             # hundreds of megabytes into new pages, which a rollback journal
             # does not copy and a WAL writes twice (log, then checkpoint).
             db.execute("PRAGMA journal_mode=DELETE" if self.path is not None else "PRAGMA journal_mode=OFF")
             db.execute("PRAGMA synchronous=NORMAL")
-            # Room for a cold build's pages (100k records: ~150 MB): stored as
-            # results arrive, batches are not written out and read back.
+            # Room for a large cold build's pages in memory: stored as results
+            # arrive, batches are not written out and read back.
             db.execute("PRAGMA cache_size=-131072")
             # The whole run is one transaction that writes: take the write lock
             # now, so that a run sharing the cache waits here, not half-way.
@@ -383,20 +272,23 @@ class RecordCache:
                 raise Damaged(f"the row of {key!r} holds values of the wrong types")
             path = path_of(key)
             try:
-                listing = _listing(path, *listed, topics_cache)
-            except _DECODE_ERRORS as exc:
+                id_, url, published, updated, draft, topics = listed
+                listing = listing_of(path, id_, url, published, updated, draft, topics, topics_cache)
+            except DECODE_ERRORS as exc:
                 raise Damaged(f"the row of {key!r} does not decode ({exc})") from None
             found[path] = CachedRecord(size, mtime_ns, sha256, listing)
         return found
 
-    def store(self, parsed: Sequence[tuple[str, Stamp, bytes, RecordRow]]) -> None:
-        """Keep new parses: (path, stamp, sha256, row)."""
-        self.db.executemany("INSERT OR REPLACE INTO records VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?)", map(_stored, parsed))
-
-    def restamp(self, path: str, stamp: Stamp) -> None:
-        """The file was touched but its bytes are the same: keep its parse."""
-        self.db.execute(
-            "UPDATE records SET size = ?, mtime_ns = ? WHERE path = ?", (stamp.size, stamp.mtime_ns, path_key(path))
+    def store(self, parsed: Sequence[Parsed]) -> None:
+        """Keep new parses; a parse with no row found the bytes of the stored
+        one (the file was touched, not changed): only its stamp is new."""
+        self.db.executemany(
+            "INSERT OR REPLACE INTO records VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
+            map(_stored, [p for p in parsed if p.row is not None]),
+        )
+        self.db.executemany(
+            "UPDATE records SET size = ?, mtime_ns = ? WHERE path = ?",
+            [(p.stamp.size, p.stamp.mtime_ns, path_key(p.path)) for p in parsed if p.row is None],
         )
 
     def forget(self, paths: Iterable[str]) -> None:
@@ -408,12 +300,12 @@ class RecordCache:
             "SELECT path, sha256, id, url, published, updated, draft, topics, problems, article_digest, seal"
             " FROM records WHERE problems IS NOT NULL ORDER BY path"
         )
-        found = []
+        found: list[Problem] = []
         for key, sha256, *sealed, seal in rows:
             _check_sealed(key, sha256, sealed, seal)
             if type(sealed[6]) is not str:
                 raise Damaged(f"the problems of {key!r} are not text")
-            found += _problems_from_json(sealed[6])
+            found += problems_from_json(sealed[6])
         return found
 
     def articles(self, paths: Sequence[str]) -> dict[str, Article]:
@@ -467,9 +359,11 @@ class RecordCache:
 
     # --- the last build ------------------------------------------------------------------------
 
-    def last_state(self) -> str | None:
+    def last_run(self) -> dict[str, Any] | None:
         """The summary the last build left, when it and the output stamps are
-        as it wrote them (None otherwise: the run then does its work)."""
+        as it wrote them (None otherwise: the run then does its work).  Its
+        seal is a digest, not a secret: a summary of another shape makes the
+        cache ``Damaged``."""
         rows = dict(self.db.execute("SELECT key, value FROM meta WHERE key IN ('state', 'state_seal')").fetchall())
         state, seal = rows.get("state"), rows.get("state_seal")
         if type(state) is not str or type(seal) is not str:
@@ -477,7 +371,7 @@ class RecordCache:
         outputs = self._outputs()
         if outputs is None or seal != _state_seal(state, outputs):
             return None
-        return state
+        return _checked_summary(state)
 
     def output_stamps(self) -> dict[str, tuple[int, int]]:
         """The stamps of the files the last build left (none when they are damaged)."""
@@ -497,14 +391,15 @@ class RecordCache:
         self.db.executemany("INSERT OR REPLACE INTO meta VALUES (?, ?)", [("state", state), ("state_seal", seal)])
 
 
-def _check_sealed(key: object, sha256: object, sealed: Sequence, seal: object) -> None:
+def _check_sealed(key: object, sha256: object, sealed: Sequence[object], seal: object) -> None:
     if type(key) is not bytes or type(sha256) is not bytes or seal != _seal(key, sha256, sealed):
         raise Damaged(f"the row of {key!r} is not as it was stored")
 
 
-def _stored(item: tuple[str, Stamp, bytes, RecordRow]) -> tuple:
-    """A parse as a row of ``records``, sealed."""
-    path, stamp, sha256, row = item
+def _stored(item: Parsed) -> tuple[object, ...]:
+    """A parse as a row of ``records``, sealed (of a parse with a row)."""
+    path, stamp, sha256, row, _ = item
+    assert row is not None
     key = path_key(path)
     sealed = (*row[:6], row[7], row[8])
     return (key, stamp.size, stamp.mtime_ns, sha256, *sealed, _seal(key, sha256, sealed), row[6])
@@ -524,3 +419,39 @@ def cache_file(cache_dir: Path, records_dir: Path) -> Path:
     """One cache file per records folder, named after its absolute path."""
     digest = hashlib.sha256(path_key(str(records_dir.resolve()))).hexdigest()[:16]
     return cache_dir / f"records-{digest}.sqlite"
+
+
+def _checked_summary(text: str) -> dict[str, Any]:
+    """The last run's summary, each value of the type it was written with."""
+    try:
+        summary = json.loads(text)
+        problems, files, skipped = summary["problems"], summary["files"], summary["skipped"]
+        moments = [summary["as_of"], summary["next_due"]]
+        valid = (
+            type(summary["state"]) is str
+            and type(summary["published"]) is int
+            and all(m is None or (type(m) is int and _in_calendar(m)) for m in moments)
+            and type(skipped) is dict
+            and all(type(count) is int for count in skipped.values())
+            and type(problems) is list
+            and all(type(p) is list and list(map(type, p)) in _PROBLEM_TYPES and p[3] in _SEVERITIES for p in problems)
+            and type(files) is list
+            and all(type(f) is list and list(map(type, f)) == [str, str, int] for f in files)
+        )
+    except (ValueError, RecursionError, TypeError, KeyError):  # JSON of another shape, or none
+        valid = False
+    if not valid:
+        raise Damaged("the summary of the last run is not as it was stored")
+    return summary
+
+
+_PROBLEM_TYPES = [[str, field, str, str, line] for field in (str, type(None)) for line in (int, type(None))]
+_SEVERITIES = frozenset(s.value for s in Severity)
+
+
+def _in_calendar(seconds: int) -> bool:
+    try:
+        from_seconds(seconds)
+    except (OverflowError, OSError, ValueError):
+        return False
+    return True

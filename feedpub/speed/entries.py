@@ -3,8 +3,8 @@
 A later run needs the entries of unchanged articles again: with no item
 limit, every one of them, to rewrite a combined feed that gained a single
 record.  They are already on disk, in the feeds the last run wrote, so the
-cache keeps no copy of them (with no item limit at 100,000 records, a copy
-was 435 MB written to the cache on every cold build).  It keeps, per feed
+cache keeps no copy of them (with no item limit, a copy would be every
+entry written a second time, into the cache, on every cold build).  It keeps, per feed
 file and format, where each entry first appears in it:
 
 - the entry's key: the sha256 of its record's bytes and the ``updated`` stamp
@@ -67,13 +67,13 @@ def _sealed(placement: Placement) -> Placement:
     return dataclasses.replace(placement, seal=seal(placement))
 
 
-def _pack(numbers: array) -> bytes:
+def _pack(numbers: array[int]) -> bytes:
     if sys.byteorder == "big":  # a cache copied between machines reads the same
         numbers.byteswap()
     return numbers.tobytes()
 
 
-def _unpack(data: bytes) -> array:
+def _unpack(data: bytes) -> array[int]:
     numbers = array("Q")
     numbers.frombytes(data)
     if sys.byteorder == "big":

@@ -10,9 +10,9 @@ calling process maps items itself, with one forked helper per other core:
   number (8 bytes) and a task pipe never fills.
 - A helper has at most ``AHEAD`` items handed to it and not returned: one to
   work on and two waiting, so it does not idle while the caller works on an
-  item of its own and takes the results in (with one waiting, a helper
-  idled a tenth of a build), and at the end the caller waits for three
-  items at most.
+  item of its own and takes the results in (with only one waiting, a
+  helper idles while the caller is busy), and at the end the caller waits
+  for three items at most.
 - Results come back pickled, on a pipe of the helper's own, which the caller
   reads whenever it is between items.  The pipe is enlarged to hold what a
   helper can send ahead; if it cannot be, a helper waits for the caller to
@@ -41,10 +41,12 @@ import pickle
 import select
 import signal
 from collections.abc import Callable, Iterator, Sequence
-from typing import TypeVar
+from typing import Generic, TypeVar
 
 Item = TypeVar("Item")
 Result = TypeVar("Result")
+# A signal mask to restore (None: the platform has no masks).
+_Mask = set[signal.Signals | int] | None
 
 AHEAD = 3  # items handed to a helper and not yet returned (see above)
 _PIPE_SIZE = 1 << 20  # room for a helper's results while the caller is busy
@@ -83,7 +85,7 @@ def ordered_map(
 
 
 @contextlib.contextmanager
-def _signals_held() -> Iterator[set[signal.Signals] | None]:
+def _signals_held() -> Iterator[_Mask]:
     """Every signal blocked; yields the mask to restore (None: no masks here)."""
     if not hasattr(signal, "pthread_sigmask"):
         yield None
@@ -111,10 +113,8 @@ class _Helper:
         self.buffer = bytearray()  # the start of a result not read whole yet
 
 
-class _Crew:
-    def __init__(
-        self, function: Callable[[Item], Result], items: Sequence[Item], helpers: int, mask: set | None
-    ) -> None:
+class _Crew(Generic[Item, Result]):
+    def __init__(self, function: Callable[[Item], Result], items: Sequence[Item], helpers: int, mask: _Mask) -> None:
         self.function = function
         self.items = items
         self.mask = mask  # the signal mask helpers start with
@@ -257,9 +257,7 @@ def _enlarge(fd: int) -> None:
         pass  # a smaller pipe: the helper waits for the caller to read
 
 
-def _serve(
-    function: Callable[[Item], Result], items: Sequence[Item], tasks: int, results: int, mask: set | None
-) -> None:
+def _serve(function: Callable[[Item], Result], items: Sequence[Item], tasks: int, results: int, mask: _Mask) -> None:
     """A helper's life: map the items it is handed until its task pipe closes."""
     code = 1
     try:

@@ -1,0 +1,675 @@
+"""The build, one stage after another: read -> parse -> plan -> render -> publish -> after.
+
+Each stage is a function of the values the one before gave (frozen
+dataclasses, or dicts no later stage changes); reading the records and the
+output folder and publishing are the only I/O:
+
+- ``scan``: the record files and their stamps, against the parses the store
+  holds: what to parse, and whether the run has anything to do at all (a run
+  whose records, settings and output files are as the last run left them
+  writes nothing);
+- ``parse``: the records that changed, in parallel when there are many
+  (``feedpub.speed.pool``), into listings for planning; every parse goes to
+  the store, which gives whole articles back on demand;
+- ``plan``: the selection and the feeds (``feedpub.plan``);
+- ``render``: every feed in every format, each entry rendered once: with its
+  parse, read back from the feeds the last run published
+  (``feedpub.speed.entries``), or from its stored article (``Entries``);
+- ``publish``: the files into the output folder (``feedpub.publish``), then
+  the steps after publishing;
+- ``remember``: what the next run can reuse, into the store.
+
+The store (``feedpub.speed.store``) is the cache file, or memory under
+``--no-cache``: the stages call it the same way, and write the same bytes.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import functools
+import gc
+import hashlib
+import itertools
+import json
+import operator
+import os
+import traceback
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from dataclasses import dataclass, replace
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from feedpub import __version__, formats
+from feedpub.errors import ConfigError, Problem, Severity
+from feedpub.formats import FORMATS, load_document_writer
+from feedpub.model import Article, FeedPlan, Listing, OutputFile, ParseResult, Topic
+from feedpub.plan import OUTPUT_PATHS, Selection, plan_feeds, select
+from feedpub.publish import (
+    MANIFEST_NAME,
+    AfterPublish,
+    FileChange,
+    OutputFolder,
+    PublishReport,
+    clear_temporaries,
+    publish,
+)
+from feedpub.publish.lock import output_lock
+from feedpub.records import files
+from feedpub.records.files import Stamp, discover, not_a_records_folder, walk
+from feedpub.settings import Settings, folder_clash
+from feedpub.speed import entries as entry_index
+from feedpub.speed import pool
+from feedpub.speed.rows import CachedRecord, Parsed, from_seconds, record_row, row_listing, to_seconds
+from feedpub.speed.store import Store, open_store
+
+Progress = Callable[[str, int, int], None]  # (stage, done, total)
+# Below this many files to parse, a process pool costs more than it saves.
+PARALLEL_THRESHOLD = 256
+_BATCH = 100  # files parsed as one batch: a small folder still splits evenly between processes
+
+
+@dataclass(frozen=True)
+class Output:
+    """One feed file: a feed plan in one format, as chunks of bytes (entries
+    are shared between feeds, not copied into each)."""
+
+    path: str  # relative to the output folder, with "/" separators
+    plan: FeedPlan
+    format: str
+    chunks: tuple[bytes, ...]
+
+    @property
+    def data(self) -> bytes:
+        return b"".join(self.chunks)
+
+    def file(self) -> OutputFile:
+        """The file the publisher writes."""
+        return OutputFile(self.path, FORMATS[self.format].media_type, self.chunks, self.plan.name,
+                          tuple(map(_ID, self.plan.articles)))  # fmt: skip
+
+
+@dataclass(frozen=True)
+class BuildReport:
+    """What a build read, published, skipped and wrote."""
+
+    records: int
+    published: int
+    skipped: dict[str, int]  # reason -> count
+    problems: tuple[Problem, ...]  # every record's errors and warnings, in path order
+    feeds: int  # feed files in the plan
+    outputs: tuple[Output, ...] = ()  # empty when the run found nothing to do
+    selection: Selection | None = None  # None when the run found nothing to do
+    publish: PublishReport | None = None  # None for a dry run
+    parsed: int = 0  # records parsed in this run (the others came from the store)
+
+    @property
+    def rejected(self) -> int:
+        return self.skipped.get("rejected", 0)
+
+    @property
+    def errors(self) -> tuple[Problem, ...]:
+        return tuple(p for p in self.problems if p.severity is Severity.ERROR)
+
+
+# A record's entries, one per format in ``settings.formats`` order.
+Rendered = tuple[bytes, ...]
+# Entries rendered with the parse: (the updated time they render, entries).
+Early = tuple[datetime, Rendered]
+
+
+@dataclass(frozen=True)
+class Scan:
+    """What reading the records folder found, against what the store holds."""
+
+    stamps: dict[str, Stamp]  # every record file, in path order; empty when the parse takes them
+    todo: list[tuple[str, bytes | None]]  # files to parse: (path, sha256 of the stored parse)
+    stored: dict[str, CachedRecord]  # the store's parses, by path, of files still there
+    problems: tuple[Problem, ...]  # folders and files that could not be read
+    state: str | None  # of the records and settings (None: known once the parse took the stamps)
+    unchanged: dict[str, Any] | None = None  # the last run's summary, when this run has nothing to do
+
+
+@dataclass(frozen=True)
+class Records:
+    """Every record, parsed in this run or before."""
+
+    listings: dict[str, Listing | None]  # path -> listing (None: rejected), in path order
+    stamps: dict[str, Stamp]  # path -> stamp of the file as it was read
+    early: dict[str, Early]  # path -> entries rendered with the parse
+    fresh: dict[str, bytes]  # path -> sha256 of the bytes parsed in this run
+    stored: dict[str, CachedRecord]  # the store's parses the run reused
+    parsed: int  # files parsed in this run
+    state: str  # of the records and settings
+    problems: tuple[Problem, ...]  # what reading the folder met, and every record's errors and warnings
+
+    def sha256(self, path: str) -> bytes:
+        """The sha256 of the bytes a record's listing comes from."""
+        return self.fresh[path] if path in self.fresh else self.stored[path].sha256
+
+
+# --- read -----------------------------------------------------------------------------------
+
+
+def scan(settings: Settings, store: Store, as_of: datetime | None, write: bool) -> Scan:
+    """The record files to parse: all of them when the store holds nothing
+    (their stamps then come with the parse), else those whose stamp is not
+    the stored parse's."""
+    problems: list[Problem] = []
+    last = store.last_run()
+    if last is None and store.is_empty():
+        # Nothing to compare with: the folder listing gives the files, with no stat call.
+        cold: list[tuple[str, bytes | None]] = [
+            (path, None) for path, _ in walk(settings.records_dir, settings, problems, stamped=False)
+        ]
+        return Scan({}, cold, {}, tuple(problems), None)
+    stamps, problems = discover(settings.records_dir, settings)
+    state = _state(settings, stamps)
+    if write and last is not None and _nothing_to_do(last, store, state, settings, as_of):
+        return Scan(stamps, [], {}, tuple(problems), state, last)
+    stored = store.scan()
+    store.forget(stored.keys() - stamps.keys())
+    todo: list[tuple[str, bytes | None]] = []
+    for path, stamp in stamps.items():
+        record = stored.get(path)
+        if record is None:
+            todo.append((path, None))
+        elif record.size != stamp.size or record.mtime_ns != stamp.mtime_ns:
+            todo.append((path, record.sha256))
+    return Scan(stamps, todo, stored, tuple(problems), state)
+
+
+def _state(settings: Settings, stamps: dict[str, Stamp]) -> str:
+    """A digest of everything a build's output depends on besides the clock."""
+    digest = hashlib.sha256()
+    digest.update(json.dumps([__version__, repr(replace(settings, lock_timeout=0, jobs=0)),
+                              str(settings.output_dir.resolve())]).encode("utf-8"))  # fmt: skip
+    for path, stamp in stamps.items():
+        digest.update(f"{path}\0{stamp.size}\0{stamp.mtime_ns}\n".encode("utf-8", "surrogateescape"))
+    return digest.hexdigest()
+
+
+def _output_stamps(output_dir: Path, paths: Sequence[str]) -> dict[str, tuple[int, int]]:
+    stamps = {}
+    for relative in [*paths, MANIFEST_NAME]:
+        try:
+            info = os.stat(output_dir / relative)
+        except OSError:
+            continue
+        stamps[relative] = (info.st_size, info.st_mtime_ns)
+    return stamps
+
+
+def _nothing_to_do(
+    summary: dict[str, Any], store: Store, state: str, settings: Settings, as_of: datetime | None
+) -> bool:
+    """Whether this run would change nothing the last run (its ``summary``)
+    did: same records, settings and output files, and no scheduled record
+    has come due."""
+    if summary["state"] != state or (summary["as_of"] is None) != (as_of is None):
+        return False
+    if as_of is not None and to_seconds(as_of) < summary["as_of"]:
+        # The clock set back: records the last run showed may be due later
+        # than this run's time (record dates are whole seconds, as the stored time is).
+        return False
+    if summary["next_due"] is not None and as_of is not None and as_of >= from_seconds(summary["next_due"]):
+        return False
+    recorded = store.output_stamps()
+    return _output_stamps(settings.output_dir, [p for p in recorded if p != MANIFEST_NAME]) == recorded
+
+
+# --- parse ----------------------------------------------------------------------------------
+
+_Read = tuple[str, bytes | None, bytes | Problem, Stamp]  # path, cached sha, what reading it gave, its stamp
+
+
+_GROUP_BYTES = 1 << 22  # 4 MiB: a whole batch of typical records, or four of the largest
+
+
+def parse_batch(
+    batch: Sequence[tuple[str, bytes | None]], settings: Settings, render: bool, group_bytes: int = _GROUP_BYTES
+) -> list[Parsed]:
+    """Read and parse files (path, cached sha): what each parsing process runs.
+    ``render``: also render their entries (every article will be shown: no
+    item limit).
+
+    Stage by stage over groups of files (every file of a group read, then
+    hashed, then parsed, then encoded): the same work as one file at a time,
+    faster, as each step's code and data stay in the processor's caches.
+    A group ends at ``group_bytes`` of records, so that a folder of large
+    records does not make a process hold a hundred of them at once."""
+    parsed: list[Parsed] = []
+    group: list[_Read] = []
+    size = 0
+    for path, cached in batch:
+        data, stamp = files.read_stamped(path, settings.max_record_bytes)
+        group.append((path, cached, data, stamp))
+        size += 0 if isinstance(data, Problem) else len(data)
+        if size >= group_bytes:
+            parsed += _parse_group(group, settings, render)
+            group, size = [], 0
+    return parsed + _parse_group(group, settings, render) if group else parsed
+
+
+def _parse_group(group: list[_Read], settings: Settings, render: bool) -> list[Parsed]:
+    # Imported here: the parser (PyYAML, the date readers) loads only in a
+    # run that parses.
+    from feedpub.records import parse_record
+
+    shas = [b"" if isinstance(data, Problem) else hashlib.sha256(data).digest() for _, _, data, _ in group]
+    results = [
+        ParseResult(path, None, (data,)) if isinstance(data, Problem)
+        else None if sha == cached  # the same bytes as the cached parse
+        else parse_record(path, data, settings, stamp.size)  # its size: data stops one past the limit
+        for (path, cached, data, stamp), sha in zip(group, shas, strict=True)
+    ]  # fmt: skip
+    rows = [None if result is None else record_row(result) for result in results]
+    parsed = []
+    for (path, _, _, stamp), sha, result, row in zip(group, shas, results, rows, strict=True):
+        article = None if result is None else result.article
+        rendered = None
+        if render and article is not None and (settings.include_unpublished or not article.draft):
+            rendered = _render(article, settings)
+        parsed.append(Parsed(path, stamp, sha, row, rendered))
+    return parsed
+
+
+def parse_files(
+    todo: Iterable[tuple[str, bytes | None]],
+    settings: Settings,
+    render: bool,
+    progress: Progress | None,
+    meanwhile: Callable[[], None] | None = None,
+) -> Iterator[Parsed]:
+    """Parse ``todo`` (path, cached sha) in order, in batches; with helper
+    processes when there are many (``feedpub.speed.pool``: this process parses
+    too), which then also render the entries when ``render``.  The results
+    are the same either way: parsing is a pure function.  ``meanwhile`` runs
+    once the helpers have their first batches."""
+    items = list(todo)
+    batches = [items[start : start + _BATCH] for start in range(0, len(items), _BATCH)]
+    jobs = settings.jobs or os.cpu_count() or 1
+    parallel = jobs > 1 and len(items) >= PARALLEL_THRESHOLD
+    parse = functools.partial(parse_batch, settings=settings, render=render and parallel)
+    done = 0
+    for parsed in pool.ordered_map(parse, batches, jobs - 1 if parallel else 0, meanwhile if parallel else None):
+        done += len(parsed)
+        if progress:
+            progress("parse", done, len(items))
+        yield from parsed
+
+
+_NOT_STORED = CachedRecord(-1, -1, b"", None)
+
+
+def parse(scan: Scan, settings: Settings, store: Store, progress: Progress | None) -> Records:
+    """Parse what ``scan`` found changed, each parse into ``store`` as it
+    comes; with no item limit, helpers render the entries too (every
+    article will be shown)."""
+    stamps = dict(scan.stamps)
+    stored = scan.stored
+    # In path order (the order of stamps, and of the parses of a cold
+    # build); parses below replace what changed.
+    listings = {path: stored.get(path, _NOT_STORED).listing for path in stamps}
+    early: dict[str, Early] = {}
+    fresh: dict[str, bytes] = {}
+    pending: list[Parsed] = []
+    topics_cache: dict[str, tuple[Topic, ...]] = {}
+    parsed_count = 0
+    restamped = False
+    for parsed in parse_files(scan.todo, settings, settings.max_items == 0, progress, load_document_writer):
+        parsed_count += 1
+        stamp = parsed.stamp  # the file as read, which the walk may have seen before a change
+        if stamps.get(parsed.path) != stamp:
+            stamps[parsed.path] = stamp
+            restamped = True
+        fresh[parsed.path] = parsed.sha256
+        pending.append(parsed)
+        if len(pending) >= _BATCH:
+            store.store(pending)
+            pending.clear()
+        if parsed.row is None:  # the same bytes as the stored parse
+            continue
+        listing = listings[parsed.path] = row_listing(parsed.path, parsed.row, topics_cache)
+        if parsed.rendered is not None and listing is not None:
+            early[parsed.path] = (listing.updated, parsed.rendered)
+    store.store(pending)
+    state = scan.state
+    if state is None or restamped:  # the walk ran with the parse, or files changed since it
+        state = _state(settings, stamps)
+    return Records(listings, stamps, early, fresh, stored, parsed_count, state, (*scan.problems, *store.problems()))
+
+
+# --- render ---------------------------------------------------------------------------------
+
+
+def _render(article: Article, settings: Settings) -> Rendered:
+    return tuple(FORMATS[name].render_entry(article, settings) for name in settings.formats)
+
+
+class Entries:
+    """The entries of the articles feeds show that the parse did not render:
+    read back from the feeds the last run published into the output folder
+    (where the store says they are, and only while those files are as it
+    wrote them), else rendered from the store's article."""
+
+    def __init__(self, settings: Settings, store: Store, records: Records) -> None:
+        self.settings = settings
+        self.store = store
+        self.records = records
+
+    def key(self, listing: Listing) -> bytes:
+        """The key of an article's entries (``feedpub.speed.entries``): its
+        record's sha256 and the updated stamp they render."""
+        return entry_index.entry_key(self.records.sha256(listing.source), to_seconds(listing.updated))
+
+    def of(self, shown: Mapping[str, Listing]) -> dict[str, Rendered]:
+        """The entries of ``shown`` (path -> listing), by article id."""
+        settings = self.settings
+        entries: dict[str, Rendered] = {}
+        wanted = [self.key(listing) for listing in shown.values()]
+        kept = self._published(wanted)
+        for listing, listing_key in zip(shown.values(), wanted, strict=True):
+            found_kept = kept.get(listing_key, {})
+            if all(name in found_kept for name in settings.formats):
+                entries[listing.id] = tuple(found_kept[name] for name in settings.formats)
+        articles = self.store.articles([path for path, listing in shown.items() if listing.id not in entries])
+        for path, article in articles.items():
+            listing = shown[path]
+            if article.updated != listing.updated:  # moved on a second by the planner
+                article = replace(article, updated=listing.updated)
+            entries[listing.id] = _render(article, settings)
+        return entries
+
+    def _published(self, wanted: list[bytes]) -> dict[bytes, dict[str, bytes]]:
+        """The entries of ``wanted`` keys that the last build into this output
+        folder left in its feeds, when those files are still as it wrote them:
+        key -> format -> entry (a view into the file's bytes, read whole)."""
+        placements = self.store.placements(_output_key(self.settings))
+        found: dict[bytes, dict[str, bytes]] = {}
+        with OutputFolder(self.settings.output_dir, create=False) as output:
+            for number, spans in entry_index.wanted_in(placements, wanted).items():
+                placement = placements[number]
+                if not OUTPUT_PATHS.owns(placement.file):  # a path no build would write
+                    continue
+                # Read as the publisher writes (no link followed, not even a
+                # folder's, no wait on a pipe, no more than the size it had):
+                # whatever is there now, it is only a candidate.
+                data = output.read(placement.file, placement.size)
+                if data is None:
+                    continue
+                for key, entry in entry_index.entries_from(data, placement, spans).items():
+                    # A view of the file read, not a copy: written as it is, like bytes.
+                    found.setdefault(key, {})[placement.format] = entry  # type: ignore[assignment]
+        return found
+
+    def placements(self, outputs: Sequence[Output], hashes: Mapping[str, str]) -> list[entry_index.Placement]:
+        """Where the files just published hold each entry, for the next run."""
+        written = (entry_index.Written(o.path, o.format, hashes[o.path], o.chunks, o.plan.articles) for o in outputs)
+        return entry_index.index(written, _ID, self.key)
+
+
+def _output_key(settings: Settings) -> str:
+    return str(settings.output_dir.resolve())
+
+
+def render(
+    plans: tuple[FeedPlan, ...],
+    settings: Settings,
+    early: Mapping[str, Early],
+    entries_of: Callable[[dict[str, Listing]], dict[str, Rendered]],
+) -> tuple[Output, ...]:
+    """Every (feed, format) as chunks, in path order.  The entries of an
+    article come from this run's parse (``early``, by path) when it rendered
+    the ``updated`` stamp the plan gives it, else from ``entries_of`` (path ->
+    listing, once for all such articles: ``Entries.of``), by article id."""
+    # Per feed, the parse's entries of its articles (by path) and whether
+    # they render the updated time the plan gives them: mapped over whole
+    # feeds at once, as with no item limit every article is shown, in
+    # several feeds.
+    from_parse = []
+    shown: dict[str, Listing] = {}  # path -> listing whose entries must come from elsewhere
+    for plan in plans:
+        found = list(map(early.get, map(_SOURCE, plan.articles), itertools.repeat(_NOT_EARLY)))
+        fits = list(map(operator.eq, map(_FIRST, found), map(_UPDATED, plan.articles)))
+        if not all(fits):
+            misfits = list(itertools.compress(plan.articles, map(operator.not_, fits)))
+            shown.update(zip(map(_SOURCE, misfits), misfits, strict=True))
+        from_parse.append((found, fits))
+    entries = entries_of(shown) if shown else {}  # id -> entry per format, in settings.formats order
+    outputs = []
+    for plan, (found, fits) in zip(plans, from_parse, strict=True):
+        in_all_formats = list(map(_SECOND, found))
+        for number in itertools.compress(range(len(fits)), map(operator.not_, fits)):
+            in_all_formats[number] = entries[plan.articles[number].id]
+        for number, name in enumerate(settings.formats):
+            fmt = FORMATS[name]
+            chunks = fmt.render_document(plan, list(map(operator.itemgetter(number), in_all_formats)), settings)
+            outputs.append(Output(plan.name + fmt.suffix, plan, name, chunks))
+    return tuple(sorted(outputs, key=lambda o: o.path))
+
+
+_NOT_EARLY = (None, None)  # what early gives for an article the parse did not render
+_FIRST, _SECOND = operator.itemgetter(0), operator.itemgetter(1)
+_UPDATED = operator.attrgetter("updated")
+_ID, _SOURCE = operator.attrgetter("id"), operator.attrgetter("source")  # mapped over whole feeds
+
+
+def _oversized(outputs: Sequence[Output], settings: Settings) -> list[Problem]:
+    """A warning for each feed too large for the W3C Feed Validation Service
+    to read (it refuses it with ValidatorLimit): with no item limit, a large
+    folder makes feeds of many megabytes."""
+    return [
+        Problem(
+            str(settings.output_dir / o.path),
+            None,
+            f"is {size:,} bytes, over the {formats.MAX_FEED_BYTES:,} the W3C Feed Validation Service reads; "
+            "a smaller max_items keeps it under",
+            Severity.WARNING,
+        )  # fmt: skip
+        for o in outputs
+        if (size := sum(map(len, o.chunks))) > formats.MAX_FEED_BYTES
+    ]
+
+
+# --- the run --------------------------------------------------------------------------------
+
+
+def build(
+    settings: Settings,
+    as_of: datetime | None = None,
+    write: bool = True,
+    progress: Progress | None = None,
+    after: Sequence[AfterPublish] = (),
+) -> BuildReport:
+    """Build every feed from ``settings.records_dir`` into ``settings.output_dir``.
+
+    ``as_of``: records dated after it are held back as scheduled (None: none are).
+    ``write``: False renders everything but writes nothing (and takes no lock).
+    With ``write``, the whole run holds the output folder's lock, so overlapping
+    runs publish one after the other, each from what it read.
+    ``progress``: called as stages advance, for a progress bar.
+    ``after``: steps given the publisher's report once the run changed files.
+    """
+    if not settings.records_dir.is_dir():  # a usage error must not create the output folder
+        raise ConfigError(not_a_records_folder(settings.records_dir))
+    if write and (clash := folder_clash(settings)) is not None:
+        raise ConfigError(clash)
+    _check_cache_location(settings)
+    with _collector_paused():
+        if not write:  # a dry run leaves nothing behind, not even a cache
+            return _build(replace(settings, cache_dir=None), as_of, write, progress, after)
+        with output_lock(settings.output_dir, settings.lock_timeout):
+            return _build(settings, as_of, write, progress, after)
+
+
+@contextlib.contextmanager
+def _collector_paused() -> Iterator[None]:
+    """Python's cyclic garbage collector paused for the build.  A build holds a
+    few objects per record (listings, rows, entries) and makes no cycles; the
+    collector would walk all of them again and again as they pile up, a
+    large part of a big build.  Reference counting still frees everything."""
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
+
+
+def _check_cache_location(settings: Settings) -> None:
+    if settings.cache_dir is None:
+        return
+    try:
+        cache = settings.cache_dir.resolve()
+    except (OSError, RuntimeError):  # a link loop: the cache cannot open, and the build says so
+        return
+    output = settings.output_dir.resolve()
+    if cache == output or output in cache.parents:
+        raise ConfigError(f"cache_dir: {settings.cache_dir} is inside the output folder; the cache is never published")
+
+
+def _build(
+    settings: Settings, as_of: datetime | None, write: bool, progress: Progress | None, after: Sequence[AfterPublish]
+) -> BuildReport:
+    """``_run`` with the store of ``settings``; a store found damaged before
+    anything is published is thrown away, and the run starts again without it."""
+    store = open_store(settings)
+    notes = [] if store.warning is None else [_cache_warning(settings, store.warning)]
+    attempts = 0
+    while True:
+        try:
+            report = _run(store, notes, settings, as_of, write, progress, after)
+            break
+        except store.failures as exc:
+            # The cache broke under us (a corrupt page found mid-run, a value
+            # not as it was stored, a full disk): it is an optimisation only,
+            # so throw it away and build again from the records, with a new
+            # cache, then with none.  (Never after publishing: ``_remember``
+            # turns a failure there into a warning.)  First let go of what the
+            # failed query left in the traceback's frames (a cursor keeps the
+            # connection open, and it would close late, in the middle of the
+            # new cache's transaction).
+            traceback.clear_frames(exc.__traceback__)
+            failed = store.path
+            store.discard()
+            if failed is None:  # not the file: a store in memory does not fail
+                raise
+            attempts += 1
+            store = open_store(settings if attempts == 1 else replace(settings, cache_dir=None))
+            then = "rebuilt" if store.remembers else "running without one"
+            notes.append(_cache_warning(settings, f"cache {failed} unusable ({exc}); {then}"))
+            if store.warning:
+                notes.append(_cache_warning(settings, store.warning))
+        except BaseException:
+            store.abandon()
+            raise
+    try:
+        store.close()
+    except store.unsaved as exc:
+        # The feeds are published: a cache that cannot be saved (a full disk, a
+        # folder made read-only) is a warning, never a failed run.
+        store.discard()
+        late = _cache_warning(settings, f"cache {store.path} not saved ({exc}); the feeds are published")
+        report = replace(report, problems=_in_order([*report.problems, late]))
+    return report
+
+
+def _cache_warning(settings: Settings, message: str) -> Problem:
+    return Problem(str(settings.cache_dir), None, message, Severity.WARNING)
+
+
+def _in_order(problems: Iterable[Problem]) -> tuple[Problem, ...]:
+    return tuple(sorted(problems, key=lambda p: (p.path, p.line or 0)))
+
+
+def _run(
+    store: Store,
+    notes: list[Problem],
+    settings: Settings,
+    as_of: datetime | None,
+    write: bool,
+    progress: Progress | None,
+    after: Sequence[AfterPublish],
+) -> BuildReport:
+    """The stages, in order.  ``notes``: what the store met so far."""
+    found = scan(settings, store, as_of, write)
+    if found.unchanged is not None:
+        # Nothing to publish, but what a killed run left is still cleared.
+        clear_temporaries(settings.output_dir, OUTPUT_PATHS, [path for path, _, _ in found.unchanged["files"]])
+        return _unchanged(found.unchanged, len(found.stamps), [*notes, *found.problems, *store.problems()])
+
+    records = parse(found, settings, store, progress)
+    del found  # its list of files to parse is as long as the folder: not kept while the feeds are made
+
+    listed = [listing for listing in records.listings.values() if listing is not None]
+    selection = select(listed, settings, as_of, rejected=len(records.listings) - len(listed))
+    plans = plan_feeds(selection, settings)
+
+    if progress:
+        progress("render", 0, len(plans))
+    entries = Entries(settings, store, records)
+    outputs = render(plans, settings, records.early, entries.of)
+    run_problems = [*selection.problems, *_oversized(outputs, settings)]
+    problems = [*notes, *records.problems, *run_problems]
+
+    report = None
+    if write:
+        placements: list[entry_index.Placement] = []
+
+        def place(hashes: dict[str, str]) -> None:  # while the files are synced to disk
+            placements.extend(entries.placements(outputs, hashes))
+
+        planned = [output.file() for output in outputs]
+        report = publish(settings.output_dir, planned, OUTPUT_PATHS, place if store.remembers else None, after)
+        problems += _remember(store, settings, as_of, records.state, selection, run_problems, outputs, placements)
+    return BuildReport(
+        len(records.stamps), len(selection.articles), selection.skipped, _in_order(problems), len(outputs),
+        outputs, selection, report, parsed=records.parsed,
+    )  # fmt: skip
+
+
+def _unchanged(summary: dict[str, Any], records: int, problems: list[Problem]) -> BuildReport:
+    """The report of a run with nothing to do: the last run's, every file unchanged."""
+    of_the_run = [Problem(path, field, message, Severity(severity), line)
+                  for path, field, message, severity, line in summary["problems"]]  # fmt: skip
+    changes = tuple(FileChange(path, feed, "unchanged", items, 0, 0) for path, feed, items in summary["files"])
+    return BuildReport(
+        records, summary["published"], summary["skipped"], _in_order([*problems, *of_the_run]), len(changes),
+        publish=PublishReport(changes),
+    )  # fmt: skip
+
+
+def _remember(
+    store: Store,
+    settings: Settings,
+    as_of: datetime | None,
+    state: str,
+    selection: Selection,
+    run_problems: list[Problem],
+    outputs: Sequence[Output],
+    placements: list[entry_index.Placement],
+) -> list[Problem]:
+    """Keep for the next run where the entries are and the summary of this
+    one.  The feeds are published: a failure here (a full disk, a folder made
+    read-only) is a warning, never a failed run, and the store keeps nothing
+    of this run."""
+    if not store.remembers:
+        return []
+    summary = {
+        "state": state,
+        "as_of": None if as_of is None else to_seconds(as_of),
+        "next_due": None if selection.next_due is None else to_seconds(selection.next_due),
+        "published": len(selection.articles),
+        "skipped": selection.skipped,
+        "problems": [[p.path, p.field, p.message, p.severity.value, p.line] for p in run_problems],
+        "files": [[o.path, o.plan.name, len(o.plan.articles)] for o in outputs],
+    }
+    try:
+        store.place(_output_key(settings), placements)
+        store.remember(json.dumps(summary), _output_stamps(settings.output_dir, [o.path for o in outputs]))
+    except store.unsaved as exc:
+        store.broken = True
+        return [_cache_warning(settings, f"cache {store.path} not saved ({exc}); the feeds are published")]
+    return []

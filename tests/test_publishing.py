@@ -379,30 +379,42 @@ def test_short_writes_are_finished_and_the_hash_is_of_the_bytes_on_disk(tmp_path
     assert manifest["files"]["all.atom.xml"] == report.hashes["all.atom.xml"]
 
 
-def test_an_interrupt_while_files_are_written_replaces_none_and_leaves_nothing(tmp_path: Path, monkeypatch) -> None:
+@pytest.mark.parametrize("at", range(1, 7))
+def test_an_interrupt_while_files_are_written_replaces_none_and_leaves_nothing(tmp_path: Path, monkeypatch,
+                                                                               at: int) -> None:  # fmt: skip
     out = tmp_path / "out"
     files = [feed_file(f"topics/f{n}.rss.xml", f"topics/f{n}", (b"<new>%d</new>" % n,), ()) for n in range(6)]
     publish(out, [dataclasses.replace(f, chunks=(b"<old/>",)) for f in files], OUTPUT_PATHS)
     before = tree(out)
     real = feedpub.publish.writer.write_temporary
+    main = threading.main_thread().ident
+    first = threading.Event()
+    count = iter(range(1, 100))
+    lock = threading.Lock()
 
-    def slow(folder: int, name: str, path: Path, chunks):
-        time.sleep(0.2)
-        return real(folder, name, path, chunks)
+    def interrupting(folder: int, name: str, path: Path, chunks):
+        """The ``at``-th file written interrupts the build's thread (as Ctrl-C
+        would) while other writer threads may still be at work: ordered by
+        the writes themselves, not by a timer."""
+        written = real(folder, name, path, chunks)
+        with lock:
+            if next(count) == at:
+                first.set()
+                signal.pthread_kill(main, signal.SIGALRM)
+        return written
 
     def interrupt(signum, frame):
         raise KeyboardInterrupt
 
-    monkeypatch.setattr(feedpub.publish.writer, "write_temporary", slow)
+    monkeypatch.setattr(feedpub.publish.writer, "write_temporary", interrupting)
     descriptors = len(os.listdir("/proc/self/fd"))
     previous = signal.signal(signal.SIGALRM, interrupt)
     try:
-        signal.setitimer(signal.ITIMER_REAL, 0.1)  # while the writer threads work
         with pytest.raises(KeyboardInterrupt):
             publish(out, files, OUTPUT_PATHS)
     finally:
-        signal.setitimer(signal.ITIMER_REAL, 0)
         signal.signal(signal.SIGALRM, previous)
+    assert first.is_set()
     assert tree(out) == before
     assert len(os.listdir("/proc/self/fd")) == descriptors
 

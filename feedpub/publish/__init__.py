@@ -23,9 +23,11 @@ One run at a time holds the output folder: ``feedpub.publish.lock``.
 
 from __future__ import annotations
 
+import contextlib
 import os
+import signal
 import stat
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -120,6 +122,19 @@ def _remove_stale_temporaries(output: OutputFolder, owned: OwnedPaths, relatives
     folders = {tuple(r.split("/")[:-1]) for r in relatives if isinstance(r, str) and is_owned(r, owned)}
     folders |= {tuple(f.split("/")) if f else () for f in owned.folders}
     writer.remove_temporaries(output, folders)
+
+
+@contextlib.contextmanager
+def _interrupts_held() -> Iterator[None]:
+    """Signals held back from this thread for a moment (raised when it ends)."""
+    if not hasattr(signal, "pthread_sigmask"):
+        yield
+        return
+    before = signal.pthread_sigmask(signal.SIG_BLOCK, signal.valid_signals())
+    try:
+        yield
+    finally:
+        signal.pthread_sigmask(signal.SIG_SETMASK, before)
 
 
 def publish(
@@ -232,9 +247,16 @@ def _publish(
 
     with ThreadPoolExecutor(max_workers=max(1, min(_WRITERS, len(files)))) as pool:
         readies: list[Future[_Put]] = [Future() for _ in files]
-        putting = [pool.submit(put, item, place, ready)
-                   for item, place, ready in zip(files, places, readies, strict=True)]  # fmt: skip
+        putting: list[Future[None]] = []
         try:
+            # Handed out with interrupts held: the pool starts its threads in
+            # ``submit``, and a thread started by an interrupted ``submit`` is
+            # one the pool no longer waits for.  The first writers are at
+            # work before the last file is handed out; an interrupt that came
+            # meanwhile is raised here, inside the ``try``.
+            with _interrupts_held():
+                for item, place, ready in zip(files, places, readies, strict=True):
+                    putting.append(pool.submit(put, item, place, ready))
             wait(readies)
             failed = [exc for ready in readies if (exc := ready.exception()) is not None]
             if failed:
@@ -249,9 +271,12 @@ def _publish(
                 if (exc := future.exception()) is not None:
                     raise exc
         except BaseException:  # a failure, or an interrupt: no file is replaced
-            wait(putting)
-            for ready in readies:
-                if ready.exception() is None and (temporary := ready.result()[2]) is not None:
+            # Every writer that started finishes (an interrupt may even come
+            # inside ``submit``, with the file queued but not in ``putting``);
+            # the files not started are never written.
+            pool.shutdown(wait=True, cancel_futures=True)
+            for ready in readies:  # a file never handed out has no result
+                if ready.done() and ready.exception() is None and (temporary := ready.result()[2]) is not None:
                     writer.discard(temporary)
             raise
     pending = [(item.path, written) for item, (_, _, written) in zip(files, done, strict=True) if written is not None]

@@ -279,16 +279,17 @@ def test_a_run_that_cannot_get_the_lock_exits_4_and_writes_nothing(tmp_path: Pat
 
 def test_a_run_waits_for_the_lock_within_its_timeout(tmp_path: Path) -> None:
     out = tmp_path / "out"
-    released = threading.Event()
+    held, released = threading.Event(), threading.Event()
 
     def hold() -> None:
         with output_lock(out, timeout=0):
-            time.sleep(0.5)
+            held.set()
+            time.sleep(0.5)  # the build below starts meanwhile, and waits
         released.set()
 
     holder = threading.Thread(target=hold)
     holder.start()
-    time.sleep(0.1)
+    assert held.wait(10)  # the lock is taken before the build starts, however busy the machine
     code, _, err = run("build", str(SEEDS), "-o", str(out), "--lock-timeout", "10", *AS_OF_ARG)
     holder.join()
     assert code == ExitCode.OK, err

@@ -106,7 +106,7 @@ def articles(draw) -> Article:
         title=draw(hostile_text),
         summary=draw(hostile_text),
         published=published,
-        # The very object when a record has no updatedDateTime, as normalise makes it.
+        # The very object when a record has no updatedDateTime, as the parser makes it.
         updated=draw(st.one_of(st.just(published), moments)),
         provider=draw(providers),
         topics=draw(some(st.builds(Topic, name=hostile_text, key=hostile_text))),

@@ -22,7 +22,7 @@ if TYPE_CHECKING:
     from feedpub.model import Article, FeedPlan
     from feedpub.settings import Settings
 
-__all__ = ["FORMATS", "MAX_FEED_BYTES", "Format", "by_root", "feed_name", "for_path", "load_document_writer", "names"]
+__all__ = ["FORMATS", "MAX_FEED_BYTES", "Format", "by_root", "load_document_writer", "names"]
 
 # The largest feed the W3C Feed Validation Service reads: a longer one gets
 # its ValidatorLimit error, unread (its MAXDATALENGTH).
@@ -62,17 +62,3 @@ def names() -> tuple[str, ...]:
 def by_root(tag: str) -> Format | None:
     """The format whose documents have the root element ``tag``, if any."""
     return next((fmt for fmt in FORMATS.values() if fmt.root == tag), None)
-
-
-def for_path(path: str) -> Format | None:
-    """The format of the file at ``path``, by its suffix, if any."""
-    return next((fmt for fmt in FORMATS.values() if path.endswith(fmt.suffix)), None)
-
-
-def feed_name(path: str) -> str:
-    """The feed a file of feedpub's naming renders: ``path`` without its
-    format's suffix ("topics/ai.rss.xml" -> "topics/ai")."""
-    fmt = for_path(path)
-    if fmt is None:
-        raise ValueError(f"{path!r} has no format's suffix")
-    return path[: -len(fmt.suffix)]

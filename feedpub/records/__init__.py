@@ -3,19 +3,18 @@
 ``files`` finds and reads the record files; ``frontmatter`` and ``blockyaml``
 turn a file's bytes into a mapping of fields; ``fields`` (the field table)
 turns that mapping into an ``Article`` with the help of ``dates``, ``urls``
-and ``text``.  ``walk`` and ``parse_record`` are the two entry points.
+and ``text``.  The entry points are ``files.walk`` (with ``files.discover``
+and ``files.read_stamped``) and ``parse_record``, which this package gives.
 """
 
 from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from feedpub.records.files import walk
-
 if TYPE_CHECKING:
     from feedpub.records.fields import parse_record
 
-__all__ = ["parse_record", "walk"]
+__all__ = ["parse_record"]
 
 
 def __getattr__(name: str) -> Any:

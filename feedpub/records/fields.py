@@ -314,14 +314,9 @@ RECORD_FIELDS: Fields = {
 _TEXT_FIELDS = {"title", "excerpt"}
 
 
-def normalise(path: str, fields: dict[str, Any], settings: Settings) -> ParseResult:
-    """An ``Article`` (with warnings) or the errors that keep it from being published."""
-    result, unshown = _normalise(path, fields, settings)
-    return dataclasses.replace(result, problems=_with_count(*_at_most(result.problems, unshown)))
-
-
 def _normalise(path: str, fields: dict[str, Any], settings: Settings) -> tuple[ParseResult, int]:
-    """``normalise``, before the cap on warnings: and how many it did not keep."""
+    """An ``Article`` (with warnings) or the errors that keep it from being
+    published, before the cap on warnings: and how many it did not keep."""
     ctx = _Context(fields, settings)
     values: dict[str, Any] = {}
     errors: list[Problem] = []

@@ -123,19 +123,15 @@ def walk(
 _READ_FLAGS = os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_NONBLOCK", 0)
 
 
-def read_bytes(path: str, limit: int) -> bytes | Problem:
-    """A file's bytes (at most one over ``limit``, which parsing reports)."""
-    return read_stamped(path, limit)[0]
-
-
 # The stamp of a file that could not be read: it matches no file, so the
 # next run reads the file again (permissions fixed by chmod change no mtime).
 UNREAD = Stamp(-1, -1)
 
 
 def read_stamped(path: str, limit: int) -> tuple[bytes | Problem, Stamp]:
-    """``read_bytes``, and the stamp of the file it read (from the open file,
-    before reading: a change while it is read makes the next run read it again)."""
+    """A file's bytes (at most one over ``limit``, which parsing reports),
+    and the stamp of the file it read (from the open file, before reading: a
+    change while it is read makes the next run read it again)."""
     try:
         fd = os.open(path, _READ_FLAGS)
     except OSError as exc:

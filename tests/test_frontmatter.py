@@ -1,4 +1,4 @@
-"""The record reader: where the front matter ends, what follows it, and which
+"""The front matter of a record: where it ends, what follows it, and which
 field an error of the YAML reader is in."""
 
 from __future__ import annotations

@@ -67,7 +67,8 @@ def newest_first(article: Listing) -> tuple[float, str]:
 
 
 def sort_newest_first(articles: Iterable[Listing]) -> list[Listing]:
-    """``sorted(articles, key=newest_first)``, in two C-keyed stable sorts."""
+    """``sorted(articles, key=newest_first)``, as two stable sorts on
+    attributes: no key tuple is built per article."""
     ordered = sorted(articles, key=attrgetter("id"))
     ordered.sort(key=attrgetter("published"), reverse=True)  # reverse keeps ties in id order
     return ordered

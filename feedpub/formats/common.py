@@ -1,7 +1,7 @@
 """What the Atom and RSS writers and checks share.
 
 Entries are written directly, as text: byte for byte what feedgen 1.0.0 and
-lxml wrote for them, at a fraction of the cost.  tests/feedgen_entries.py keeps
+lxml wrote for them, with no element tree built.  tests/feedgen_entries.py keeps
 that implementation as the oracle, and tests/test_entries.py compares the two
 on hostile articles.  The Atom links feedgen cannot write (rel="enclosure",
 rel="related") the oracle adds with lxml.  Hence, beyond the element order,

@@ -240,7 +240,8 @@ def _without_markup(text: str) -> str:
 
 def _already_clean(text: str) -> bool:
     """Whether ``clean_text`` would return ``text`` unchanged, decided with
-    C-speed string methods: most titles and names need no work at all."""
+    plain string methods, no regular expression: most titles and names need
+    no work at all."""
     # isprintable is false for every control, surrogate, noncharacter and
     # white space but " ": what the substitutions below would touch.
     if not text.isprintable() or "&" in text or "<" in text or "  " in text or "\ufffd" in text:

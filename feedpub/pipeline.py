@@ -1,8 +1,8 @@
-"""The build, one stage after another: read -> parse -> plan -> render -> publish -> after.
+"""The build, one stage after another: scan -> parse -> plan -> render -> publish -> after -> remember.
 
 Each stage is a function of the values the one before gave (frozen
 dataclasses, or dicts no later stage changes); reading the records and the
-output folder and publishing are the only I/O:
+output folder, the store, and publishing are the only I/O:
 
 - ``scan``: the record files and their stamps, against the parses the store
   holds: what to parse, and whether the run has anything to do at all (a run
@@ -148,7 +148,7 @@ class Records:
         return self.fresh[path] if path in self.fresh else self.stored[path].sha256
 
 
-# --- read -----------------------------------------------------------------------------------
+# --- scan -----------------------------------------------------------------------------------
 
 
 def scan(settings: Settings, store: Store, as_of: datetime | None, write: bool) -> Scan:

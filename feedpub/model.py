@@ -108,6 +108,22 @@ class FeedPlan:
 
 
 @dataclass(frozen=True, slots=True)
+class PlannedFeed:
+    """One planned output file that is a feed: a feed plan in one format.
+    The plan of a build is a list of planned files; a feed is one kind (a
+    page, a stylesheet or a list would be another), each rendered by its kind
+    and published as an ``OutputFile``."""
+
+    path: str  # relative to the output folder, "/" separators
+    media_type: str
+    feed: FeedPlan
+    format: str  # a name in the formats' registry
+
+
+PlannedOutput = PlannedFeed  # the kinds of planned file (a union as kinds are added)
+
+
+@dataclass(frozen=True, slots=True)
 class OutputFile:
     """One planned file of the output folder, whatever it holds: a feed in
     one format is one kind; a page, a stylesheet or a list is another."""

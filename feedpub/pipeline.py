@@ -43,8 +43,8 @@ from typing import Any
 from feedpub import __version__, formats
 from feedpub.errors import ConfigError, Problem, Severity
 from feedpub.formats import FORMATS, load_document_writer
-from feedpub.model import Article, FeedPlan, Listing, OutputFile, ParseResult, Topic
-from feedpub.plan import OUTPUT_PATHS, Selection, plan_feeds, select
+from feedpub.model import Article, FeedPlan, Listing, OutputFile, ParseResult, PlannedOutput, Topic
+from feedpub.plan import OUTPUT_PATHS, Selection, plan_outputs, select
 from feedpub.publish import (
     MANIFEST_NAME,
     AfterPublish,
@@ -71,13 +71,14 @@ _BATCH = 100  # files parsed as one batch: a small folder still splits evenly be
 
 @dataclass(frozen=True)
 class Output:
-    """One feed file: a feed plan in one format, as chunks of bytes (entries
-    are shared between feeds, not copied into each)."""
+    """One planned feed file, rendered: a feed plan in one format, as chunks
+    of bytes (entries are shared between feeds, not copied into each)."""
 
     path: str  # relative to the output folder, with "/" separators
     plan: FeedPlan
     format: str
     chunks: tuple[bytes, ...]
+    media_type: str
 
     @property
     def data(self) -> bytes:
@@ -85,7 +86,7 @@ class Output:
 
     def file(self) -> OutputFile:
         """The file the publisher writes."""
-        return OutputFile(self.path, FORMATS[self.format].media_type, self.chunks, self.plan.name,
+        return OutputFile(self.path, self.media_type, self.chunks, self.plan.name,
                           tuple(map(_ID, self.plan.articles)))  # fmt: skip
 
 
@@ -414,15 +415,19 @@ def _output_key(settings: Settings) -> str:
 
 
 def render(
-    plans: tuple[FeedPlan, ...],
+    planned: Sequence[PlannedOutput],
     settings: Settings,
     early: Mapping[str, Early],
     entries_of: Callable[[dict[str, Listing]], dict[str, Rendered]],
 ) -> tuple[Output, ...]:
-    """Every (feed, format) as chunks, in path order.  The entries of an
+    """Every planned file as chunks, in the plan's order.  The entries of an
     article come from this run's parse (``early``, by path) when it rendered
     the ``updated`` stamp the plan gives it, else from ``entries_of`` (path ->
-    listing, once for all such articles: ``Entries.of``), by article id."""
+    listing, once for all such articles: ``Entries.of``), by article id; each
+    is rendered once per format and shared by every feed that shows it."""
+    # Each feed once, whatever its formats (by name: a feed plan with no item
+    # limit lists every article, too many to hash as a key).
+    plans = list({file.feed.name: file.feed for file in planned}.values())
     # Per feed, the parse's entries of its articles (by path) and whether
     # they render the updated time the plan gives them: mapped over whole
     # feeds at once, as with no item limit every article is shown, in
@@ -437,16 +442,20 @@ def render(
             shown.update(zip(map(_SOURCE, misfits), misfits, strict=True))
         from_parse.append((found, fits))
     entries = entries_of(shown) if shown else {}  # id -> entry per format, in settings.formats order
-    outputs = []
+    by_feed: dict[str, list[Rendered]] = {}  # a feed's entries (by its name), each in every format
     for plan, (found, fits) in zip(plans, from_parse, strict=True):
         in_all_formats = list(map(_SECOND, found))
         for number in itertools.compress(range(len(fits)), map(operator.not_, fits)):
             in_all_formats[number] = entries[plan.articles[number].id]
-        for number, name in enumerate(settings.formats):
-            fmt = FORMATS[name]
-            chunks = fmt.render_document(plan, list(map(operator.itemgetter(number), in_all_formats)), settings)
-            outputs.append(Output(plan.name + fmt.suffix, plan, name, chunks))
-    return tuple(sorted(outputs, key=lambda o: o.path))
+        by_feed[plan.name] = in_all_formats
+    column = {name: number for number, name in enumerate(settings.formats)}  # a format's entry in a Rendered
+    return tuple(
+        Output(file.path, file.feed, file.format,
+               FORMATS[file.format].render_document(
+                   file.feed, list(map(operator.itemgetter(column[file.format]), by_feed[file.feed.name])), settings),
+               file.media_type)
+        for file in planned
+    )  # fmt: skip
 
 
 _NOT_EARLY = (None, None)  # what early gives for an article the parse did not render
@@ -605,12 +614,12 @@ def _run(
 
     listed = [listing for listing in records.listings.values() if listing is not None]
     selection = select(listed, settings, as_of, rejected=len(records.listings) - len(listed))
-    plans = plan_feeds(selection, settings)
+    planned = plan_outputs(selection, settings)
 
     if progress:
-        progress("render", 0, len(plans))
+        progress("render", 0, len(planned))
     entries = Entries(settings, store, records)
-    outputs = render(plans, settings, records.early, entries.of)
+    outputs = render(planned, settings, records.early, entries.of)
     run_problems = [*selection.problems, *_oversized(outputs, settings)]
     problems = [*notes, *records.problems, *run_problems]
 
@@ -621,8 +630,8 @@ def _run(
         def place(hashes: dict[str, str]) -> None:  # while the files are synced to disk
             placements.extend(entries.placements(outputs, hashes))
 
-        planned = [output.file() for output in outputs]
-        report = publish(settings.output_dir, planned, OUTPUT_PATHS, place if store.remembers else None, after)
+        files = [output.file() for output in outputs]
+        report = publish(settings.output_dir, files, OUTPUT_PATHS, place if store.remembers else None, after)
         problems += _remember(store, settings, as_of, records.state, selection, run_problems, outputs, placements)
     return BuildReport(
         len(records.stamps), len(selection.articles), selection.skipped, _in_order(problems), len(outputs),

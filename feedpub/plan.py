@@ -17,7 +17,7 @@ from datetime import UTC, datetime, timedelta
 from operator import attrgetter
 
 from feedpub.errors import Problem, Severity
-from feedpub.model import FeedPlan, Listing, OwnedPaths
+from feedpub.model import FeedPlan, Listing, OwnedPaths, PlannedFeed, PlannedOutput
 from feedpub.records.dates import format_rfc3339
 from feedpub.records.text import SLUG_MAX, slugify
 from feedpub.settings import Settings
@@ -282,6 +282,19 @@ def topic_slugs(keys: Iterable[str]) -> dict[str, str]:
 
 def _common_prefix(a: str, b: str) -> int:
     return len(os.path.commonprefix((a, b)))
+
+
+def plan_outputs(selection: Selection, settings: Settings) -> tuple[PlannedOutput, ...]:
+    """Every file a build writes, in path order: each feed in each format of
+    the settings (the formats' registry gives its suffix and media type)."""
+    from feedpub.formats import FORMATS
+
+    planned = [
+        PlannedFeed(feed.name + FORMATS[name].suffix, FORMATS[name].media_type, feed, name)
+        for feed in plan_feeds(selection, settings)
+        for name in settings.formats
+    ]
+    return tuple(sorted(planned, key=attrgetter("path")))
 
 
 def plan_feeds(selection: Selection, settings: Settings) -> tuple[FeedPlan, ...]:

@@ -9,7 +9,8 @@ This module holds what does not depend on the format: the size limit, the
 parse, the XML declaration, the attributes no document may carry, finding the
 files, and the checker every format's rules report into (its rules for URLs,
 dates and text).  Each format's own rules are in its module of
-``feedpub.formats``, found by the document's root element.
+``feedpub.formats``, found by the document's root element (a format that is
+not XML, by the file's suffix).
 """
 
 from __future__ import annotations
@@ -21,7 +22,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from feedpub.errors import Problem
-from feedpub.formats import FORMATS, MAX_FEED_BYTES, by_root
+from feedpub.formats import FORMATS, MAX_FEED_BYTES, by_root, by_suffix
 from feedpub.formats.common import HTTP_URL
 from feedpub.records.dates import EARLIEST
 
@@ -132,6 +133,10 @@ def check_feed(path: str, data: bytes, now: datetime | None = None) -> list[Prob
     """
     if len(data) > MAX_FEED_BYTES:
         return [too_large(path, len(data))]
+    if (other := by_suffix(path)) is not None:  # not XML: the format reads the bytes itself
+        checker = Checker(path, data, now)
+        other.check(checker, data)
+        return _in_order(checker.findings)
     from lxml import etree
 
     checker = Checker(path, data, now)
@@ -148,14 +153,15 @@ def check_feed(path: str, data: bytes, now: datetime | None = None) -> list[Prob
     if fmt is not None:
         fmt.check(checker, root)
     else:
-        kinds = " nor ".join(f.label for f in FORMATS.values())
+        kinds = " nor ".join(f.label for f in FORMATS.values() if f.root is not None)
         checker.report(root, "UnknownFormat", f"root element <{root.tag}> is neither {kinds}")
     checker.attributes(root)
     return _in_order(checker.findings)
 
 
 def feed_files(paths: list[str]) -> Iterator[str]:
-    """The feed files named by ``paths``: files as given, folders searched for *.xml, sorted."""
+    """The feed files named by ``paths``: files as given, folders searched for *.xml and the
+    formats' suffixes, sorted."""
     # Any XML file, not only the formats' suffixes: a feed renamed is still checked.
     suffixes = (*(fmt.suffix for fmt in FORMATS.values()), ".xml")
     for path in paths:

@@ -406,7 +406,11 @@ class Entries:
 
     def placements(self, outputs: Sequence[Output], hashes: Mapping[str, str]) -> list[entry_index.Placement]:
         """Where the files just published hold each entry, for the next run."""
-        written = (entry_index.Written(o.path, o.format, hashes[o.path], o.chunks, o.plan.articles) for o in outputs)
+        written = (
+            entry_index.Written(o.path, o.format, hashes[o.path], o.chunks, o.plan.articles,
+                                2 if FORMATS[o.format].separator else 1)
+            for o in outputs
+        )  # fmt: skip
         return entry_index.index(written, _ID, self.key)
 
 

@@ -33,7 +33,7 @@ def test_feed_case(case: Path) -> None:
 
 def test_golden_feeds_are_clean() -> None:
     paths = list(feed_files([str(GOLDEN)]))
-    assert len(paths) == 6
+    assert len(paths) == 9
     for path in paths:
         assert check_feed(path, Path(path).read_bytes(), now=NOW) == []
 

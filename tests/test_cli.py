@@ -28,7 +28,7 @@ def test_build_of_the_seeds_succeeds_with_a_summary(tmp_path: Path) -> None:
     code, out, err = run("build", str(SEEDS), "-o", str(tmp_path / "out"), "--verbose", *AS_OF)
     assert code == ExitCode.OK and err == ""
     assert out.startswith(
-        "5 records read, 1 published, 4 skipped (4 unpublished); 6 feeds: 6 written, 0 unchanged, 0 removed\n"
+        "5 records read, 1 published, 4 skipped (4 unpublished); 9 feeds: 9 written, 0 unchanged, 0 removed\n"
         "  written   all.atom.xml: 1 item (+1 -0)\n"
     )
     assert (tmp_path / "out" / "all.atom.xml").is_file() and (tmp_path / "out" / "topics" / "ai.rss.xml").is_file()
@@ -89,7 +89,7 @@ def test_quiet_prints_nothing_when_all_is_well(tmp_path: Path) -> None:
         (["build", str(SEEDS), "--base-url", "ftp://x.org/"], "base_url: 'ftp://x.org/': the scheme 'ftp'"),
         (["build", str(SEEDS), "--timezone", "Mars/Olympus"], "default_timezone: 'Mars/Olympus' is not an IANA"),
         (["build", str(SEEDS), "--max-items", "-1"], "max_items: -1 is not a whole number"),
-        (["build", str(SEEDS), "--formats", "atom,json"], "formats: 'json' is not a format"),
+        (["build", str(SEEDS), "--formats", "atom,yaml"], "formats: 'yaml' is not a format"),
         (["build", str(SEEDS), "--as-of", "soon"], "--as-of: 'soon' is not a date"),
         (["build", str(SEEDS), "--config", "missing.yaml"], "missing.yaml: no such config file"),
     ],
@@ -161,7 +161,7 @@ def test_python_dash_m_and_console_script_work(tmp_path: Path) -> None:
 def test_check_of_clean_records_and_feeds_passes_and_writes_nothing(tmp_path: Path) -> None:
     code, out, err = run("check", str(SEEDS), "--feeds", str(ROOT / "tests" / "golden"), *AS_OF)
     assert (code, err) == (ExitCode.OK, "")
-    assert out == ("5 records checked, 1 publishable, 4 skipped (4 unpublished), 6 feed files checked; 0 problems\n")
+    assert out == ("5 records checked, 1 publishable, 4 skipped (4 unpublished), 9 feed files checked; 0 problems\n")
 
 
 def test_check_reports_bad_records_and_writes_nothing(records: Path, tmp_path: Path, monkeypatch) -> None:
@@ -252,7 +252,7 @@ def test_check_json_says_what_builds_json_says(records: Path, tmp_path: Path) ->
     assert document["feed_files_checked"] == 1
     rendered = [feed for feed in document["feeds"] if feed["rendered"]]
     assert [feed["path"] for feed in rendered] == [
-        "all.atom.xml", "all.rss.xml", "topics/ai.atom.xml", "topics/ai.rss.xml",
+        "all.atom.xml", "all.json", "all.rss.xml", "topics/ai.atom.xml", "topics/ai.json", "topics/ai.rss.xml",
     ]  # fmt: skip
     assert all(feed["findings"] == [] for feed in rendered)
     (read,) = [feed for feed in document["feeds"] if not feed["rendered"]]

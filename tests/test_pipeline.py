@@ -12,9 +12,15 @@ from feedpub.pipeline import build
 from feedpub.publish import PublishReport
 from tests.conftest import AS_OF, make_settings, record
 
+FEEDS = (".xml", ".json")  # the suffixes of feed files (the last part of each format's)
+
 
 def feed_files(folder: Path) -> dict[str, bytes]:
-    return {p.relative_to(folder).as_posix(): p.read_bytes() for p in sorted(folder.rglob("*.xml"))}
+    return {
+        p.relative_to(folder).as_posix(): p.read_bytes()
+        for p in sorted(folder.rglob("*"))
+        if p.suffix in FEEDS and not p.name.startswith(".")  # not the manifest
+    }
 
 
 @pytest.mark.parametrize("cached", [False, True])

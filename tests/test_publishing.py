@@ -77,7 +77,7 @@ def test_a_second_run_over_unchanged_input_touches_nothing(records: Path, tmp_pa
     code, text, _ = run("build", str(records), "-o", str(out), "--json", *AS_OF_ARG)
     report = json.loads(text)
     assert code == ExitCode.OK and stamps(out) == before
-    assert report["files"] == {"written": 0, "unchanged": 6, "removed": 0}
+    assert report["files"] == {"written": 0, "unchanged": 9, "removed": 0}
     assert all(f["added"] == 0 and f["removed"] == 0 for f in report["feeds"])
 
 
@@ -93,7 +93,9 @@ def test_one_changed_record_rewrites_exactly_the_feeds_that_hold_it(records: Pat
     code, text, _ = run("build", str(records), "-o", str(out), "--json", *AS_OF_ARG)
     report = json.loads(text)
     written = sorted(f["path"] for f in report["feeds"] if f["status"] == "written")
-    assert written == ["all.atom.xml", "all.rss.xml", "topics/ai.atom.xml", "topics/ai.rss.xml"]
+    assert written == [
+        "all.atom.xml", "all.json", "all.rss.xml", "topics/ai.atom.xml", "topics/ai.json", "topics/ai.rss.xml",
+    ]  # fmt: skip
     after = stamps(out)
     assert after["topics/robots.atom.xml"] == before["topics/robots.atom.xml"]
     assert after["all.atom.xml"] != before["all.atom.xml"]
@@ -118,7 +120,7 @@ def test_files_feedpub_did_not_write_survive_every_run(records: Path, tmp_path: 
     out = tmp_path / "out"
     (out / "topics").mkdir(parents=True)
     foreign = {out / "index.html": b"<html></html>", out / "topics" / "notes.txt": b"mine",
-               out / "topics" / "ai.json": b"{}", out / ".htaccess": b"x"}  # fmt: skip
+               out / "topics" / "ai.yaml": b"{}", out / ".htaccess": b"x"}  # fmt: skip
     for path, data in foreign.items():
         path.write_bytes(data)
     run("build", str(records), "-o", str(out), *AS_OF_ARG)
@@ -127,7 +129,7 @@ def test_files_feedpub_did_not_write_survive_every_run(records: Path, tmp_path: 
             (records / f"{n:04d}.txt").unlink()
     code, text, _ = run("build", str(records), "-o", str(out), "--json", *AS_OF_ARG)
     removed = sorted(f["path"] for f in json.loads(text)["feeds"] if f["status"] == "removed")
-    assert removed == ["topics/robots.atom.xml", "topics/robots.rss.xml"]
+    assert removed == ["topics/robots.atom.xml", "topics/robots.json", "topics/robots.rss.xml"]
     assert not (out / "topics" / "robots.atom.xml").exists()
     for path, data in foreign.items():
         assert path.read_bytes() == data
@@ -306,7 +308,7 @@ def test_two_builds_at_once_on_one_folder_both_finish_cleanly(records: Path, tmp
     results = [p.communicate(timeout=120) + (p.returncode,) for p in (first, second)]
     assert [code for _, _, code in results] == [0, 0], [err for _, err, _ in results]
     written = sorted(json.loads(out_text)["files"]["written"] for out_text, _, _ in results)
-    assert written == [0, 10]  # one run wrote everything, the other found it done
+    assert written == [0, 15]  # one run wrote everything, the other found it done
     _assert_every_feed_whole(out)
 
 
@@ -335,7 +337,7 @@ def test_library_build_reports_changes(tmp_path: Path) -> None:
     settings = dataclasses.replace(make_settings(), output_dir=tmp_path)
     first = build(settings, as_of=AS_OF)
     assert {c.status for c in first.publish.changes} == {"written"}
-    assert sum(c.added for c in first.publish.changes) == 30  # 5 articles x 3 feeds x 2 formats
+    assert sum(c.added for c in first.publish.changes) == 45  # 5 articles x 3 feeds x 3 formats
     second = build(settings, as_of=AS_OF)
     assert {c.status for c in second.publish.changes} == {"unchanged"}
 

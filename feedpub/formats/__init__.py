@@ -22,7 +22,7 @@ if TYPE_CHECKING:
     from feedpub.model import Article, FeedPlan
     from feedpub.settings import Settings
 
-__all__ = ["FORMATS", "MAX_FEED_BYTES", "Format", "by_root", "load_document_writer", "names"]
+__all__ = ["FORMATS", "MAX_FEED_BYTES", "Format", "by_root", "by_suffix", "load_document_writer", "names"]
 
 # The largest feed the W3C Feed Validation Service reads: a longer one gets
 # its ValidatorLimit error, unread (its MAXDATALENGTH).
@@ -39,19 +39,22 @@ class Format:
     media_type: str
     title: str  # its name in prose: "Atom"
     label: str  # the kind of document, in messages: "an Atom feed"
-    root: str  # the tag of a document's root element (Clark notation)
+    root: str | None  # the tag of a document's root element (Clark notation); None: not XML
     render_entry: Callable[[Article, Settings], bytes]
     # The document as chunks: the head, the entries as given, the tail.
     render_document: Callable[[FeedPlan, Sequence[bytes], Settings], tuple[bytes, ...]]
-    # Reports into the checker what the parsed document (its root element) breaks.
+    # Reports into the checker what the document breaks: given the parsed root
+    # element of an XML document, the bytes of any other.
     check: Callable[[Checker, Any], None]
+    # Between two entries, a chunk of its own (JSON's comma); none in XML.
+    separator: bytes = b""
 
 
 # The format modules build their Format from the class above: imported after it.
-from feedpub.formats import atom, rss  # noqa: E402
+from feedpub.formats import atom, jsonfeed, rss  # noqa: E402
 
 # In the order feeds are written, listed and reported in: fixed, never hash order.
-FORMATS: dict[str, Format] = {fmt.name: fmt for fmt in (atom.FORMAT, rss.FORMAT)}
+FORMATS: dict[str, Format] = {fmt.name: fmt for fmt in (atom.FORMAT, rss.FORMAT, jsonfeed.FORMAT)}
 
 
 def names() -> tuple[str, ...]:
@@ -62,3 +65,8 @@ def names() -> tuple[str, ...]:
 def by_root(tag: str) -> Format | None:
     """The format whose documents have the root element ``tag``, if any."""
     return next((fmt for fmt in FORMATS.values() if fmt.root == tag), None)
+
+
+def by_suffix(path: str) -> Format | None:
+    """The format that is not XML whose files end as ``path`` does, if any."""
+    return next((fmt for fmt in FORMATS.values() if fmt.root is None and path.endswith(fmt.suffix)), None)

@@ -88,8 +88,9 @@ class Written(Generic[Item]):
     file: str
     format: str
     sha256: str
-    chunks: Sequence[bytes]  # head, one chunk per entry, tail
+    chunks: Sequence[bytes]  # head, one chunk per entry (a separator chunk between two when step is 2), tail
     items: Sequence[Item]  # what each entry renders, in order
+    step: int = 1  # chunks from one entry to the next
 
 
 def index(
@@ -103,7 +104,8 @@ def index(
     keys_of: dict[Hashable, bytes] = {}  # each item's key, asked once for every format
     placements = []
     for written in files:
-        if len(written.chunks) != len(written.items) + 2:
+        step = written.step
+        if len(written.chunks) != 2 + (len(written.items) * step - (step - 1) if written.items else 0):
             raise ValueError(f"{written.file}: {len(written.chunks)} chunks for {len(written.items)} entries")
         known = seen.setdefault(written.format, set())
         idents = list(map(ident, written.items))
@@ -117,6 +119,8 @@ def index(
         unkeyed = [number for number in fresh if idents[number] not in keys_of]
         keys_of.update(zip([idents[n] for n in unkeyed], map(key, [written.items[n] for n in unkeyed]), strict=True))
         starts = list(accumulate(map(len, written.chunks[1:-1]), initial=len(written.chunks[0])))
+        if step != 1:  # the entries' chunks only: a separator is no entry
+            fresh = [number * step for number in fresh]
         spans = array("Q", chain.from_iterable((starts[n], starts[n + 1] - starts[n]) for n in fresh))
         keys = b"".join(map(keys_of.__getitem__, fresh_idents))
         size = starts[-1] + len(written.chunks[-1])

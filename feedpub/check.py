@@ -34,6 +34,7 @@ _UNSAFE_MARKUP = re.compile(
 )
 _UNSAFE_SCHEME = re.compile(r"^\s*(javascript|vbscript|data|file):", re.IGNORECASE)
 _BAD_CHARACTERS = re.compile("[\x80-\x9f\ufffd]")
+_RFC3339 = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?(Z|[+-]\d{2}:\d{2})$")
 # The HTML elements the validator knows (its "contains HTML" checks look only for these).
 _HTML_TAGS = frozenset(
     "a abbr acronym address area b base bdo big blockquote body br button caption center cite code col "
@@ -72,6 +73,21 @@ class Checker:
             self.report(element, "RelativeLink", f"{what} {value[:80]!r} is not an absolute http(s) URL")
         elif not http_only and ":" not in value:
             self.report(element, "InvalidFullLink", f"{what} {value[:80]!r} is not an absolute IRI")
+
+    def rfc3339(self, element: Any, value: Any, what: str = "") -> datetime | None:
+        """The moment an RFC 3339 date-time names (None: it names none, reported);
+        ``what`` names the value in the messages."""
+        named = f"{what} " if what else ""
+        if not isinstance(value, str) or not _RFC3339.match(value):
+            self.report(element, "InvalidRFC3339Date", f"{named}{value!r} is not an RFC 3339 date-time")
+            return None
+        try:  # the right shape is not yet a moment: 2023-02-30, 24:00, a leap second, +24:00
+            when = datetime.fromisoformat(value.replace("Z", "+00:00"))
+        except ValueError:
+            self.report(element, "InvalidRFC3339Date", f"{named}{value!r} is not a moment of the calendar")
+            return None
+        self.plausible(element, when, value)
+        return when
 
     def plausible(self, element: Any, when: datetime, text: str) -> None:
         if when < EARLIEST or (self.now is not None and when > self.now + timedelta(minutes=10)):

@@ -208,14 +208,21 @@ def _dumps(document: dict[str, object]) -> str:
     return json.dumps(document, indent=2, ensure_ascii=True)
 
 
-def _json_summary(report, code: ExitCode) -> str:
-    publish = report.publish
-    document = {
+def _json_head(report, code: ExitCode) -> dict[str, object]:
+    """What every ``--json`` document begins with: the exit code and the records' counts and problems."""
+    return {
         "exit_code": int(code),
         "records": report.records,
         "published": report.published,
         "skipped": report.skipped,
         "problems": [_problem_json(p) for p in report.problems],
+    }
+
+
+def _json_summary(report, code: ExitCode) -> str:
+    publish = report.publish
+    document = {
+        **_json_head(report, code),
         "files": {
             "written": len(publish.written),
             "unchanged": len(publish.unchanged),
@@ -307,8 +314,8 @@ def _feed_findings(path: str, now: datetime) -> list[Problem]:
     can block (a FIFO named like a feed is reported, not waited on), and no
     more is read than the validator takes (a file of gigabytes is not loaded)."""
     from feedpub.check import check_feed, finding, too_large
+    from feedpub.files import TooLarge, read_regular_file
     from feedpub.formats import MAX_FEED_BYTES
-    from feedpub.settings import TooLarge, read_regular_file
 
     try:
         data = read_regular_file(path, MAX_FEED_BYTES)
@@ -346,11 +353,7 @@ def _check(args: argparse.Namespace, out: TextIO, err: TextIO) -> ExitCode:
     files = [path for path, rendered, _ in checked if not rendered]
     if args.json:
         document = {
-            "exit_code": int(code),
-            "records": report.records,
-            "published": report.published,
-            "skipped": report.skipped,
-            "problems": [_problem_json(p) for p in report.problems],
+            **_json_head(report, code),
             "feeds": [
                 {"path": shown(path), "rendered": rendered, "findings": [_finding_json(f) for f in found]}
                 for path, rendered, found in checked

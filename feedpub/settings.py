@@ -10,10 +10,8 @@ it is wrong.
 from __future__ import annotations
 
 import dataclasses
-import errno
 import os
 import re
-import stat
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import tzinfo
@@ -21,6 +19,7 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 from feedpub.errors import ConfigError, FieldError, URLError
+from feedpub.files import read_regular_file
 from feedpub.formats import names as format_names
 from feedpub.records.dates import AmbiguousDates
 from feedpub.records.text import clean_text, show
@@ -420,41 +419,6 @@ def apply(settings: Settings, values: dict[str, Any], source: str) -> Settings:
 # What YAML 1.1 refuses anywhere in a stream (section 5.1): PyYAML's message
 # for it gives an offset, not the line.
 _NOT_YAML = re.compile("[^\t\n\r\x20-\x7e\x85\xa0-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
-_READ_FLAGS = os.O_RDONLY | getattr(os, "O_NONBLOCK", 0)
-
-
-class TooLarge(OSError):
-    """A file larger than its reader takes; ``size`` is its real size."""
-
-    def __init__(self, path: str | Path, size: int, limit: int) -> None:
-        super().__init__(errno.EFBIG, f"is {size:,} bytes, over the limit of {limit:,}", str(path))
-        self.size = size
-
-
-def read_regular_file(path: str | Path, limit: int | None = None) -> bytes:
-    """The bytes of a regular file (links followed).  The open cannot block:
-    a FIFO or a device where a file was expected is refused, not waited on.
-    Raises ``OSError``, with ``strerror`` "not a regular file" for those.
-    With ``limit``, a larger file raises ``TooLarge`` having read no more
-    than ``limit + 1`` bytes of it: a file of gigabytes is not loaded whole."""
-    fd = os.open(path, _READ_FLAGS)
-    try:
-        info = os.fstat(fd)
-        if not stat.S_ISREG(info.st_mode):
-            raise OSError(0, "not a regular file", str(path))
-        if limit is not None and info.st_size > limit:
-            raise TooLarge(path, info.st_size, limit)
-        left = info.st_size + 1 if limit is None else limit + 1  # None: until the end, however it grew
-        parts = []
-        while part := os.read(fd, max(left, 1 << 16) if limit is None else left):
-            parts.append(part)
-            if limit is not None:
-                left -= len(part)
-                if left <= 0:  # grown since it was measured
-                    raise TooLarge(path, max(os.fstat(fd).st_size, limit + 1), limit)
-        return b"".join(parts)
-    finally:
-        os.close(fd)
 
 
 def read_config(path: Path) -> dict[str, Any]:

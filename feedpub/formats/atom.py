@@ -8,7 +8,6 @@ formats' writers are in ``common``.
 from __future__ import annotations
 
 import html
-import re
 from collections.abc import Sequence
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
@@ -100,21 +99,9 @@ def render_document(plan: FeedPlan, entries: Sequence[bytes], settings: Settings
 
 # --- checks ---------------------------------------------------------------------------
 
-_RFC3339 = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?(Z|[+-]\d{2}:\d{2})$")
-
 
 def _rfc3339(checker: Checker, element: Any) -> datetime | None:
-    text = (element.text or "").strip()
-    if not _RFC3339.match(text):
-        checker.report(element, "InvalidRFC3339Date", f"{text!r} is not an RFC 3339 date-time")
-        return None
-    try:  # the right shape is not yet a moment: 2023-02-30, 24:00, a leap second, +24:00
-        when = datetime.fromisoformat(text.replace("Z", "+00:00"))
-    except ValueError:
-        checker.report(element, "InvalidRFC3339Date", f"{text!r} is not a moment of the calendar")
-        return None
-    checker.plausible(element, when, text)
-    return when
+    return checker.rfc3339(element, (element.text or "").strip())
 
 
 def _link_attributes(checker: Checker, link: Any) -> None:

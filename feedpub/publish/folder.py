@@ -17,6 +17,7 @@ import stat
 from pathlib import Path
 
 from feedpub.errors import OutputError
+from feedpub.files import NONBLOCK, read_at_most
 
 BLOCK = 1 << 20  # bytes read (and hashed) at a time
 
@@ -24,7 +25,7 @@ NOFOLLOW = getattr(os, "O_NOFOLLOW", 0)
 CLOEXEC = getattr(os, "O_CLOEXEC", 0)
 _FOLDER_FLAGS = os.O_RDONLY | getattr(os, "O_DIRECTORY", 0) | CLOEXEC
 # No link followed, no wait: opening a pipe for reading blocks until a writer comes.
-_READ_FLAGS = os.O_RDONLY | NOFOLLOW | getattr(os, "O_NONBLOCK", 0) | CLOEXEC
+_READ_FLAGS = os.O_RDONLY | NOFOLLOW | NONBLOCK | CLOEXEC
 
 
 def path_parts(relative: str) -> tuple[str, ...]:
@@ -127,15 +128,7 @@ class OutputFolder:
         if fd is None:
             return None
         try:
-            parts = []
-            wanted = limit + 1
-            while wanted > 0:
-                part = os.read(fd, min(wanted, BLOCK))
-                if not part:
-                    break
-                parts.append(part)
-                wanted -= len(part)
-            return b"".join(parts)
+            return read_at_most(fd, os.fstat(fd).st_size, limit + 1)
         except OSError:
             return None
         finally:

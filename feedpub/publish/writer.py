@@ -25,6 +25,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from feedpub.errors import OutputError
+from feedpub.files import read_at_most
 from feedpub.publish.folder import BLOCK, CLOEXEC, NOFOLLOW, OutputFolder, open_regular
 
 _TEMPORARY_SUFFIX = ".feedpub.tmp"  # a mark no other program puts on its files
@@ -58,7 +59,7 @@ def digest_if_same(folder: int, name: str, chunks: Sequence[bytes]) -> str | Non
             return None
         digest = hashlib.sha256()
         for block in _blocks(chunks):
-            if _read_exactly(fd, len(block)) != block:
+            if read_at_most(fd, len(block), len(block)) != block:
                 return None
             digest.update(block)
         return digest.hexdigest()
@@ -66,17 +67,6 @@ def digest_if_same(folder: int, name: str, chunks: Sequence[bytes]) -> str | Non
         return None
     finally:
         os.close(fd)
-
-
-def _read_exactly(fd: int, size: int) -> bytes:
-    parts = []
-    while size > 0:
-        part = os.read(fd, size)
-        if not part:
-            break
-        parts.append(part)
-        size -= len(part)
-    return parts[0] if len(parts) == 1 else b"".join(parts)
 
 
 def _blocks(chunks: Sequence[bytes]) -> Iterator[bytes]:

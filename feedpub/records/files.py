@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Literal, NamedTuple, overload
 
 from feedpub.errors import ConfigError, Problem, Severity
+from feedpub.files import NONBLOCK, read_at_most
 
 if TYPE_CHECKING:  # feedpub.settings reads dates and URLs from this package
     from feedpub.settings import Settings
@@ -120,7 +121,7 @@ def walk(
         folders.extend(reversed(subfolders))
 
 
-_READ_FLAGS = os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_NONBLOCK", 0)
+_READ_FLAGS = os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0) | NONBLOCK
 
 
 # The stamp of a file that could not be read: it matches no file, so the
@@ -140,19 +141,7 @@ def read_stamped(path: str, limit: int) -> tuple[bytes | Problem, Stamp]:
         info = os.fstat(fd)
         if not stat.S_ISREG(info.st_mode):
             return Problem(path, None, "is not a regular file; not read"), UNREAD
-        # Ask for the size the file has, and one byte more to see it end:
-        # asking for the whole limit would allocate a megabyte for every record.
-        wanted = limit + 1
-        parts = []
-        ask = min(info.st_size + 1, wanted)
-        while wanted > 0:
-            part = os.read(fd, ask)
-            if not part:
-                break
-            parts.append(part)
-            wanted -= len(part)
-            ask = min(1 << 16, wanted)  # it grew, or the read was short: go on in pieces
-        return parts[0] if len(parts) == 1 else b"".join(parts), Stamp(info.st_size, info.st_mtime_ns)
+        return read_at_most(fd, info.st_size, limit + 1), Stamp(info.st_size, info.st_mtime_ns)
     except OSError as exc:
         return Problem(path, None, f"cannot be read: {exc.strerror or exc}"), UNREAD
     finally:

@@ -140,6 +140,7 @@ def test_interrupts_at_any_moment_leave_no_helper_and_no_descriptor() -> None:
 
     chooser = random.Random(5)
     before = open_descriptors()
+    mask = signal.pthread_sigmask(signal.SIG_BLOCK, ())
     previous = signal.signal(signal.SIGALRM, interrupt)
     try:
         for _ in range(80):
@@ -151,6 +152,7 @@ def test_interrupts_at_any_moment_leave_no_helper_and_no_descriptor() -> None:
             signal.setitimer(signal.ITIMER_REAL, 0)
             assert no_children_left()
             assert open_descriptors() == before
+            assert signal.pthread_sigmask(signal.SIG_BLOCK, ()) == mask  # no signal left blocked
     finally:
         signal.setitimer(signal.ITIMER_REAL, 0)
         signal.signal(signal.SIGALRM, previous)

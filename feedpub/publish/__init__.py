@@ -23,15 +23,14 @@ One run at a time holds the output folder: ``feedpub.publish.lock``.
 
 from __future__ import annotations
 
-import contextlib
 import os
-import signal
 import stat
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from feedpub import signals
 from feedpub.errors import OutputError, Problem, Severity
 from feedpub.model import OutputFile, OwnedPaths
 from feedpub.publish import writer
@@ -122,19 +121,6 @@ def _remove_stale_temporaries(output: OutputFolder, owned: OwnedPaths, relatives
     folders = {tuple(r.split("/")[:-1]) for r in relatives if isinstance(r, str) and is_owned(r, owned)}
     folders |= {tuple(f.split("/")) if f else () for f in owned.folders}
     writer.remove_temporaries(output, folders)
-
-
-@contextlib.contextmanager
-def _interrupts_held() -> Iterator[None]:
-    """Signals held back from this thread for a moment (raised when it ends)."""
-    if not hasattr(signal, "pthread_sigmask"):
-        yield
-        return
-    before = signal.pthread_sigmask(signal.SIG_BLOCK, signal.valid_signals())
-    try:
-        yield
-    finally:
-        signal.pthread_sigmask(signal.SIG_SETMASK, before)
 
 
 def publish(
@@ -254,7 +240,7 @@ def _publish(
             # one the pool no longer waits for.  The first writers are at
             # work before the last file is handed out; an interrupt that came
             # meanwhile is raised here, inside the ``try``.
-            with _interrupts_held():
+            with signals.held():
                 for item, place, ready in zip(files, places, readies, strict=True):
                     putting.append(pool.submit(put, item, place, ready))
             wait(readies)

@@ -34,7 +34,6 @@ at work then: a build has none.)
 
 from __future__ import annotations
 
-import contextlib
 import gc
 import os
 import pickle
@@ -43,10 +42,11 @@ import signal
 from collections.abc import Callable, Iterator, Sequence
 from typing import Generic, TypeVar
 
+from feedpub import signals
+
 Item = TypeVar("Item")
 Result = TypeVar("Result")
-# A signal mask to restore (None: the platform has no masks).
-_Mask = set[signal.Signals | int] | None
+_Mask = signals.Mask
 
 AHEAD = 3  # items handed to a helper and not yet returned (see above)
 _PIPE_SIZE = 1 << 20  # room for a helper's results while the caller is busy
@@ -75,26 +75,13 @@ def ordered_map(
     # effect right after.
     crew = None
     try:
-        with _signals_held() as mask:
+        with signals.held() as mask:
             crew = _Crew(function, items, helpers, mask)
         yield from crew.run(meanwhile)
     finally:
         if crew is not None:
-            with _signals_held():
+            with signals.held():
                 crew.stop()
-
-
-@contextlib.contextmanager
-def _signals_held() -> Iterator[_Mask]:
-    """Every signal blocked; yields the mask to restore (None: no masks here)."""
-    if not hasattr(signal, "pthread_sigmask"):
-        yield None
-        return
-    before = signal.pthread_sigmask(signal.SIG_BLOCK, signal.valid_signals())
-    try:
-        yield before
-    finally:
-        signal.pthread_sigmask(signal.SIG_SETMASK, before)
 
 
 # The caller's ends of every helper's pipes, of every map alive in this

@@ -22,13 +22,15 @@ feeds: $(BIN)/feedpub
 
 # The lint, the format and the types are checked before the suite: any
 # failure fails the target.  tests/test_readers.py reads the feeds with sfeed,
-# a feed reader other than feedparser, from the system's packages (apt-get
+# a feed reader other than feedparser, and the browser tests (tests/browser.py)
+# run Debian's Chromium headless; both come from the system's packages (apt-get
 # needs root).
 test: $(BIN)/feedpub
 	$(BIN)/ruff check
 	$(BIN)/ruff format --check
 	$(BIN)/mypy
 	command -v sfeed >/dev/null || (apt-get update && apt-get install -y --no-install-recommends sfeed)
+	command -v chromium >/dev/null || (apt-get update && apt-get install -y --no-install-recommends chromium)
 	$(BIN)/python -m pytest -q
 
 # Regenerate tests/golden/ after an intended change of output; review the diff.

@@ -158,9 +158,6 @@ class _NoRedirects(urllib.request.HTTPRedirectHandler):
         return None
 
 
-_OPENER = urllib.request.build_opener(_NoRedirects)
-
-
 def _post(url: str, form: bytes, timeout: float) -> tuple[int, str]:
     """POST ``form`` to ``url``: the answer's status and the start of its body."""
     request = urllib.request.Request(
@@ -170,7 +167,8 @@ def _post(url: str, form: bytes, timeout: float) -> tuple[int, str]:
         headers={"Content-Type": "application/x-www-form-urlencoded", "User-Agent": f"feedpub/{__version__}"},
     )
     try:
-        with _OPENER.open(request, timeout=timeout) as response:
+        # Built for each request: its proxies are the environment's at the time.
+        with urllib.request.build_opener(_NoRedirects).open(request, timeout=timeout) as response:
             return response.status, _answer(response.read(ANSWER_CHARS * 4))
     except urllib.error.HTTPError as exc:
         with exc:

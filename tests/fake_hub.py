@@ -81,3 +81,13 @@ def closed_port_url() -> str:
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]
     return f"http://127.0.0.1:{port}/hub"
+
+
+PROXY_VARIABLES = ("http_proxy", "https_proxy", "all_proxy", "HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY")
+
+
+def without_proxies(monkeypatch) -> None:
+    """Loopback stays loopback: no proxy of the environment in between
+    (urllib and requests both follow these variables)."""
+    for name in PROXY_VARIABLES:
+        monkeypatch.delenv(name, raising=False)

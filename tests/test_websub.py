@@ -21,10 +21,17 @@ from feedpub.publish import FileChange, PublishReport
 from feedpub.settings import Settings, apply
 from feedpub.websub import Pinger, notify, pinger, topics
 from tests.conftest import AS_OF, make_settings, record
-from tests.fake_hub import closed_port_url, fake_hub
+from tests.fake_hub import closed_port_url, fake_hub, without_proxies
 from tests.golden import GOLDEN, GOLDEN_HUB, HUBS
 
 SCHEMA = json.loads((Path(__file__).parent / "data" / "jsonfeed-1.1.schema.json").read_text("utf-8"))
+
+
+@pytest.fixture(autouse=True)
+def _no_proxy(monkeypatch) -> None:
+    without_proxies(monkeypatch)
+
+
 FEEDS = ("https://feeds.example.org/a.atom.xml", "https://feeds.example.org/topics/b.json")
 
 

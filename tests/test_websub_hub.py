@@ -31,6 +31,7 @@ from werkzeug.serving import make_server
 from feedpub.cli import main
 from feedpub.errors import ExitCode
 from tests.conftest import record
+from tests.fake_hub import without_proxies
 
 AS_OF = ("--as-of", "2026-01-01T00:00:00Z")
 WATCHED = "topics/robots.atom.xml"  # the feed the subscriber follows
@@ -48,9 +49,7 @@ def _serve(server) -> Iterator[str]:  # noqa: ANN001
 
 @pytest.fixture
 def no_proxy(monkeypatch) -> None:
-    """Loopback stays loopback: no proxy of the environment in between."""
-    for name in ("http_proxy", "https_proxy", "all_proxy", "HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY"):
-        monkeypatch.delenv(name, raising=False)
+    without_proxies(monkeypatch)
 
 
 @pytest.fixture

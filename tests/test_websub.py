@@ -69,6 +69,21 @@ def test_readers_find_each_hub_and_the_feeds_stay_clean() -> None:
     assert check_feed("all.json", (GOLDEN_HUB / "all.json").read_bytes(), now=None) == []
 
 
+@pytest.mark.parametrize(
+    ("change", "rule"),
+    [
+        (lambda d: d.replace(b'"url": "https://hub.example.org/"', b'"url": "/hub"'), "RelativeLink"),
+        (lambda d: d.replace(b'{"type": "WebSub", "url": "https://hub.example.org/"}', b'"https://hub.example.org/"'),
+         "InvalidValue"),
+        (lambda d: d.replace(b'{"type": "WebSub", ', b"{", 1), "InvalidValue"),
+    ],
+)  # fmt: skip
+def test_check_reports_a_json_feeds_unusable_hub(change, rule: str) -> None:
+    data = change((GOLDEN_HUB / "all.json").read_bytes())
+    assert data != (GOLDEN_HUB / "all.json").read_bytes()
+    assert [f.rule for f in check_feed("all.json", data, now=None)] == [rule]
+
+
 def test_the_rss_hub_link_follows_the_self_link_whatever_the_title_says() -> None:
     settings = make_settings(title='Say rel="self" <atom:link', hub=HUBS[:1])
     (rss,) = [o.data for o in build(settings, as_of=AS_OF, write=False).outputs if o.path == "all.rss.xml"]

@@ -158,6 +158,12 @@ def check(checker: Checker, data: Any) -> None:
     for key in ("home_page_url", "feed_url"):
         if key in feed:
             _url(checker, top, feed[key], key)
+    hubs = feed.get("hubs", [])
+    for hub in hubs if isinstance(hubs, list) else [hubs]:
+        if not isinstance(hub, dict) or not isinstance(hub.get("type"), str):
+            checker.report(top, "InvalidValue", "a hub is not an object with a type and a url")
+        else:
+            _url(checker, top, hub.get("url"), "hub url")
     items = feed.get("items", [])
     if not isinstance(items, list):
         checker.report(top, "InvalidValue", "items is not a list")

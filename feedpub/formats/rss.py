@@ -220,6 +220,8 @@ def check(checker: Checker, rss: Any) -> None:
     link = channel.find("link")
     if link is not None:
         checker.url(link, (link.text or "").strip(), "channel link")
+    for hub in (x for x in channel.findall(ATOM + "link") if x.get("rel") == "hub"):
+        checker.url(hub, hub.get("href"), "hub link")  # a subscriber's hub must be reachable as it is
     selves = [x for x in channel.findall(ATOM + "link") if x.get("rel") == "self"]
     if len(selves) != 1:
         checker.report(channel, "MissingAtomSelfLink", f"channel has {len(selves)} atom:link rel=self, not one")

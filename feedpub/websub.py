@@ -6,8 +6,8 @@ feed by that self URL, its topic; when a run rewrites a feed, ``Pinger``
 (a step after publishing, ``feedpub.publish.AfterPublish``) sends each hub
 one publish request per rewritten feed, the form the hubs take:
 ``hub.mode=publish`` with the topic as both ``hub.url`` and ``hub.topic``
-(WebSub leaves publishing to the hub; PubSubHubbub 0.3 named the field
-``hub.url``, later hubs ``hub.topic``).  The hub then fetches the feed and
+(WebSub leaves publishing to each hub; PubSubHubbub 0.3 named the field
+``hub.url``, and some later hubs read ``hub.topic`` only).  The hub then fetches the feed and
 sends it to the subscribers.
 
 A ping is an announcement, never part of publishing: the feeds are in place

@@ -219,7 +219,7 @@ def _json_head(report, code: ExitCode) -> dict[str, object]:
     }
 
 
-def _json_summary(report, code: ExitCode) -> str:
+def _json_summary(report, code: ExitCode, pings=()) -> str:
     publish = report.publish
     document = {
         **_json_head(report, code),
@@ -238,6 +238,10 @@ def _json_summary(report, code: ExitCode) -> str:
                 "removed": c.removed,
             }
             for c in publish.changes
+        ],
+        "pings": [
+            {"hub": p.hub, "topic": p.topic, "status": p.status, "attempts": p.attempts, "message": p.message}
+            for p in pings
         ],
     }
     return _dumps(document)
@@ -283,30 +287,48 @@ def _talkative(args: argparse.Namespace, out: TextIO) -> bool:
 
 def _build(args: argparse.Namespace, out: TextIO, err: TextIO) -> ExitCode:
     from feedpub.pipeline import build
+    from feedpub.websub import pinger
 
     settings = _settings(args)
     as_of = _as_of(args.as_of)
+    ping = pinger(settings)
     bar = ProgressBar(err) if _wants_progress(args, err) else None
     try:
-        report = build(settings, as_of=as_of, progress=bar)
+        report = build(settings, as_of=as_of, progress=bar, after=[ping] if ping else [])
     finally:
         if bar:
             bar.close()
     for problem in report.problems:
         print(problem, file=err)
     assert report.publish is not None  # a build that writes reports what it published
-    for warning in report.publish.warnings:
+    # A hub not told is a warning: the feeds are published all the same, and
+    # its subscribers find the change when they next fetch the feed.
+    for warning in (*report.publish.warnings, *(ping.problems if ping else ())):
         print(f"feedpub: warning: {warning.path}: {warning.message}", file=err)
     # A folder that could not be listed may hide records: as worth a look as a rejected one.
     code = ExitCode.REJECTED if report.rejected or report.errors else ExitCode.OK
+    pings = ping.pings if ping else ()
     if args.json:
-        print(_json_summary(report, code), file=out)
+        print(_json_summary(report, code, pings), file=out)
     elif _talkative(args, out):
-        print(_summary(report), file=out)
+        print(_summary(report) + _pings_summary(pings), file=out)
         if args.verbose:
-            for line in _change_lines(report):
+            for line in [*_change_lines(report), *_ping_lines(pings)]:
                 print(line, file=out)
     return code
+
+
+def _pings_summary(pings) -> str:
+    """``; 6 pings, 1 not announced``: what the hubs were told, when any were."""
+    if not pings:
+        return ""
+    failed = sum(not p.notified for p in pings)
+    return f"; {_count(len(pings), 'ping')}{f', {failed} not announced' if failed else ''}"
+
+
+def _ping_lines(pings) -> list[str]:
+    """One line per ping: what became of it, the hub and the feed."""
+    return [f"  {p.status:<10} {p.hub} <- {p.topic}" for p in pings]
 
 
 def _feed_findings(path: str, now: datetime) -> list[Problem]:

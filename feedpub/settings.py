@@ -114,6 +114,15 @@ def _optional_url(value: Any, where: str) -> str | None:
     return None if value is None else _url(value, where)
 
 
+def _hubs(value: Any, where: str) -> tuple[str, ...]:
+    """One hub's URL or a list of them, in the order given, each once."""
+    if isinstance(value, (list, tuple)):
+        urls = [_url(url, f"{where}[{number}]") for number, url in enumerate(value)]
+    else:
+        urls = [_url(value, where)]
+    return tuple(dict.fromkeys(urls))
+
+
 def _count(value: Any, where: str) -> int:
     if isinstance(value, bool) or not isinstance(value, int) or value < 0:
         raise ConfigError(f"{where}: {show(value)} is not a whole number >= 0")
@@ -130,6 +139,13 @@ def _seconds(value: Any, where: str) -> float:
     if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 <= value <= 86400:
         raise ConfigError(f"{where}: {show(value)} is not a number of seconds from 0 to 86400")
     return float(value)
+
+
+def _ping_seconds(value: Any, where: str) -> float:
+    seconds = _seconds(value, where)
+    if seconds == 0:  # no time at all to answer: every ping would fail
+        raise ConfigError(f"{where}: {show(value)} must be more than 0")
+    return seconds
 
 
 def _flag(value: Any, where: str) -> bool:
@@ -340,6 +356,20 @@ class Settings:
         Option(("--jobs",), "processes parsing at once, this one included (default: one per CPU)", "N", type=int),
         shown="one per CPU",
     )
+    # WebSub hubs every feed names next to its self link (none: no hub link)
+    hub: tuple[str, ...] = setting((), _hubs, shown="none")
+    ping: bool = setting(  # tell the hubs which feeds changed, after publishing
+        False,
+        _flag,
+        Option(
+            ("--ping",),
+            "after publishing, tell each hub (the hub setting) which feeds changed",
+            action="store_true",
+            commands=("build",),
+        ),
+    )
+    ping_timeout: float = setting(10.0, _ping_seconds)  # seconds for one hub to answer one ping
+    ping_attempts: int = setting(3, _positive)  # tries of one ping, the first included
     source: str = field(default="defaults", compare=False)  # where the values came from
 
     @property

@@ -1,7 +1,8 @@
 """Regenerate the golden feeds: ``make golden`` (or ``python -m tests.golden``).
 
 The golden files are the whole output for the five seed records, drafts
-included, with the settings of ``tests.conftest.make_settings``.  Review the
+included, with the settings of ``tests.conftest.make_settings``; ``golden-hub/``
+holds the combined feeds of the same build with WebSub hubs set (``HUBS``).  Review the
 diff before committing it: every changed byte reaches every subscriber.
 """
 
@@ -15,6 +16,9 @@ from feedpub.pipeline import build
 from tests.conftest import AS_OF, make_settings
 
 GOLDEN = Path(__file__).resolve().parent / "golden"
+GOLDEN_HUB = GOLDEN.with_name("golden-hub")
+# Two hubs, one with a query that XML must escape.
+HUBS = ("https://hub.example.org/", "https://websub.example.net/hub?site=feeds&v=1")
 
 
 def main() -> int:
@@ -25,6 +29,13 @@ def main() -> int:
         target.parent.mkdir(parents=True, exist_ok=True)
         target.write_bytes(output.data)
         print(f"wrote tests/golden/{output.path}")
+    shutil.rmtree(GOLDEN_HUB, ignore_errors=True)
+    GOLDEN_HUB.mkdir()
+    report = build(make_settings(hub=HUBS), as_of=AS_OF, write=False)
+    for output in report.outputs:
+        if "/" not in output.path:  # the combined feeds show the heads; topic feeds add nothing
+            (GOLDEN_HUB / output.path).write_bytes(output.data)
+            print(f"wrote tests/golden-hub/{output.path}")
     return 0
 
 

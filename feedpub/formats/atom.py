@@ -92,6 +92,8 @@ def render_document(plan: FeedPlan, entries: Sequence[bytes], settings: Settings
     # The alternate first: some readers take the first link as the website.
     feed.link(href=settings.home_url, rel="alternate", type="text/html")
     feed.link(href=url, rel="self", type=MEDIA_TYPE)
+    for hub in settings.hub:  # WebSub 4: the hubs beside the self link
+        feed.link(href=hub, rel="hub")
     feed.updated(plan.updated)
     header = feed.atom_str(pretty=True, encoding="UTF-8", xml_declaration=True)
     return splice(header, b"</feed>", entries)

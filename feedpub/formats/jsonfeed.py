@@ -82,15 +82,17 @@ def render_entry(article: Article, settings: Settings) -> bytes:
 def render_document(plan: FeedPlan, entries: Sequence[bytes], settings: Settings) -> tuple[bytes, ...]:
     """The feed of ``plan`` as chunks: the head, the items with a separator
     chunk between each two, the tail."""
-    head = {
+    head: dict[str, Any] = {
         "version": VERSION,
         "title": plan.title,
         "home_page_url": settings.home_url,
         "feed_url": self_url(plan, SUFFIX, settings),
-        "description": plan.subtitle,
-        "language": settings.language,
-        "authors": [{"name": settings.author}],
     }
+    if settings.hub:  # the WebSub hubs, next to the feed's own address
+        head["hubs"] = [{"type": "WebSub", "url": hub} for hub in settings.hub]
+    head["description"] = plan.subtitle
+    head["language"] = settings.language
+    head["authors"] = [{"name": settings.author}]
     lines = ["{", *(f"  {_ENCODE(key)}: {_ENCODE(value)}," for key, value in head.items()), '  "items": [', ""]
     chunks = [("\n".join(lines)).encode("utf-8")]
     for number, entry in enumerate(entries):
@@ -156,6 +158,12 @@ def check(checker: Checker, data: Any) -> None:
     for key in ("home_page_url", "feed_url"):
         if key in feed:
             _url(checker, top, feed[key], key)
+    hubs = feed.get("hubs", [])
+    for hub in hubs if isinstance(hubs, list) else [hubs]:
+        if not isinstance(hub, dict) or not isinstance(hub.get("type"), str):
+            checker.report(top, "InvalidValue", "a hub is not an object with a type and a url")
+        else:
+            _url(checker, top, hub.get("url"), "hub url")
     items = feed.get("items", [])
     if not isinstance(items, list):
         checker.report(top, "InvalidValue", "items is not a list")

@@ -123,11 +123,24 @@ def render_document(plan: FeedPlan, entries: Sequence[bytes], settings: Settings
     feed.pubDate(plan.updated)
     header = feed.rss_str(pretty=True, encoding="UTF-8", xml_declaration=True)
     header = header.replace(_UNUSED_CONTENT_NS, b"", 1)
+    if settings.hub:
+        header = _with_hubs(header, settings.hub)
     # The channel's plain text (the title and description of the settings, a
     # topic's name) written as the items write theirs (see _title): lxml
     # writes entity references, which draw CharacterData warnings.
     header = header.replace(b"&lt;", b"&#x3C;").replace(b"&amp;", b"&#x26;").replace(b"&gt;", b"&#x3E;")
     return splice(header, b"  </channel>", entries)
+
+
+def _with_hubs(header: bytes, hubs: Sequence[str]) -> bytes:
+    """The head with an ``atom:link rel="hub"`` per hub after the self link
+    (WebSub 4), which feedgen does not write in RSS: it drops any Atom link
+    but the self link from a channel."""
+    # The head's one atom:link: markup, as text escapes "<" (a title may say rel="self").
+    self_link = header.index(b"<atom:link ")
+    end = header.index(b"\n", self_link) + 1
+    links = "".join(f'    <atom:link href="{xml_attr(hub)}" rel="hub"/>\n' for hub in hubs)
+    return header[:end] + links.encode("ascii") + header[end:]
 
 
 # --- checks ---------------------------------------------------------------------------
@@ -207,6 +220,8 @@ def check(checker: Checker, rss: Any) -> None:
     link = channel.find("link")
     if link is not None:
         checker.url(link, (link.text or "").strip(), "channel link")
+    for hub in (x for x in channel.findall(ATOM + "link") if x.get("rel") == "hub"):
+        checker.url(hub, hub.get("href"), "hub link")  # a subscriber's hub must be reachable as it is
     selves = [x for x in channel.findall(ATOM + "link") if x.get("rel") == "self"]
     if len(selves) != 1:
         checker.report(channel, "MissingAtomSelfLink", f"channel has {len(selves)} atom:link rel=self, not one")

@@ -529,7 +529,8 @@ class _Watch:
         self.records = records
         self._stop = threading.Event()
         self._threads: list[threading.Thread] = []
-        config_folder = config.parent if str(config.parent) else Path(".")
+        # Absolute, so that what changed is named in full in every message.
+        config_folder = Path(os.path.abspath(config.parent))
         config_name = config.name
 
         def is_config(_change: object, path: str) -> bool:
@@ -546,7 +547,7 @@ class _Watch:
         armed: list[threading.Event] = []
         watched: list[tuple[Path, bool, Callable[[object, str], bool]]] = [(config_folder, False, is_config)]
         if records is not None and records.is_dir():
-            watched.append((records, True, is_record))
+            watched.append((Path(os.path.abspath(records)), True, is_record))
         for folder, recursive, wanted in watched:
             ready = threading.Event()
             armed.append(ready)

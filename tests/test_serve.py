@@ -7,11 +7,18 @@ timeout, not by a stopwatch."""
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import http.client
+import queue
+import re
+import signal
 import socket
 import struct
+import subprocess
+import sys
 import threading
+import types
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from email.utils import formatdate
@@ -19,12 +26,14 @@ from pathlib import Path
 
 import pytest
 
+from feedpub.errors import ConfigError
 from feedpub.formats import FORMATS
 from feedpub.pipeline import build
 from feedpub.publish import MANIFEST_NAME
 from feedpub.publish.lock import LOCK_NAME
-from feedpub.serve import PreviewServer, Refused, request_parts
-from tests.conftest import AS_OF, make_settings
+from feedpub.serve import PreviewServer, Rebuild, Refused, request_parts, watch
+from feedpub.settings import Settings, load_settings
+from tests.conftest import AS_OF, make_settings, record
 
 TIMEOUT = 60  # seconds any one request may take before the test fails
 SECRET = b"a file outside the served folder"
@@ -335,3 +344,155 @@ def test_two_hundred_concurrent_requests_are_all_answered(server, site):
     for path, status, body in answers:
         assert status == 200, path
         assert body == (site / path).read_bytes()
+
+
+# --- serve --watch ---------------------------------------------------------------------
+
+
+def _replace(path: Path, text: str) -> None:
+    """Write ``text`` to ``path`` whole, as an editor saving by rename does."""
+    temporary = path.parent / f".{path.name}.saving"
+    temporary.write_text(text, encoding="utf-8")
+    temporary.replace(path)
+
+
+def _next(rebuilds: queue.Queue[Rebuild], wanted) -> Rebuild:
+    """The next rebuild ``wanted`` accepts, skipping others (an editor's save
+    may come as more than one change); fails once none comes in time."""
+    while True:
+        rebuild = rebuilds.get(timeout=TIMEOUT)
+        if wanted(rebuild):
+            return rebuild
+
+
+def test_watch_rebuilds_on_a_changed_record_and_keeps_the_last_good_build_on_bad_settings(tmp_path):
+    records = tmp_path / "records"
+    records.mkdir()
+    (records / "a.txt").write_text(record("First title", "https://example.com/a"), encoding="utf-8")
+    output = tmp_path / "out"
+    config = tmp_path / "feedpub.yaml"
+    config.write_text(f"records_dir: {records}\ntitle: Watched\n", encoding="utf-8")
+
+    def load() -> Settings:
+        return dataclasses.replace(load_settings(config), output_dir=output, cache_dir=None)
+
+    rebuilds: queue.Queue[Rebuild] = queue.Queue()
+    stop = threading.Event()
+    watcher = threading.Thread(
+        target=watch, args=(config, load, lambda s: build(s, as_of=AS_OF), rebuilds.put, stop), daemon=True
+    )
+    watcher.start()
+    try:
+        first = rebuilds.get(timeout=TIMEOUT)
+        assert first.error is None and first.changed == ()
+        assert b"First title" in (output / "all.atom.xml").read_bytes()
+        with PreviewServer(output, port=0) as server:
+            server.start()
+            # A record changes: the feeds follow.
+            _replace(records / "a.txt", record("Second title", "https://example.com/a"))
+            changed = _next(rebuilds, lambda r: str(records / "a.txt") in r.changed)
+            assert changed.error is None and changed.report is not None
+            assert changed.report.publish is not None and changed.report.publish.written
+            status, _, good = request(server, "/all.atom.xml")
+            assert status == 200 and b"Second title" in good and b"First title" not in good
+            # The settings break: the build fails, says why, and the last good build is still served.
+            _replace(config, f"records_dir: {records}\ntitle: Watched\nmax_items: -1\n")
+            failed = _next(rebuilds, lambda r: r.error is not None)
+            assert isinstance(failed.error, ConfigError) and "max_items" in str(failed.error)
+            assert str(config) in failed.changed
+            _replace(records / "a.txt", record("Third title", "https://example.com/a"))
+            _next(rebuilds, lambda r: str(records / "a.txt") in r.changed and r.error is not None)
+            status, _, body = request(server, "/all.atom.xml")
+            assert status == 200 and body == good
+            # Mended, the settings are read again and the waiting change is built.
+            _replace(config, f"records_dir: {records}\ntitle: Mended\n")
+            mended = _next(rebuilds, lambda r: r.error is None)
+            assert mended.report is not None
+            status, _, body = request(server, "/all.atom.xml")
+            assert b"Third title" in body and b"Mended" in body
+    finally:
+        stop.set()
+        watcher.join(timeout=TIMEOUT)
+    assert not watcher.is_alive()
+    assert not any(t.name.startswith("feedpub-watch") for t in threading.enumerate())
+
+
+def test_hidden_and_backup_files_among_the_records_start_no_rebuild(tmp_path):
+    """Editors' swap and backup files are not records: the only rebuild after
+    them is the one for the record written last."""
+    records = tmp_path / "records"
+    records.mkdir()
+    (records / "a.txt").write_text(record(), encoding="utf-8")
+    settings = make_settings(records_dir=records, output_dir=tmp_path / "out")
+    rebuilds: queue.Queue[Rebuild] = queue.Queue()
+    stop = threading.Event()
+    watcher = threading.Thread(
+        target=watch,
+        args=(tmp_path / "feedpub.yaml", lambda: settings, lambda s: build(s, as_of=AS_OF), rebuilds.put, stop),
+        daemon=True,
+    )
+    watcher.start()
+    try:
+        assert rebuilds.get(timeout=TIMEOUT).error is None
+        (records / ".a.txt.swp").write_text("swap", encoding="utf-8")
+        (records / "a.txt~").write_text("backup", encoding="utf-8")
+        (records / "b.txt").write_text(record("B", "https://example.com/b"), encoding="utf-8")
+        rebuild = _next(rebuilds, lambda r: True)
+        while str(records / "b.txt") not in rebuild.changed:
+            assert set(rebuild.changed) <= {str(records / "b.txt")}
+            rebuild = _next(rebuilds, lambda r: True)
+        assert rebuild.changed == (str(records / "b.txt"),)
+    finally:
+        stop.set()
+        watcher.join(timeout=TIMEOUT)
+    assert not watcher.is_alive()
+
+
+def _lines(stream) -> queue.Queue[str]:
+    """The lines of a child's stream, as they come, for bounded waits on them."""
+    lines: queue.Queue[str] = queue.Queue()
+
+    def read() -> None:
+        for line in stream:
+            lines.put(line)
+
+    threading.Thread(target=read, daemon=True).start()
+    return lines
+
+
+def _line_with(lines: queue.Queue[str], text: str) -> str:
+    while True:
+        line = lines.get(timeout=TIMEOUT)
+        if text in line:
+            return line
+
+
+def test_the_serve_command_watches_prints_why_a_rebuild_failed_and_stops_on_interrupt(tmp_path):
+    records = tmp_path / "records"
+    records.mkdir()
+    (records / "a.txt").write_text(record("First title"), encoding="utf-8")
+    config = tmp_path / "site.yaml"
+    config.write_text(f"records_dir: {records}\n", encoding="utf-8")
+    command = [sys.executable, "-m", "feedpub", "serve", str(tmp_path / "out"), "--port", "0", "--watch"]
+    child = subprocess.Popen([*command, "-c", str(config)], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        out, err = _lines(child.stdout), _lines(child.stderr)
+        serving = _line_with(out, "serving")
+        assert "preview" in serving
+        found = re.search(r"at http://127\.0\.0\.1:(\d+)/", serving)
+        assert found is not None
+        server = types.SimpleNamespace(port=int(found.group(1)))
+        _line_with(out, "built")
+        status, _, good = request(server, "/all.atom.xml")
+        assert status == 200 and b"First title" in good
+        config.write_text(f"records_dir: {records}\nlanguage: 12\n", encoding="utf-8")
+        failed = _line_with(err, "build failed")
+        assert "still serving the last good build" in failed and "language" in failed and "12" in failed
+        status, _, body = request(server, "/all.atom.xml")
+        assert (status, body) == (200, good)
+        child.send_signal(signal.SIGINT)
+        assert child.wait(timeout=TIMEOUT) == 0
+    finally:
+        if child.poll() is None:
+            child.kill()
+            child.wait(timeout=TIMEOUT)

@@ -22,13 +22,15 @@ feeds: $(BIN)/feedpub
 
 # The lint, the format and the types are checked before the suite: any
 # failure fails the target.  tests/test_readers.py reads the feeds with sfeed,
-# a feed reader other than feedparser, from the system's packages (apt-get
-# needs root).
+# a feed reader other than feedparser, and tests/test_nginx.py serves them
+# with nginx and the README's lines, both from the system's packages (apt-get
+# needs root; nginx lives in /usr/sbin).
 test: $(BIN)/feedpub
 	$(BIN)/ruff check
 	$(BIN)/ruff format --check
 	$(BIN)/mypy
 	command -v sfeed >/dev/null || (apt-get update && apt-get install -y --no-install-recommends sfeed)
+	PATH="$$PATH:/usr/sbin" command -v nginx >/dev/null || (apt-get update && apt-get install -y --no-install-recommends nginx)
 	$(BIN)/python -m pytest -q
 
 # Regenerate tests/golden/ after an intended change of output; review the diff.

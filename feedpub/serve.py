@@ -48,7 +48,17 @@ if TYPE_CHECKING:
     from feedpub.pipeline import BuildReport
     from feedpub.settings import Settings
 
-__all__ = ["MEDIA_TYPES", "MediaType", "PreviewServer", "Rebuild", "media_type", "request_parts", "watch"]
+__all__ = [
+    "MEDIA_TYPES",
+    "MediaType",
+    "PreviewServer",
+    "Rebuild",
+    "Refused",
+    "content_type",
+    "media_type",
+    "request_parts",
+    "watch",
+]
 
 
 @dataclass(frozen=True)
@@ -62,10 +72,11 @@ class MediaType:
 
 
 # Every kind of file an output folder holds.  The feeds' types are the
-# formats' own (the registry); the rest are the registered types browsers
+# formats' own (the registry); the rest are the types browsers and readers
 # act on: text/javascript (RFC 9239), text/x-opml (what readers send and
-# expect for OPML), and application/xslt+xml for stylesheets (Chromium runs an
-# XSLT stylesheet served with any type; Firefox wants an XML one).
+# expect for OPML), and application/xslt+xml for stylesheets (the type
+# registered for XSLT, an XML type: browsers load a stylesheet of an XML
+# type whatever the xml-stylesheet instruction's own type attribute says).
 _OTHER_TYPES = (
     MediaType(".opml", "text/x-opml", text=True, shared=True),
     MediaType(".xsl", "application/xslt+xml", text=True, shared=False),
@@ -99,6 +110,7 @@ def media_type(relative: str) -> MediaType:
 
 
 def content_type(kind: MediaType) -> str:
+    """The Content-Type header of a file of ``kind``."""
     return f"{kind.type}; charset=utf-8" if kind.text else kind.type
 
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import http.client
+import io
 import queue
 import re
 import signal
@@ -26,6 +27,7 @@ from pathlib import Path
 
 import pytest
 
+from feedpub.cli import ExitCode, main
 from feedpub.errors import ConfigError
 from feedpub.formats import FORMATS
 from feedpub.pipeline import build
@@ -496,3 +498,30 @@ def test_the_serve_command_watches_prints_why_a_rebuild_failed_and_stops_on_inte
         if child.poll() is None:
             child.kill()
             child.wait(timeout=TIMEOUT)
+
+
+def test_the_serve_command_refuses_a_missing_folder_and_a_port_in_use(tmp_path):
+    out, err = io.StringIO(), io.StringIO()
+    assert main(["serve", str(tmp_path / "none"), "--port", "0"], out=out, err=err) == ExitCode.USAGE
+    assert "no such folder" in err.getvalue() and "--watch" in err.getvalue()
+    (tmp_path / "site").mkdir()
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        err = io.StringIO()
+        assert main(["serve", str(tmp_path / "site"), "--port", str(port)], out=out, err=err) == ExitCode.USAGE
+        assert f"cannot listen on 127.0.0.1 port {port}" in err.getvalue()
+    err = io.StringIO()  # an address of no interface here (TEST-NET-1): nothing is sent, the bind fails
+    assert main(["serve", str(tmp_path / "site"), "--bind", "192.0.2.1"], out=out, err=err) == ExitCode.USAGE
+    assert "cannot listen on 192.0.2.1" in err.getvalue()
+
+
+def test_the_serve_command_is_in_the_help():
+    out = io.StringIO()
+    assert main(["--help"], out=out, err=io.StringIO()) == 0
+    assert "serve" in out.getvalue()
+    out = io.StringIO()
+    assert main(["serve", "--help"], out=out, err=io.StringIO()) == 0
+    for option in ("OUTPUT_DIR", "--port", "--bind", "--watch", "preview"):
+        assert option in out.getvalue()

@@ -309,7 +309,7 @@ class _Handler(BaseHTTPRequestHandler):
         if body and info.st_size:
             self.connection.sendfile(file, 0, info.st_size)
 
-    def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - the standard library's name
+    def log_message(self, format: str, *args: Any) -> None:
         if self.server.log is not None:
             self.server.log(f"{self.client_address[0]} {format % args}")
 

@@ -27,7 +27,7 @@ import socket
 import socketserver
 import threading
 import traceback
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import UTC
@@ -582,12 +582,20 @@ class _Watch:
         changes: queue.Queue[set[str] | BaseException],
         ready: threading.Event,
     ) -> None:
-        import watchfiles
+        import watchfiles  # only a watching server needs it
 
         try:
             # With a short timeout and yield_on_timeout, the first (empty)
             # answer comes once the watch is in place: then it is armed.
-            for found in _watched(watchfiles, folder, recursive, wanted, self._stop):
+            for found in watchfiles.watch(
+                folder,
+                watch_filter=wanted,
+                recursive=recursive,
+                stop_event=self._stop,
+                rust_timeout=200,
+                yield_on_timeout=True,
+                raise_interrupt=False,
+            ):
                 ready.set()
                 if found:
                     changes.put({path for _change, path in found})
@@ -600,17 +608,3 @@ class _Watch:
         self._stop.set()
         for thread in self._threads:
             thread.join()
-
-
-def _watched(
-    watchfiles: Any, folder: Path, recursive: bool, wanted: Callable[[object, str], bool], stop: threading.Event
-) -> Iterator[set[tuple[Any, str]]]:
-    yield from watchfiles.watch(
-        folder,
-        watch_filter=wanted,
-        recursive=recursive,
-        stop_event=stop,
-        rust_timeout=200,
-        yield_on_timeout=True,
-        raise_interrupt=False,
-    )

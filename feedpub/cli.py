@@ -123,6 +123,42 @@ def _parser() -> argparse.ArgumentParser:
     check.add_argument(
         "--feeds", nargs="*", metavar="PATH", help="feed files or folders to check (no PATH: the output folder)"
     )
+    serve = commands.add_parser(
+        "serve",
+        help="serve the output folder over HTTP, for a preview",
+        description=textwrap.fill(
+            "Serve OUTPUT_DIR (default: output_dir in the settings) over HTTP, with the media types, "
+            "ETags and CORS headers of production, until interrupted.  A preview server: in production, "
+            "serve the folder with nginx (see the README).  With --watch, build into OUTPUT_DIR first and "
+            "again whenever a record or the settings file changes."
+        ),
+        epilog=EXIT_CODES_HELP,
+        formatter_class=formatter,
+    )
+    serve.add_argument("output_dir", nargs="?", metavar="OUTPUT_DIR", help="folder to serve")
+    serve.add_argument(
+        "-c",
+        "--config",
+        type=Path,
+        metavar="FILE",
+        help="settings file (default: feedpub.yaml in the current folder, if any)",
+    )
+    serve.add_argument(
+        "--port",
+        type=int,
+        default=8000,
+        metavar="N",
+        help="port to listen on (default 8000, the default base_url's; 0: any free port)",
+    )
+    serve.add_argument(
+        "--bind",
+        default="127.0.0.1",
+        metavar="ADDR",
+        help="address to listen on (default 127.0.0.1: this machine only)",
+    )
+    serve.add_argument("--watch", action="store_true", help="rebuild when a record or the settings file changes")
+    serve.add_argument("-q", "--quiet", action="store_true", help="print nothing but problems")
+    serve.add_argument("-v", "--verbose", action="store_true", help="print a line per request")
     return parser
 
 
@@ -397,7 +433,88 @@ def _check(args: argparse.Namespace, out: TextIO, err: TextIO) -> ExitCode:
     return code
 
 
-_COMMANDS = {"build": _build, "check": _check}
+def _serve(args: argparse.Namespace, out: TextIO, err: TextIO) -> ExitCode:
+    import threading
+    from dataclasses import replace
+
+    from feedpub.serve import PreviewServer, Rebuild, watch
+    from feedpub.settings import CONFIG_NAME, Settings
+
+    # A process that runs for hours: it needs the collector ``run`` turned off for one short build.
+    gc.enable()
+    settings = _settings(args)
+    folder = settings.output_dir
+    if not args.watch and not folder.is_dir():
+        raise ConfigError(f"{shown(str(folder))}: no such folder: build it first, or serve with --watch")
+
+    def log(line: str) -> None:
+        print(shown(line), file=err, flush=True)
+
+    server = PreviewServer(folder, args.bind, args.port, log=log if args.verbose else None)
+    if not args.quiet:
+        print(
+            f"serving {shown(str(folder))} at {server.url} (a preview server: in production, serve the "
+            "folder with nginx); Ctrl-C stops",
+            file=out,
+            flush=True,
+        )
+    stop = threading.Event()
+    watcher = None
+    if args.watch:
+        from feedpub.pipeline import build
+
+        def load() -> Settings:
+            # The folder served is the folder built, whatever the settings file comes to say.
+            return replace(_settings(args), output_dir=folder)
+
+        def tell(rebuild: Rebuild) -> None:
+            _print_rebuild(rebuild, args, out, err)
+
+        config = args.config if args.config is not None else Path(CONFIG_NAME)
+        watcher = threading.Thread(
+            target=watch,
+            args=(config, load, lambda settings: build(settings, as_of=_now()), tell, stop),
+            name="feedpub-watch",
+            daemon=True,
+        )
+        watcher.start()
+    try:
+        server.serve_forever()
+    except KeyboardInterrupt:  # Ctrl-C: the way to stop it
+        pass
+    finally:
+        stop.set()
+        if watcher is not None:
+            watcher.join()
+        server.close()
+    return ExitCode.OK
+
+
+def _print_rebuild(rebuild, args: argparse.Namespace, out: TextIO, err: TextIO) -> None:  # rebuild: serve.Rebuild
+    """What a build of ``serve --watch`` came to: problems and failures on
+    stderr, the summary on stdout."""
+    import traceback
+
+    why = f" after changes to {', '.join(shown(p) for p in rebuild.changed)}" if rebuild.changed else ""
+    if rebuild.error is not None:
+        if isinstance(rebuild.error, FeedpubError):
+            reason = str(rebuild.error)
+        else:  # not an error of the input: the whole story, for a bug report
+            reason = "".join(traceback.format_exception(rebuild.error)).rstrip()
+        print(f"feedpub: build failed{why}; still serving the last good build: {reason}", file=err, flush=True)
+        return
+    report = rebuild.report
+    for problem in report.problems:
+        print(problem, file=err)
+    if report.publish is not None:
+        for warning in report.publish.warnings:
+            print(f"feedpub: warning: {warning.path}: {warning.message}", file=err)
+    err.flush()
+    if not args.quiet:
+        print(f"built{why}: {_summary(report)}", file=out, flush=True)
+
+
+_COMMANDS = {"build": _build, "check": _check, "serve": _serve}
 
 
 def main(argv: Sequence[str] | None = None, out: TextIO | None = None, err: TextIO | None = None) -> int:

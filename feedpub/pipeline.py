@@ -44,7 +44,7 @@ from feedpub import __version__, formats
 from feedpub.errors import ConfigError, Problem, Severity
 from feedpub.formats import FORMATS, load_document_writer
 from feedpub.model import Article, FeedPlan, Listing, OutputFile, ParseResult, PlannedOutput, Topic
-from feedpub.plan import OUTPUT_PATHS, Selection, plan_outputs, select
+from feedpub.plan import OUTPUT_PATHS, Selection, plan_outputs, select, unmatched_names
 from feedpub.publish import (
     MANIFEST_NAME,
     AfterPublish,
@@ -624,7 +624,7 @@ def _run(
         progress("render", 0, len(planned))
     entries = Entries(settings, store, records)
     outputs = render(planned, settings, records.early, entries.of)
-    run_problems = [*selection.problems, *_oversized(outputs, settings)]
+    run_problems = [*selection.problems, *unmatched_names(selection, settings), *_oversized(outputs, settings)]
     problems = [*notes, *records.problems, *run_problems]
 
     report = None

@@ -21,7 +21,7 @@ from typing import Any
 from feedpub.errors import Problem, Severity
 from feedpub.model import FeedPlan, Listing, OwnedPaths, PlannedFeed, PlannedOutput
 from feedpub.records.dates import format_rfc3339
-from feedpub.records.text import SLUG_MAX, slugify, topic_key
+from feedpub.records.text import SLUG_MAX, show, slugify, topic_key
 from feedpub.settings import CustomFeed, FeedRule, FeedShape, Settings
 
 # The date of a feed that has no entries: fixed, so that an empty feed is
@@ -431,3 +431,40 @@ def _keys_named(names: Iterable[str], slugs: dict[str, str]) -> set[str]:
     """The keys that ``names`` (names or slugs, as written) stand for."""
     by_slug = {slug: key for key, slug in slugs.items()}
     return {topic_key(name) for name in names} | {by_slug[name] for name in names if name in by_slug}
+
+
+def unmatched_names(selection: Selection, settings: Settings) -> tuple[Problem, ...]:
+    """A warning for each topic or provider the ``feeds:`` section names
+    (not a pattern) that no published record has: most likely a typo.  Not
+    an error: the records decide which topics exist, and a topic that empties
+    for a while must not stop every feed from being published."""
+    feeds = settings.feeds
+    topic_names = [(f"topics: {_shown_key(r.key)}", r.key) for r in feeds.topics if not r.is_pattern]
+    topic_names += [(f"custom: {c.name}: topics", name) for c in feeds.custom for name in c.topics]
+    provider_names = [(f"custom: {c.name}: providers", name) for c in feeds.custom for name in c.providers]
+    if settings.provider_feeds:
+        provider_names += [(f"providers: {_shown_key(r.key)}", r.key) for r in feeds.providers if not r.is_pattern]
+    problems = []
+    if topic_names:
+        keys = {topic.key for article in selection.articles for topic in article.topics}
+        problems += _unmatched(topic_names, keys, topic_slugs(keys), "topic", feeds.where)
+    if provider_names:
+        providers = _by_provider(selection.articles)
+        problems += _unmatched(provider_names, providers.members.keys(), providers.slugs, "provider", feeds.where)
+    return tuple(problems)
+
+
+def _shown_key(key: str) -> str:
+    """A key of the ``feeds:`` section as its messages show it (as the settings' do)."""
+    return key if key.isidentifier() else show(key)
+
+
+def _unmatched(
+    names: list[tuple[str, str]], keys: Iterable[str], slugs: dict[str, str], kind: str, where: str
+) -> list[Problem]:
+    known = set(keys) | set(slugs.values())
+    return [
+        Problem(where, field, f"no published record has the {kind} {show(name)} (by name or slug)", Severity.WARNING)
+        for field, name in names
+        if topic_key(name) not in known and name not in known
+    ]

@@ -272,6 +272,7 @@ class FeedsSection:
     topics: tuple[FeedRule, ...] = ()
     providers: tuple[FeedRule, ...] = ()
     custom: tuple[CustomFeed, ...] = ()
+    where: str = field(default="feeds", compare=False)  # where it was read ("feedpub.yaml: feeds"), for messages
 
     def formats(self) -> tuple[str, ...]:
         """Every format some rule names."""
@@ -385,7 +386,7 @@ def _feeds(value: Any, where: str) -> FeedsSection:
         if check is None:
             raise _unknown(key, where, "feed", _SECTIONS)
         sections[key] = check(item, f"{where}: {key}")
-    return FeedsSection(**sections)
+    return FeedsSection(**sections, where=where)
 
 
 # --- the table: one field of ``Settings`` per setting ----------------------------------

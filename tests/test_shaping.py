@@ -17,7 +17,7 @@ from feedpub.cli import ExitCode, main
 from feedpub.errors import ConfigError
 from feedpub.model import Article, Listing, Provider, Topic
 from feedpub.pipeline import build
-from feedpub.plan import OUTPUT_PATHS, plan_feeds, plan_outputs, select
+from feedpub.plan import OUTPUT_PATHS, plan_feeds, plan_outputs, select, unmatched_names
 from feedpub.records.fields import article_id
 from feedpub.records.text import topic_key
 from feedpub.settings import CustomFeed, FeedRule, FeedShape, FeedsSection, apply, load_settings
@@ -156,6 +156,20 @@ def test_a_bad_feeds_section_exits_2_and_writes_nothing(records: Path, tmp_path:
     assert not (tmp_path / "out").exists()
 
 
+def test_a_topic_no_record_has_is_a_warning_not_a_failed_build(records: Path, tmp_path: Path) -> None:
+    (records / "a.txt").write_text(_record(1), "utf-8")
+    config = tmp_path / "feedpub.yaml"
+    config.write_text("feeds:\n  topics:\n    Machine Learnig: {max_items: 3}\n", "utf-8")
+    out, err = io.StringIO(), io.StringIO()
+    code = main(["build", str(records), "-o", str(tmp_path / "out"), "--config", str(config)], out=out, err=err)
+    assert code == ExitCode.OK
+    assert err.getvalue() == (
+        f"{config}: feeds: topics: 'Machine Learnig': warning: no published record has the topic "
+        "'Machine Learnig' (by name or slug)\n"
+    )
+    assert (tmp_path / "out" / "topics" / "ai.atom.xml").exists()
+
+
 def test_the_formats_of_every_feed_are_rendered() -> None:
     settings = apply(make_settings(formats=("atom",)), {"feeds": {"custom": {"x": {"formats": ["json"]}}}}, "f")
     assert settings.entry_formats == ("atom", "json")
@@ -277,6 +291,58 @@ def test_provider_feeds_are_off_by_default_and_one_per_provider_when_on() -> Non
     guardian = providers["providers/the-guardian"]
     assert (numbers(guardian), guardian.title, guardian.topic) == ([2, 1], "By The Guardian", "The Guardian")
     assert guardian.subtitle == "Articles on computer vision and AI, newest first, from The Guardian"
+
+
+def test_names_no_published_record_has_are_warnings_naming_the_file_and_key() -> None:
+    settings = apply(make_settings(provider_feeds=True), {"feeds": {
+        "topics": {"AI": {}, "robot-arms": {}, "Robotics": {}, "robot*": {}},
+        "providers": {"Forbes": {}, "Forbs": {}},
+        "custom": {"best": {"topics": ["computer vision", "Vision"], "providers": ["the-guardian", "The Times"]}},
+    }}, "feedpub.yaml")  # fmt: skip
+    selection = select([listing(1, ("AI", "Computer Vision"), 10, "The Guardian"), listing(2, ("Robot Arms",),
+                        provider="Forbes")], settings, None)  # fmt: skip
+    assert [str(p) for p in unmatched_names(selection, settings)] == [
+        "feedpub.yaml: feeds: topics: Robotics: warning: no published record has the topic 'Robotics' "
+        "(by name or slug)",
+        "feedpub.yaml: feeds: custom: best: topics: warning: no published record has the topic 'Vision' "
+        "(by name or slug)",
+        "feedpub.yaml: feeds: custom: best: providers: warning: no published record has the provider 'The Times' "
+        "(by name or slug)",
+        "feedpub.yaml: feeds: providers: Forbs: warning: no published record has the provider 'Forbs' "
+        "(by name or slug)",
+    ]
+    assert unmatched_names(selection, make_settings()) == ()
+
+
+def test_the_cache_keeps_what_shaped_feeds_select_by(records: Path, tmp_path: Path) -> None:
+    for n in range(30):
+        quality = "" if n % 5 == 0 else f"quality: {n * 3 + (0.5 if n % 2 else 0)}\n"
+        provider = ["Alpha", "Beta", "alpha"][n % 3]
+        (records / f"{n:02d}.txt").write_text(
+            f"---\ntitle: Article {n}\npublishedDateTime: 2023-05-{1 + n % 28:02d}T10:{n:02d}:00Z\n"
+            f"webUrl: https://example.com/{n}\nprovider: {provider}\ntopics: [T{n % 4}]\n{quality}---\n",
+            "utf-8",
+        )
+    feeds = {"all": {"min_quality": 40.5}, "custom": {"alpha": {"providers": ["alpha"], "min_quality": 30}},
+             "topics": {"t1": {"min_quality": 3}}}  # fmt: skip
+    settings = apply(make_settings(records_dir=records, provider_feeds=True, jobs=1), {"feeds": feeds}, "f")
+
+    def made(out: str, **changes) -> dict[str, bytes]:
+        report = build(dataclasses.replace(settings, output_dir=tmp_path / out, **changes), as_of=AS_OF)
+        assert not report.problems
+        return {p.relative_to(tmp_path / out).as_posix(): p.read_bytes() for p in (tmp_path / out).rglob("*.xml")}
+
+    reference = made("uncached")
+    cache = tmp_path / "cache"
+    assert made("cold", cache_dir=cache) == reference  # listings from the parse
+    assert made("warm", cache_dir=cache) == reference  # listings from the cache
+    everything = feedparser.parse(reference["all.atom.xml"])
+    assert len(everything.entries) == len([n for n in range(30) if n % 5 and n * 3 + (0.5 if n % 2 else 0) >= 40.5])
+    alpha = feedparser.parse(reference["custom/alpha.atom.xml"])
+    assert len(alpha.entries) == len([n for n in range(30) if n % 3 != 1 and n % 5 and n * 3 >= 30])
+    assert sorted(p for p in reference if p.startswith("providers/")) == [
+        "providers/alpha.atom.xml", "providers/alpha.rss.xml", "providers/beta.atom.xml", "providers/beta.rss.xml",
+    ]  # fmt: skip
 
 
 @pytest.mark.parametrize(

@@ -107,10 +107,10 @@ class ParseResult:
 class FeedPlan:
     """What one feed holds, independent of its format."""
 
-    name: str  # output path without suffix, relative to the output folder: "all", "topics/ai"
+    name: str  # output path without suffix, relative to the output folder: "all", "topics/ai", "custom/best"
     title: str
     subtitle: str
-    topic: str | None  # display name of the topic, None for the combined feed
+    topic: str | None  # display name of the topic (or provider) it is of; None for the combined and custom feeds
     articles: tuple[Listing, ...]  # newest first, already limited
     updated: datetime
     # How the ``feeds:`` section shaped it (the defaults when it says nothing).

@@ -214,8 +214,9 @@ def _suffixes(value: Any, where: str) -> tuple[str, ...]:
 #
 # A section says only what it changes: a key it leaves out keeps the value
 # below it (an exact name, then the patterns in file order, then the
-# settings).  Patterns are checked against slugs only, so that one pattern
-# means the same files on every system (a name's case and spacing do not).
+# settings).  A pattern is matched against slugs only: a slug is the file's
+# name, lower-case ASCII, so a pattern picks the files it reads like, whatever
+# the case, spacing or script of the topics' names.
 
 CONTENT_MODES = ("summary", "full")
 # The characters a slug holds, and the pattern characters of fnmatch.

@@ -7,10 +7,13 @@ import dataclasses
 import io
 import json
 from datetime import UTC, datetime, timedelta
+from fnmatch import fnmatchcase
 from pathlib import Path
 
 import feedparser
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from feedpub.check import check_feed
 from feedpub.cli import ExitCode, main
@@ -22,6 +25,7 @@ from feedpub.records.fields import article_id
 from feedpub.records.text import topic_key
 from feedpub.settings import CustomFeed, FeedRule, FeedShape, FeedsSection, apply, load_settings
 from tests.conftest import AS_OF, SEEDS, make_settings
+from tests.golden import GOLDEN
 
 T0 = datetime(2023, 5, 17, 13, 21, tzinfo=UTC)
 
@@ -360,6 +364,53 @@ def test_custom_and_provider_feeds_are_files_feedpub_owns(path: str, owned: bool
     assert OUTPUT_PATHS.owns(path) is owned
     if owned:
         assert OUTPUT_PATHS.feed_of(path) == path.split(".", 1)[0]
+
+
+@given(
+    st.lists(st.tuples(st.sampled_from(["a", "b", "c d", "B"]), st.one_of(st.none(), st.integers(0, 9))),
+             min_size=0, max_size=12),
+    st.dictionaries(
+        st.sampled_from(["*", "a", "b", "c-d", "c-*", "?"]),
+        st.fixed_dictionaries(
+            {}, optional={"max_items": st.integers(0, 4), "min_quality": st.integers(0, 9), "formats": st.just(["rss"])}
+        ),
+        max_size=4,
+    ),
+)  # fmt: skip
+def test_every_shaped_feed_holds_its_own_articles_newest_first_within_its_limits(chosen, rules) -> None:
+    settings = apply(make_settings(max_items=3), {"feeds": {"topics": rules}}, "f")
+    articles = [listing(n, (topic,), quality) for n, (topic, quality) in enumerate(chosen)]
+    selection = select(articles, settings, None)
+    for plan in plan_feeds(selection, settings):
+        if plan.name == "all":
+            assert plan.articles == selection.articles[:3]
+            continue
+        slug = plan.name.removeprefix("topics/")
+        members = [a for a in selection.articles if any(t.key == topic_key(plan.topic) for t in a.topics)]
+        # The exact key, then the patterns in file order, decide each key: as written out here.
+        deciding = [r for k, r in rules.items() if k == slug] + [r for k, r in rules.items() if fnmatchcase(slug, k)
+                                                                 and not set("*?[").isdisjoint(k)]  # fmt: skip
+        limit = next((r["max_items"] for r in deciding if "max_items" in r), 3)
+        minimum = next((r["min_quality"] for r in deciding if "min_quality" in r), None)
+        if minimum is not None:
+            members = [a for a in members if a.quality is not None and a.quality >= minimum]
+        assert plan.articles == tuple(members if limit == 0 else members[:limit])
+        assert plan.max_items == limit
+        assert plan.formats == (("rss",) if any("formats" in r for r in deciding) else ("atom", "rss", "json"))
+
+
+def test_a_feeds_section_that_restates_the_defaults_changes_no_byte(tmp_path: Path) -> None:
+    defaults = make_settings()
+    restated = apply(defaults, {"feeds": {
+        "all": {"title": defaults.title, "subtitle": defaults.subtitle, "max_items": 50, "content": "summary",
+                "formats": ["json", "rss", "atom"]},
+        "topics": {"*": {"title": f"{defaults.title}: {{name}}", "subtitle": f"{defaults.subtitle}, on {{name}}",
+                         "max_items": 50}},
+    }}, "f")  # fmt: skip
+    report = build(dataclasses.replace(restated, output_dir=tmp_path / "out"), as_of=AS_OF)
+    assert [o.path for o in report.outputs] == sorted(p.relative_to(GOLDEN).as_posix() for p in GOLDEN.rglob("*.*"))
+    for output in report.outputs:
+        assert output.data == (GOLDEN / output.path).read_bytes(), output.path
 
 
 # --- whole builds ------------------------------------------------------------------------

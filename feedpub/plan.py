@@ -265,9 +265,11 @@ def _shaped(
         articles = [a for a in articles if a.quality is not None and a.quality >= minimum]
     chosen = tuple(articles) if limit == 0 else tuple(articles[:limit])
     updated = max((a.updated for a in chosen), default=EMPTY_FEED_DATE)
+    formats = first("formats")
     return FeedPlan(
         name=name, title=title, subtitle=subtitle, topic=topic, articles=chosen, updated=updated,
-        formats=first("formats") or settings.formats, max_items=limit, content=first("content") or "summary",
+        formats=settings.formats if formats is None else formats, max_items=limit,
+        content=first("content") or "summary",
     )  # fmt: skip
 
 
@@ -316,7 +318,8 @@ def _common_prefix(a: str, b: str) -> int:
 
 def plan_outputs(selection: Selection, settings: Settings) -> tuple[PlannedOutput, ...]:
     """Every file a build writes, in path order: each feed in each of its
-    formats (the formats' registry gives its suffix and media type)."""
+    formats (the formats' registry gives its suffix and media type); a feed
+    the ``feeds:`` section gives no formats has no file."""
     from feedpub.formats import FORMATS
 
     planned = [

@@ -236,7 +236,7 @@ class FeedShape:
     subtitle: str | None = None
     max_items: int | None = None  # 0: no limit
     min_quality: float | None = None  # records with a lower quality, or none, are left out
-    formats: tuple[str, ...] | None = None
+    formats: tuple[str, ...] | None = None  # (): the feed is not written
     content: str | None = None  # one of CONTENT_MODES
 
 
@@ -325,7 +325,7 @@ _SHAPE_KEYS: dict[str, Callable[[Any, str], Any]] = {
     "subtitle": lambda value, where: _feed_text(value, where),
     "max_items": lambda value, where: _count(value, where),
     "min_quality": _quality_number,
-    "formats": lambda value, where: _formats(value, where),
+    "formats": lambda value, where: () if value == [] else _formats(value, where),  # []: the feed is not written
     "content": _content,
 }
 _CUSTOM_KEYS: dict[str, Callable[[Any, str], Any]] = {**_SHAPE_KEYS, "topics": _names, "providers": _names}

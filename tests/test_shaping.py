@@ -43,6 +43,7 @@ VALID = [
         "feeds:\n  all:\n    formats: rss\n    min_quality: 2.5\n",
         FeedsSection(FeedShape(formats=("rss",), min_quality=2.5)),
     ),
+    ("feeds:\n  topics:\n    '*': {formats: []}\n", FeedsSection(topics=(FeedRule("*", FeedShape(formats=())),))),
     (
         "feeds:\n  topics:\n    '*': {max_items: 5}\n    AI: {title: 'AI: {name}'}\n"
         "    vision-?ision: {formats: [atom]}\n",
@@ -101,7 +102,8 @@ INVALID = [
     ("feeds:\n  all: {min_quality: .nan}\n", "feeds: all: min_quality: nan is not a number"),
     ("feeds:\n  all: {formats: [atom, gopher]}\n",
      "feeds: all: formats: 'gopher' is not a format (choose from atom, rss, json)"),
-    ("feeds:\n  all: {formats: []}\n", "feeds: all: formats: [] is not a list of formats"),
+    ("feeds:\n  all: {formats: ''}\n", "feeds: all: formats: '' is not a format (choose from atom, rss, json)"),
+    ("feeds:\n  all: {formats: {}}\n", "feeds: all: formats: {} is not a list of formats"),
     ("feeds:\n  all: {content: bodies}\n", "feeds: all: content: 'bodies' is not one of summary, full"),
     ("feeds:\n  all: {content: full}\n",
      "feeds: all: content: 'full' is not available in this version of feedpub; use summary"),
@@ -262,6 +264,16 @@ def test_formats_differ_per_feed_in_the_planned_files() -> None:
         ("topics/robots.json", "application/feed+json"),
         ("topics/robots.rss.xml", "application/rss+xml"),
     ]
+
+
+def test_a_feed_given_no_formats_is_not_written() -> None:
+    settings = apply(make_settings(), {"feeds": {"topics": {"*": {"formats": []}, "ai": {"formats": ["json"]}},
+                                                 "custom": {"best": {}}}}, "f")  # fmt: skip
+    selection = select([listing(1, ("AI", "Robots"))], settings, None)
+    assert [p.path for p in plan_outputs(selection, settings)] == [
+        "all.atom.xml", "all.json", "all.rss.xml", "custom/best.atom.xml", "custom/best.json", "custom/best.rss.xml",
+        "topics/ai.json",
+    ]  # fmt: skip
 
 
 def test_custom_feeds_select_by_topic_provider_and_quality() -> None:

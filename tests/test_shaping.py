@@ -176,10 +176,18 @@ def test_a_topic_no_record_has_is_a_warning_not_a_failed_build(records: Path, tm
     assert (tmp_path / "out" / "topics" / "ai.atom.xml").exists()
 
 
-def test_the_formats_of_every_feed_are_rendered() -> None:
-    settings = apply(make_settings(formats=("atom",)), {"feeds": {"custom": {"x": {"formats": ["json"]}}}}, "f")
+def test_a_format_only_one_feed_names_is_rendered_for_it(tmp_path: Path) -> None:
+    title = make_settings().title  # the custom feed is then the combined one, at another path
+    settings = apply(make_settings(formats=("atom",)), {"feeds": {"custom": {"x": {"formats": ["json"],
+                                                                                   "title": title}}}}, "f")  # fmt: skip
     assert settings.entry_formats == ("atom", "json")
     assert make_settings().entry_formats == ("atom", "rss", "json")
+    report = build(settings, as_of=AS_OF, write=False)
+    assert [o.path for o in report.outputs] == ["all.atom.xml", "custom/x.json", "topics/ai.atom.xml",
+                                                "topics/computer-vision.atom.xml"]  # fmt: skip
+    x = report.outputs[1]
+    assert check_feed(x.path, x.data) == []
+    assert x.data.replace(b"/custom/x.json", b"/all.json") == (GOLDEN / "all.json").read_bytes()
 
 
 # --- planning ----------------------------------------------------------------------------

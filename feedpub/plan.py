@@ -448,6 +448,9 @@ def unmatched_names(selection: Selection, settings: Settings) -> tuple[Problem, 
     if settings.provider_feeds:
         provider_names += [(f"providers: {_shown_key(r.key)}", r.key) for r in feeds.providers if not r.is_pattern]
     problems = []
+    if feeds.providers and not settings.provider_feeds:
+        problems.append(Problem(feeds.where, "providers", "shapes the provider feeds, which only provider_feeds: true "
+                                "writes; nothing is shaped by it", Severity.WARNING))  # fmt: skip
     if topic_names:
         keys = {topic.key for article in selection.articles for topic in article.topics}
         problems += _unmatched(topic_names, keys, topic_slugs(keys), "topic", feeds.where)

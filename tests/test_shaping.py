@@ -336,6 +336,12 @@ def test_names_no_published_record_has_are_warnings_naming_the_file_and_key() ->
         "(by name or slug)",
     ]
     assert unmatched_names(selection, make_settings()) == ()
+    off = dataclasses.replace(settings, provider_feeds=False)
+    assert [str(p) for p in unmatched_names(selection, off)][0] == (
+        "feedpub.yaml: feeds: providers: warning: shapes the provider feeds, which only provider_feeds: true writes; "
+        "nothing is shaped by it"
+    )
+    assert not any("Forbs" in str(p) for p in unmatched_names(selection, off))
 
 
 def test_the_cache_keeps_what_shaped_feeds_select_by(records: Path, tmp_path: Path) -> None:

@@ -63,6 +63,11 @@ class Listing(NamedTuple):
     draft: bool
     topics: tuple[Topic, ...]
     source: str
+    # What the feeds shaped in ``feeds:`` select by (a minimum quality, a
+    # provider); last, with defaults, so that a listing made without them
+    # reads as before.
+    quality: float | None = None  # the record's score; None when it has none
+    provider: str | None = None  # the provider's name, as the record spells it
 
 
 @dataclass(frozen=True, slots=True)
@@ -81,9 +86,12 @@ class Article:
     related: tuple[RelatedLink, ...]
     draft: bool  # the record says ``published: false``
     source: str  # the record's path, for messages only; never rendered
+    quality: float | None = None  # the record's ``quality`` score, for selection only; never rendered
 
     def listing(self) -> Listing:
-        return Listing(self.id, self.url, self.published, self.updated, self.draft, self.topics, self.source)
+        provider = None if self.provider is None else self.provider.name
+        return Listing(self.id, self.url, self.published, self.updated, self.draft, self.topics, self.source,
+                       self.quality, provider)  # fmt: skip
 
 
 @dataclass(frozen=True, slots=True)
@@ -99,12 +107,16 @@ class ParseResult:
 class FeedPlan:
     """What one feed holds, independent of its format."""
 
-    name: str  # output path without suffix, relative to the output folder: "all", "topics/ai"
+    name: str  # output path without suffix, relative to the output folder: "all", "topics/ai", "custom/best"
     title: str
     subtitle: str
-    topic: str | None  # display name of the topic, None for the combined feed
+    topic: str | None  # display name of the topic (or provider) it is of; None for the combined and custom feeds
     articles: tuple[Listing, ...]  # newest first, already limited
     updated: datetime
+    # How the ``feeds:`` section shaped it (the defaults when it says nothing).
+    formats: tuple[str, ...] = ()  # the formats it is written in, in the registry's order
+    max_items: int = 0  # the limit its articles were cut to; 0: none
+    content: str = "summary"  # what an entry holds: "summary", or "full" (the record's body)
 
 
 @dataclass(frozen=True, slots=True)

@@ -44,7 +44,7 @@ from feedpub import __version__, formats
 from feedpub.errors import ConfigError, Problem, Severity
 from feedpub.formats import FORMATS, load_document_writer
 from feedpub.model import Article, FeedPlan, Listing, OutputFile, ParseResult, PlannedOutput, Topic
-from feedpub.plan import OUTPUT_PATHS, Selection, plan_outputs, select
+from feedpub.plan import OUTPUT_PATHS, Selection, plan_outputs, select, unmatched_names
 from feedpub.publish import (
     MANIFEST_NAME,
     AfterPublish,
@@ -113,7 +113,7 @@ class BuildReport:
         return tuple(p for p in self.problems if p.severity is Severity.ERROR)
 
 
-# A record's entries, one per format in ``settings.formats`` order.
+# A record's entries, one per format in ``settings.entry_formats`` order.
 Rendered = tuple[bytes, ...]
 # Entries rendered with the parse: (the updated time they render, entries).
 Early = tuple[datetime, Rendered]
@@ -345,7 +345,7 @@ def parse(scan: Scan, settings: Settings, store: Store, progress: Progress | Non
 
 
 def _render(article: Article, settings: Settings) -> Rendered:
-    return tuple(FORMATS[name].render_entry(article, settings) for name in settings.formats)
+    return tuple(FORMATS[name].render_entry(article, settings) for name in settings.entry_formats)
 
 
 class Entries:
@@ -372,8 +372,8 @@ class Entries:
         kept = self._published(wanted)
         for listing, listing_key in zip(shown.values(), wanted, strict=True):
             found_kept = kept.get(listing_key, {})
-            if all(name in found_kept for name in settings.formats):
-                entries[listing.id] = tuple(found_kept[name] for name in settings.formats)
+            if all(name in found_kept for name in settings.entry_formats):
+                entries[listing.id] = tuple(found_kept[name] for name in settings.entry_formats)
         articles = self.store.articles([path for path, listing in shown.items() if listing.id not in entries])
         for path, article in articles.items():
             listing = shown[path]
@@ -445,14 +445,14 @@ def render(
             misfits = list(itertools.compress(plan.articles, map(operator.not_, fits)))
             shown.update(zip(map(_SOURCE, misfits), misfits, strict=True))
         from_parse.append((found, fits))
-    entries = entries_of(shown) if shown else {}  # id -> entry per format, in settings.formats order
+    entries = entries_of(shown) if shown else {}  # id -> entry per format, in settings.entry_formats order
     by_feed: dict[str, list[Rendered]] = {}  # a feed's entries (by its name), each in every format
     for plan, (found, fits) in zip(plans, from_parse, strict=True):
         in_all_formats = list(map(_SECOND, found))
         for number in itertools.compress(range(len(fits)), map(operator.not_, fits)):
             in_all_formats[number] = entries[plan.articles[number].id]
         by_feed[plan.name] = in_all_formats
-    column = {name: number for number, name in enumerate(settings.formats)}  # a format's entry in a Rendered
+    column = {name: number for number, name in enumerate(settings.entry_formats)}  # a format's entry in a Rendered
     return tuple(
         Output(file.path, file.feed, file.format,
                FORMATS[file.format].render_document(
@@ -624,7 +624,7 @@ def _run(
         progress("render", 0, len(planned))
     entries = Entries(settings, store, records)
     outputs = render(planned, settings, records.early, entries.of)
-    run_problems = [*selection.problems, *_oversized(outputs, settings)]
+    run_problems = [*selection.problems, *unmatched_names(selection, settings), *_oversized(outputs, settings)]
     problems = [*notes, *records.problems, *run_problems]
 
     report = None

@@ -11,16 +11,18 @@ import hashlib
 import os
 import re
 from collections import Counter, defaultdict
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from fnmatch import fnmatchcase
 from operator import attrgetter
+from typing import Any
 
 from feedpub.errors import Problem, Severity
 from feedpub.model import FeedPlan, Listing, OwnedPaths, PlannedFeed, PlannedOutput
 from feedpub.records.dates import format_rfc3339
-from feedpub.records.text import SLUG_MAX, slugify
-from feedpub.settings import Settings
+from feedpub.records.text import SLUG_MAX, show, slugify, topic_key
+from feedpub.settings import CustomFeed, FeedRule, FeedShape, Settings
 
 # The date of a feed that has no entries: fixed, so that an empty feed is
 # byte-stable too (a feed's date is its newest entry's, never the clock's).
@@ -31,16 +33,20 @@ LAST_SECOND = datetime.max.replace(microsecond=0, tzinfo=UTC)
 # a warning: it is more likely a mistyped year than a plan.
 FAR_AHEAD = timedelta(days=365)
 TOPICS_DIR = "topics"
+CUSTOM_DIR = "custom"  # the feeds of a selection the feeds: section defines
+PROVIDERS_DIR = "providers"  # one feed per provider, with provider_feeds
 
 
 def _output_paths() -> OwnedPaths:
-    """The paths of the files a plan can produce: ``all`` or ``topics/<slug>``
-    (the feed), with a format's suffix (the formats' registry says which)."""
+    """The paths of the files a plan can produce: ``all``, ``topics/<slug>``,
+    ``custom/<name>`` or ``providers/<slug>`` (the feed), with a format's
+    suffix (the formats' registry says which).  Each kind of feed has its own
+    folder, so no name of one can be the name of another."""
     from feedpub.formats import FORMATS
 
     suffixes = "|".join(re.escape(fmt.suffix) for fmt in FORMATS.values())
-    feed = rf"(?P<feed>all|{TOPICS_DIR}/[A-Za-z0-9][A-Za-z0-9_-]*)"
-    return OwnedPaths((rf"{feed}(?:{suffixes})",), ("", TOPICS_DIR))
+    feed = rf"(?P<feed>all|(?:{TOPICS_DIR}|{CUSTOM_DIR}|{PROVIDERS_DIR})/[A-Za-z0-9][A-Za-z0-9_-]*)"
+    return OwnedPaths((rf"{feed}(?:{suffixes})",), ("", TOPICS_DIR, CUSTOM_DIR, PROVIDERS_DIR))
 
 
 # What the publisher may own in the output folder (and what it trusts a
@@ -231,14 +237,40 @@ def select(
     return Selection(tuple(articles), dict(sorted(skipped.items())), tuple(problems), next_due)
 
 
-def _limited(articles: Iterable[Listing], settings: Settings) -> tuple[Listing, ...]:
-    articles = tuple(articles)
-    return articles if settings.max_items == 0 else articles[: settings.max_items]
+def _shaped(
+    name: str,
+    topic: str | None,
+    articles: Sequence[Listing],
+    shapes: Sequence[FeedShape],
+    settings: Settings,
+    title: str,
+    subtitle: str,
+) -> FeedPlan:
+    """The feed ``name`` of ``articles`` (newest first), shaped by the first
+    of ``shapes`` that sets each key, else by ``settings``; ``title`` and
+    ``subtitle`` are the defaults.  In a title or subtitle the ``feeds:``
+    section gives a topic's or provider's feed, ``{name}`` is its name."""
 
+    def first(key: str) -> Any:
+        return next((value for shape in shapes if (value := getattr(shape, key)) is not None), None)
 
-def _feed(name: str, title: str, subtitle: str, topic: str | None, articles: tuple[Listing, ...]) -> FeedPlan:
-    updated = max((a.updated for a in articles), default=EMPTY_FEED_DATE)
-    return FeedPlan(name=name, title=title, subtitle=subtitle, topic=topic, articles=articles, updated=updated)
+    if (text := first("title")) is not None:
+        title = text if topic is None else text.replace("{name}", topic)
+    if (text := first("subtitle")) is not None:
+        subtitle = text if topic is None else text.replace("{name}", topic)
+    limit = first("max_items")
+    limit = settings.max_items if limit is None else limit
+    minimum = first("min_quality")
+    if minimum is not None:
+        articles = [a for a in articles if a.quality is not None and a.quality >= minimum]
+    chosen = tuple(articles) if limit == 0 else tuple(articles[:limit])
+    updated = max((a.updated for a in chosen), default=EMPTY_FEED_DATE)
+    formats = first("formats")
+    return FeedPlan(
+        name=name, title=title, subtitle=subtitle, topic=topic, articles=chosen, updated=updated,
+        formats=settings.formats if formats is None else formats, max_items=limit,
+        content=first("content") or "summary",
+    )  # fmt: skip
 
 
 _DIGEST_MIN = 8  # hex digits of a slug's suffix: a longer one is seldom needed
@@ -285,21 +317,25 @@ def _common_prefix(a: str, b: str) -> int:
 
 
 def plan_outputs(selection: Selection, settings: Settings) -> tuple[PlannedOutput, ...]:
-    """Every file a build writes, in path order: each feed in each format of
-    the settings (the formats' registry gives its suffix and media type)."""
+    """Every file a build writes, in path order: each feed in each of its
+    formats (the formats' registry gives its suffix and media type); a feed
+    the ``feeds:`` section gives no formats has no file."""
     from feedpub.formats import FORMATS
 
     planned = [
         PlannedFeed(feed.name + FORMATS[name].suffix, FORMATS[name].media_type, feed, name)
         for feed in plan_feeds(selection, settings)
-        for name in settings.formats
+        for name in feed.formats
     ]
     return tuple(sorted(planned, key=attrgetter("path")))
 
 
 def plan_feeds(selection: Selection, settings: Settings) -> tuple[FeedPlan, ...]:
-    """The combined feed, then one feed per topic in slug order."""
-    plans = [_feed("all", settings.title, settings.subtitle, None, _limited(selection.articles, settings))]
+    """The combined feed, then one feed per topic in slug order, the custom
+    feeds in name order and, with ``provider_feeds``, one feed per provider
+    in slug order: each shaped as the ``feeds:`` section says."""
+    feeds = settings.feeds
+    plans = [_shaped("all", None, selection.articles, (feeds.all,), settings, settings.title, settings.subtitle)]
     members: dict[str, list[Listing]] = defaultdict(list)
     spellings: dict[str, Counter[str]] = defaultdict(Counter)
     for article in selection.articles:
@@ -307,16 +343,134 @@ def plan_feeds(selection: Selection, settings: Settings) -> tuple[FeedPlan, ...]
             members[topic.key].append(article)
             spellings[topic.key][topic.name] += 1
     slugs = topic_slugs(members)
+    rules = _Rules(feeds.topics)
     for key in sorted(members, key=lambda k: slugs[k]):
         # The spelling most records use names the feed; ties go to the first in code-point order.
-        name = min(spellings[key].items(), key=lambda item: (-item[1], item[0]))[0]
+        name = _most_used(spellings[key])
         plans.append(
-            _feed(
-                f"{TOPICS_DIR}/{slugs[key]}",
-                f"{settings.title}: {name}",
-                f"{settings.subtitle}, on {name}",
-                name,
-                _limited(members[key], settings),
-            )
-        )
+            _shaped(f"{TOPICS_DIR}/{slugs[key]}", name, members[key], rules.shapes(key, slugs[key]), settings,
+                    f"{settings.title}: {name}", f"{settings.subtitle}, on {name}")
+        )  # fmt: skip
+    providers = _by_provider(selection.articles) if feeds.custom or settings.provider_feeds else None
+    for custom in sorted(feeds.custom, key=attrgetter("name")):
+        assert providers is not None
+        chosen = _custom_selection(selection.articles, custom, slugs, providers)
+        plans.append(
+            _shaped(f"{CUSTOM_DIR}/{custom.name}", None, chosen, (custom.shape,), settings,
+                    f"{settings.title}: {custom.name}", settings.subtitle)
+        )  # fmt: skip
+    if settings.provider_feeds:
+        assert providers is not None
+        provider_rules = _Rules(feeds.providers)
+        for key, slug in sorted(providers.slugs.items(), key=lambda item: item[1]):
+            name = providers.names[key]
+            plans.append(
+                _shaped(f"{PROVIDERS_DIR}/{slug}", name, providers.members[key], provider_rules.shapes(key, slug),
+                        settings, f"{settings.title}: {name}", f"{settings.subtitle}, from {name}")
+            )  # fmt: skip
     return tuple(plans)
+
+
+def _most_used(spellings: Counter[str]) -> str:
+    """The spelling most records use; ties go to the first in code-point order."""
+    return min(spellings.items(), key=lambda item: (-item[1], item[0]))[0]
+
+
+class _Rules:
+    """The rules of a part of the ``feeds:`` section (topics or providers),
+    ready to match: exact names and slugs first, then the patterns, each in
+    file order."""
+
+    def __init__(self, rules: Sequence[FeedRule]) -> None:
+        self.exact = [(topic_key(r.key), r.key, r.shape) for r in rules if not r.is_pattern]
+        self.patterns = [(r.key, r.shape) for r in rules if r.is_pattern]
+
+    def shapes(self, key: str, slug: str) -> list[FeedShape]:
+        """The shapes that apply to the feed of ``key`` (a topic or provider
+        key) at ``slug``, the one that decides first."""
+        if not self.exact and not self.patterns:
+            return []
+        found = [shape for name_key, written, shape in self.exact if name_key == key or written == slug]
+        return found + [shape for pattern, shape in self.patterns if fnmatchcase(slug, pattern)]
+
+
+@dataclass(frozen=True)
+class _Providers:
+    """The selection's articles grouped by provider."""
+
+    members: dict[str, list[Listing]]  # provider key -> articles, newest first
+    names: dict[str, str]  # provider key -> the spelling most records use
+    slugs: dict[str, str]  # provider key -> slug
+
+
+def _by_provider(articles: Iterable[Listing]) -> _Providers:
+    members: dict[str, list[Listing]] = defaultdict(list)
+    spellings: dict[str, Counter[str]] = defaultdict(Counter)
+    for article in articles:
+        if article.provider is not None:
+            key = topic_key(article.provider)  # spellings differing in case or spacing are one provider
+            members[key].append(article)
+            spellings[key][article.provider] += 1
+    names = {key: _most_used(counts) for key, counts in spellings.items()}
+    return _Providers(dict(members), names, topic_slugs(members))
+
+
+def _custom_selection(
+    articles: Sequence[Listing], custom: CustomFeed, topic_slugs_: dict[str, str], providers: _Providers
+) -> list[Listing]:
+    """The articles of a custom feed's topics (any of them) and providers;
+    its minimum quality is applied with its other shaping."""
+    chosen: Iterable[Listing] = articles
+    if custom.topics:
+        keys = _keys_named(custom.topics, topic_slugs_)
+        chosen = [a for a in chosen if any(t.key in keys for t in a.topics)]
+    if custom.providers:
+        keys = _keys_named(custom.providers, providers.slugs)
+        chosen = [a for a in chosen if a.provider is not None and topic_key(a.provider) in keys]
+    return list(chosen)
+
+
+def _keys_named(names: Iterable[str], slugs: dict[str, str]) -> set[str]:
+    """The keys that ``names`` (names or slugs, as written) stand for."""
+    by_slug = {slug: key for key, slug in slugs.items()}
+    return {topic_key(name) for name in names} | {by_slug[name] for name in names if name in by_slug}
+
+
+def unmatched_names(selection: Selection, settings: Settings) -> tuple[Problem, ...]:
+    """A warning for each topic or provider the ``feeds:`` section names
+    (not a pattern) that no published record has: most likely a typo.  Not
+    an error: the records decide which topics exist, and a topic that empties
+    for a while must not stop every feed from being published."""
+    feeds = settings.feeds
+    topic_names = [(f"topics: {_shown_key(r.key)}", r.key) for r in feeds.topics if not r.is_pattern]
+    topic_names += [(f"custom: {c.name}: topics", name) for c in feeds.custom for name in c.topics]
+    provider_names = [(f"custom: {c.name}: providers", name) for c in feeds.custom for name in c.providers]
+    if settings.provider_feeds:
+        provider_names += [(f"providers: {_shown_key(r.key)}", r.key) for r in feeds.providers if not r.is_pattern]
+    problems = []
+    if feeds.providers and not settings.provider_feeds:
+        problems.append(Problem(feeds.where, "providers", "shapes the provider feeds, which only provider_feeds: true "
+                                "writes; nothing is shaped by it", Severity.WARNING))  # fmt: skip
+    if topic_names:
+        keys = {topic.key for article in selection.articles for topic in article.topics}
+        problems += _unmatched(topic_names, keys, topic_slugs(keys), "topic", feeds.where)
+    if provider_names:
+        providers = _by_provider(selection.articles)
+        problems += _unmatched(provider_names, providers.members.keys(), providers.slugs, "provider", feeds.where)
+    return tuple(problems)
+
+
+def _shown_key(key: str) -> str:
+    """A key of the ``feeds:`` section as its messages show it (as the settings' do)."""
+    return key if key.isidentifier() else show(key)
+
+
+def _unmatched(
+    names: list[tuple[str, str]], keys: Iterable[str], slugs: dict[str, str], kind: str, where: str
+) -> list[Problem]:
+    known = set(keys) | set(slugs.values())
+    return [
+        Problem(where, field, f"no published record has the {kind} {show(name)} (by name or slug)", Severity.WARNING)
+        for field, name in names
+        if topic_key(name) not in known and name not in known
+    ]

@@ -10,9 +10,10 @@ it is wrong.
 from __future__ import annotations
 
 import dataclasses
+import functools
 import os
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import tzinfo
 from pathlib import Path
@@ -22,7 +23,7 @@ from feedpub.errors import ConfigError, FieldError, URLError
 from feedpub.files import read_regular_file
 from feedpub.formats import names as format_names
 from feedpub.records.dates import AmbiguousDates
-from feedpub.records.text import clean_text, show
+from feedpub.records.text import clean_text, show, slugify
 from feedpub.records.urls import canonical_url
 
 CONFIG_NAME = "feedpub.yaml"
@@ -216,6 +217,195 @@ def _suffixes(value: Any, where: str) -> tuple[str, ...]:
     return tuple(sorted(set(value)))
 
 
+# --- the feeds: section: how each feed is shaped -------------------------------------
+#
+# feeds:
+#   all: {title: ..., subtitle: ..., max_items: 20, min_quality: 40, formats: [atom], content: summary}
+#   topics:                        # by name or slug, or a pattern over slugs
+#     AI: {title: "AI news"}
+#     "vision-*": {max_items: 10}
+#   providers: {"*": {max_items: 5}}   # the feeds provider_feeds: true adds
+#   custom:                        # feeds of a selection, written as custom/<name>.*
+#     best: {title: "Best of", topics: [AI], providers: [Forbes], min_quality: 50}
+#
+# A section says only what it changes: a key it leaves out keeps the value
+# below it (an exact name, then the patterns in file order, then the
+# settings).  A pattern is matched against slugs only: a slug is the file's
+# name, lower-case ASCII, so a pattern picks the files it reads like, whatever
+# the case, spacing or script of the topics' names.
+
+CONTENT_MODES = ("summary", "full")
+# The characters a slug holds, and the pattern characters of fnmatch.
+_SLUG_PATTERN = re.compile(r"[a-z0-9*?\[\]!-]+")
+_PATTERN_CHARS = frozenset("*?[")
+# A custom feed's name is a slug as ``slugify`` makes them (so no "--", no
+# device name Windows refuses), at most SLUG_MAX characters.
+_CUSTOM_NAME = re.compile(r"[a-z0-9-]{1,60}")
+
+
+@dataclass(frozen=True)
+class FeedShape:
+    """What the ``feeds:`` section sets for a feed: each None leaves the
+    value of the settings (or of a rule below this one)."""
+
+    title: str | None = None  # for a topic or provider feed, "{name}" stands for its name
+    subtitle: str | None = None
+    max_items: int | None = None  # 0: no limit
+    min_quality: float | None = None  # records with a lower quality, or none, are left out
+    formats: tuple[str, ...] | None = None  # (): the feed is not written
+    content: str | None = None  # one of CONTENT_MODES
+
+
+@dataclass(frozen=True)
+class FeedRule:
+    """A topic's or provider's shape, by name or slug (``key``, as written),
+    or by a pattern over slugs."""
+
+    key: str
+    shape: FeedShape
+
+    @property
+    def is_pattern(self) -> bool:
+        return not _PATTERN_CHARS.isdisjoint(self.key)
+
+
+@dataclass(frozen=True)
+class CustomFeed:
+    """A feed of the records a selection picks: of these topics (any of
+    them; none given: every topic), from these providers, at least this
+    quality (in ``shape``)."""
+
+    name: str  # its files: custom/<name> and a format's suffix
+    shape: FeedShape
+    topics: tuple[str, ...] = ()  # names or slugs, as written
+    providers: tuple[str, ...] = ()  # names or slugs, as written
+
+
+@dataclass(frozen=True)
+class FeedsSection:
+    """The ``feeds:`` section of the config file: a frozen value, rules in file order."""
+
+    all: FeedShape = FeedShape()
+    topics: tuple[FeedRule, ...] = ()
+    providers: tuple[FeedRule, ...] = ()
+    custom: tuple[CustomFeed, ...] = ()
+    where: str = field(default="feeds", compare=False)  # where it was read ("feedpub.yaml: feeds"), for messages
+
+    def formats(self) -> tuple[str, ...]:
+        """Every format some rule names."""
+        shapes = [self.all, *(r.shape for r in (*self.topics, *self.providers)), *(c.shape for c in self.custom)]
+        return tuple(name for shape in shapes for name in shape.formats or ())
+
+
+def _key_shown(key: Any) -> str:
+    return key if isinstance(key, str) and key.isidentifier() else show(key)
+
+
+def _section(value: Any, where: str) -> dict[Any, Any]:
+    if value is None:
+        return {}
+    if not isinstance(value, dict):
+        raise ConfigError(f"{where}: {show(value)} is not a mapping")
+    return value
+
+
+def _unknown(key: Any, where: str, what: str, known: Iterable[str]) -> ConfigError:
+    return ConfigError(f"{where}: {_key_shown(key)}: unknown {what} (known: {', '.join(sorted(known))})")
+
+
+def _quality_number(value: Any, where: str) -> float:
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not abs(value) <= 2**53:
+        raise ConfigError(f"{where}: {show(value)} is not a number")
+    return value
+
+
+def _content(value: Any, where: str) -> str:
+    if value not in CONTENT_MODES:
+        raise ConfigError(f"{where}: {show(value)} is not one of {', '.join(CONTENT_MODES)}")
+    if value == "full":
+        # The record's body is not read yet: refused rather than written as a summary.
+        raise ConfigError(f"{where}: 'full' is not available in this version of feedpub; use summary")
+    return str(value)
+
+
+def _names(value: Any, where: str) -> tuple[str, ...]:
+    if isinstance(value, str):
+        value = [value]
+    if not isinstance(value, list) or not value:
+        raise ConfigError(f"{where}: {show(value)} is not a list of names")
+    return tuple(_text(name, where) for name in value)
+
+
+_SHAPE_KEYS: dict[str, Callable[[Any, str], Any]] = {
+    "title": lambda value, where: _feed_text(value, where),
+    "subtitle": lambda value, where: _feed_text(value, where),
+    "max_items": lambda value, where: _count(value, where),
+    "min_quality": _quality_number,
+    "formats": lambda value, where: () if value == [] else _formats(value, where),  # []: the feed is not written
+    "content": _content,
+}
+_CUSTOM_KEYS: dict[str, Callable[[Any, str], Any]] = {**_SHAPE_KEYS, "topics": _names, "providers": _names}
+
+
+def _shape(value: Any, where: str, keys: dict[str, Callable[[Any, str], Any]] = _SHAPE_KEYS) -> dict[str, Any]:
+    checked = {}
+    for key, item in _section(value, where).items():
+        check = keys.get(key) if isinstance(key, str) else None
+        if check is None:
+            raise _unknown(key, where, "key", keys)
+        checked[key] = check(item, f"{where}: {key}")
+    return checked
+
+
+def _rules(value: Any, where: str) -> tuple[FeedRule, ...]:
+    rules = []
+    for key, item in _section(value, where).items():
+        if not isinstance(key, str) or not key.strip():
+            raise ConfigError(f"{where}: {show(key)} is not a name; quote it")
+        rule = FeedRule(key, FeedShape(**_shape(item, f"{where}: {_key_shown(key)}")))
+        if rule.is_pattern and not _SLUG_PATTERN.fullmatch(key):
+            raise ConfigError(
+                f"{where}: {show(key)} is a pattern, matched against slugs (lower-case letters, digits and '-', "
+                "as in the file names), such as vision-*"
+            )
+        rules.append(rule)
+    return tuple(rules)
+
+
+def _custom(value: Any, where: str) -> tuple[CustomFeed, ...]:
+    feeds = []
+    for name, item in _section(value, where).items():
+        if not isinstance(name, str) or not _CUSTOM_NAME.fullmatch(name) or slugify(name) != name:
+            raise ConfigError(
+                f"{where}: {show(name)} is not a feed name: lower-case letters, digits and '-', "
+                "at most 60 (it names the files custom/<name>.*)"
+            )
+        checked = _shape(item, f"{where}: {name}", _CUSTOM_KEYS)
+        topics, providers = checked.pop("topics", ()), checked.pop("providers", ())
+        feeds.append(CustomFeed(name, FeedShape(**checked), topics, providers))
+    return tuple(feeds)
+
+
+_SECTIONS: dict[str, Callable[[Any, str], Any]] = {
+    "all": lambda value, where: FeedShape(**_shape(value, where)),
+    "topics": _rules,
+    "providers": _rules,
+    "custom": _custom,
+}
+
+
+def _feeds(value: Any, where: str) -> FeedsSection:
+    if isinstance(value, FeedsSection):
+        return value
+    sections = {}
+    for key, item in _section(value, where).items():
+        check = _SECTIONS.get(key) if isinstance(key, str) else None
+        if check is None:
+            raise _unknown(key, where, "feed", _SECTIONS)
+        sections[key] = check(item, f"{where}: {key}")
+    return FeedsSection(**sections, where=where)
+
+
 # --- the table: one field of ``Settings`` per setting ----------------------------------
 
 
@@ -315,6 +505,9 @@ class Settings:
         _formats,
         Option(("--formats",), f"comma-separated formats to write (default: {','.join(format_names())})", "LIST"),
     )
+    # how each feed is shaped (title, limit, formats, ...), and feeds of a selection
+    feeds: FeedsSection = setting(FeedsSection(), _feeds, shown="none")
+    provider_feeds: bool = setting(False, _flag)  # also one feed per provider, providers/<slug>.*
     record_suffixes: tuple[str, ...] = setting((".txt", ".md", ".yaml", ".yml"), _suffixes)
     max_record_bytes: int = setting(1024 * 1024, _positive)
     max_title_chars: int = setting(300, _positive)
@@ -377,6 +570,14 @@ class Settings:
         from zoneinfo import ZoneInfo
 
         return ZoneInfo(self.default_timezone)
+
+    @functools.cached_property  # read once per article rendered
+    def entry_formats(self) -> tuple[str, ...]:
+        """Every format a feed may be written in (``formats`` and those the
+        ``feeds:`` section names), in the registry's order: the formats each
+        article's entries are rendered in."""
+        named = {*self.formats, *self.feeds.formats()}
+        return tuple(name for name in format_names() if name in named)
 
     @property
     def home_url(self) -> str:

@@ -14,7 +14,9 @@ a case can hold a BOM, CRLF line ends or bytes that are not UTF-8).
         its outcome and its updated time are those of the selection)
     #! title: the exact title                            (likewise summary,
     #! published: 2023-05-17T13:21:00Z                    url, updated, provider,
-    #! topics: Name one | Name two                        images, related)
+    #! topics: Name one | Name two                        images, related,
+                                                          quality: a number
+                                                          or none)
     #! setting: key: YAML value                          (a Settings change)
     #! line: 4                                           (the first error's line)
 
@@ -111,6 +113,9 @@ def test_record_case(case: Path) -> None:
             name, _, url = value.partition("|")
             assert article.provider is not None
             assert (article.provider.name, article.provider.url) == (name.strip(), url.strip() or None)
+        elif key == "quality":
+            assert article.quality == (None if value == "none" else yaml.safe_load(value))
+            assert type(article.quality) is type(None if value == "none" else yaml.safe_load(value))
         elif key == "images":
             assert [i.url for i in article.images] == ([u.strip() for u in value.split("|")] if value else [])
         elif key == "related":

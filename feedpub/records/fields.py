@@ -282,6 +282,29 @@ def _draft(ctx: _Context) -> bool:
     raise FieldError("published", f"{show(value)} is not true or false")
 
 
+# Larger scores are not numbers anyone means, and past 2**53 a float no
+# longer holds every whole number (nor can the cache's integers hold them all).
+_QUALITY_MAX = 2**53
+
+
+def _quality(ctx: _Context) -> float | None:
+    """``quality``, the record's score: a finite number (an int stays an int),
+    which feeds with a ``min_quality`` select by.  Anything else is dropped
+    with a warning: the record is still published, but no such feed shows it."""
+    value = ctx.fields.get("quality")
+    if value is None:
+        return None
+    if isinstance(value, str):
+        try:
+            value = float(value) if any(c in value for c in ".eE") else int(value)
+        except ValueError:
+            pass
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not abs(value) <= _QUALITY_MAX:
+        ctx.warn("quality", lambda: f"{show(ctx.fields['quality'])} is not a number; dropped")
+        return None
+    return value
+
+
 # Fields in the order their errors are reported.
 _NORMALISERS: tuple[tuple[str, Callable[[_Context], Any]], ...] = (
     ("title", _title),
@@ -293,6 +316,7 @@ _NORMALISERS: tuple[tuple[str, Callable[[_Context], Any]], ...] = (
     ("topics", _topics),
     ("images", _images),
     ("draft", _draft),
+    ("quality", _quality),
 )
 
 # What the normalisers read of a record; nothing else is even built.
@@ -308,6 +332,7 @@ RECORD_FIELDS: Fields = {
     "topics": None,
     "images": {"url": None, "width": None, "height": None},
     "related": {"title": None, "webUrl": None, "originalUrl": None},
+    "quality": None,
 }
 
 # Unquoted values cut at a " #" by YAML; warned about for the text fields only.

@@ -52,7 +52,7 @@ from feedpub.speed.rows import (
 )
 from feedpub.speed.rows import digest as _digest
 
-SCHEMA = 11
+SCHEMA = 12
 KEPT_OUTPUTS = 4  # output folders whose published entries the cache keeps track of
 _PLACEMENT_TYPES = (str, str, int, str, bytes, bytes, bytes)
 
@@ -90,6 +90,8 @@ CREATE TABLE IF NOT EXISTS records (
     mtime_ns INTEGER NOT NULL,
     sha256 BLOB NOT NULL,
     id TEXT, url TEXT, published INTEGER, updated INTEGER, draft INTEGER, topics TEXT,
+    quality,  -- no type: an integer score stays an integer, a fraction a real
+    provider TEXT,
     problems TEXT,
     article_digest BLOB,  -- of the article column, which the seal covers
     seal BLOB NOT NULL,  -- of the parse (every column but the stamps): see _seal
@@ -117,13 +119,18 @@ CREATE TABLE IF NOT EXISTS outputs (path TEXT PRIMARY KEY, size INTEGER NOT NULL
 
 def _seal(path: bytes, sha256: bytes, row: Sequence[object]) -> bytes:
     """A digest of what a row says of a parse: its path, the sha256 of the
-    bytes parsed, and (id, url, published, updated, draft, topics, problems,
-    article digest).  Not the stamps: a wrong stamp only makes a record be
+    bytes parsed, and (id, url, published, updated, draft, topics, quality,
+    provider, problems, article digest).  Not the stamps: a wrong stamp only makes a record be
     read again.  (repr tells an int from a string and None from "None".)"""
     return _digest(b"%d:%s%s%s" % (len(path), path, sha256, repr(tuple(row)).encode("utf-8", "surrogatepass")))
 
 
-_LISTED_TYPES = ((str, str, int, int, int, str), (type(None),) * 6)  # (id ... topics) of a parse, of a rejection
+# (id ... topics, quality, provider) of a parse, of a rejection
+_LISTED_TYPES = frozenset(
+    [(str, str, int, int, int, str, quality, provider)
+     for quality in (int, float, type(None)) for provider in (str, type(None))]
+    + [(type(None),) * 8]
+)  # fmt: skip
 
 
 # --- the cache ------------------------------------------------------------------------------
@@ -261,19 +268,19 @@ class RecordCache:
         A row that is not as ``store`` wrote it makes the cache ``Damaged``."""
         topics_cache: dict[str, tuple[Topic, ...]] = {}
         rows = self.db.execute(
-            "SELECT path, size, mtime_ns, sha256, id, url, published, updated, draft, topics, problems,"
-            " article_digest, seal FROM records"
+            "SELECT path, size, mtime_ns, sha256, id, url, published, updated, draft, topics, quality, provider,"
+            " problems, article_digest, seal FROM records"
         )
         found = {}
         for key, size, mtime_ns, sha256, *sealed, seal in rows:
             _check_sealed(key, sha256, sealed, seal)
-            listed = sealed[:6]
+            listed = sealed[:8]
             if type(size) is not int or type(mtime_ns) is not int or tuple(map(type, listed)) not in _LISTED_TYPES:
                 raise Damaged(f"the row of {key!r} holds values of the wrong types")
             path = path_of(key)
             try:
-                id_, url, published, updated, draft, topics = listed
-                listing = listing_of(path, id_, url, published, updated, draft, topics, topics_cache)
+                id_, url, published, updated, draft, topics, quality, provider = listed
+                listing = listing_of(path, id_, url, published, updated, draft, topics, topics_cache, quality, provider)
             except DECODE_ERRORS as exc:
                 raise Damaged(f"the row of {key!r} does not decode ({exc})") from None
             found[path] = CachedRecord(size, mtime_ns, sha256, listing)
@@ -283,7 +290,7 @@ class RecordCache:
         """Keep new parses; a parse with no row found the bytes of the stored
         one (the file was touched, not changed): only its stamp is new."""
         self.db.executemany(
-            "INSERT OR REPLACE INTO records VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
+            "INSERT OR REPLACE INTO records VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
             map(_stored, [p for p in parsed if p.row is not None]),
         )
         self.db.executemany(
@@ -297,15 +304,15 @@ class RecordCache:
 
     def problems(self) -> list[Problem]:
         rows = self.db.execute(
-            "SELECT path, sha256, id, url, published, updated, draft, topics, problems, article_digest, seal"
-            " FROM records WHERE problems IS NOT NULL ORDER BY path"
+            "SELECT path, sha256, id, url, published, updated, draft, topics, quality, provider, problems,"
+            " article_digest, seal FROM records WHERE problems IS NOT NULL ORDER BY path"
         )
         found: list[Problem] = []
         for key, sha256, *sealed, seal in rows:
             _check_sealed(key, sha256, sealed, seal)
-            if type(sealed[6]) is not str:
+            if type(sealed[8]) is not str:
                 raise Damaged(f"the problems of {key!r} are not text")
-            found += problems_from_json(sealed[6])
+            found += problems_from_json(sealed[8])
         return found
 
     def articles(self, paths: Sequence[str]) -> dict[str, Article]:
@@ -401,7 +408,7 @@ def _stored(item: Parsed) -> tuple[object, ...]:
     path, stamp, sha256, row, _ = item
     assert row is not None
     key = path_key(path)
-    sealed = (*row[:6], row[7], row[8])
+    sealed = (*row[:6], row[9], row[10], row[7], row[8])
     return (key, stamp.size, stamp.mtime_ns, sha256, *sealed, _seal(key, sha256, sealed), row[6])
 
 

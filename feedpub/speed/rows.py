@@ -68,24 +68,32 @@ def article_to_json(article: Article) -> str:
             [[t.name, t.key] for t in article.topics],
             [[i.url, i.width, i.height] for i in article.images],
             [[r.url, r.title] for r in article.related],
-            article.draft,
+            article.draft, article.quality,
         ]
     )  # fmt: skip
 
 
 def article_from_json(text: str, source: str) -> Article:
     try:
-        (id_, url, title, summary, published, updated, provider, topics, images, related, draft) = json.loads(text)
+        values = json.loads(text)
+        (id_, url, title, summary, published, updated, provider, topics, images, related, draft, quality) = values
         article = Article(
             id=id_, url=url, title=title, summary=summary,
             published=from_seconds(published), updated=from_seconds(updated),
             provider=None if provider is None else Provider(*provider),
             topics=tuple(Topic(*t) for t in topics), images=tuple(Image(*i) for i in images),
             related=tuple(RelatedLink(*r) for r in related), draft=bool(draft), source=source,
+            quality=_quality(quality),
         )  # fmt: skip
     except DECODE_ERRORS as exc:
         raise Damaged(f"the article of {source!r} does not decode ({exc})") from None
     return article
+
+
+def _quality(value: Any) -> float | None:
+    if value is not None and (type(value) not in (int, float)):
+        raise TypeError(f"quality {value!r} is not a number")
+    return value
 
 
 def _problems_to_json(problems: tuple[Problem, ...]) -> str | None:
@@ -109,16 +117,19 @@ def _topics_to_json(topics: tuple[Topic, ...]) -> str:
 
 
 # What a store keeps of a parse: (id, url, published, updated, draft, topics,
-# article, problems, article digest).  Made where the parse runs (often a
-# helper process), so what comes back to the build is strings, not objects.
+# article, problems, article digest, quality, provider).  Made where the
+# parse runs (often a helper process), so what comes back to the build is
+# strings, not objects.  The listing's columns are the first six and the
+# last two (added last, so the others kept their places).
 RecordRow = tuple[
-    str | None, str | None, int | None, int | None, int | None, str | None, str | None, str | None, bytes | None
-]
+    str | None, str | None, int | None, int | None, int | None, str | None, str | None, str | None, bytes | None,
+    float | None, str | None,
+]  # fmt: skip
 
 
 def listing_of(
     path: str, id_: Any, url: Any, published: Any, updated: Any, draft: Any, topics: Any,
-    topics_cache: dict[str, tuple[Topic, ...]],
+    topics_cache: dict[str, tuple[Topic, ...]], quality: Any = None, provider: Any = None,
 ) -> Listing | None:  # fmt: skip
     # The values of a row (Any: a rejected record's are all None, and a row
     # read from the cache was checked for its types by the caller).
@@ -129,7 +140,8 @@ def listing_of(
         parsed = topics_cache[topics] = tuple(Topic(*t) for t in json.loads(topics))
     # (fromtimestamp directly, not from_seconds: this runs once per record file
     # on every run that has something to do.)
-    return Listing(id_, url, _FROM_TIMESTAMP(published, UTC), _FROM_TIMESTAMP(updated, UTC), draft == 1, parsed, path)
+    return Listing(id_, url, _FROM_TIMESTAMP(published, UTC), _FROM_TIMESTAMP(updated, UTC), draft == 1, parsed, path,
+                   quality, provider)  # fmt: skip
 
 
 _FROM_TIMESTAMP = datetime.fromtimestamp
@@ -137,18 +149,19 @@ _FROM_TIMESTAMP = datetime.fromtimestamp
 
 def row_listing(path: str, row: RecordRow, topics_cache: dict[str, tuple[Topic, ...]]) -> Listing | None:
     """The listing of a fresh parse's row (None: the record was rejected)."""
-    return listing_of(path, *row[:6], topics_cache)
+    return listing_of(path, *row[:6], topics_cache, row[9], row[10])
 
 
 def record_row(result: ParseResult) -> RecordRow:
     article = result.article
     problems = _problems_to_json(result.problems)
     if article is None:
-        return (None, None, None, None, None, None, None, problems, None)
+        return (None, None, None, None, None, None, None, problems, None, None, None)
     text = article_to_json(article)
     return (
         article.id, article.url, to_seconds(article.published), to_seconds(article.updated), int(article.draft),
         _topics_to_json(article.topics), text, problems, digest(text.encode("utf-8", "surrogatepass")),
+        article.quality, None if article.provider is None else article.provider.name,
     )  # fmt: skip
 
 

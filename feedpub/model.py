@@ -63,6 +63,7 @@ class Listing(NamedTuple):
     draft: bool
     topics: tuple[Topic, ...]
     source: str
+    title: str = ""  # for the index page's latest item of each feed
 
 
 @dataclass(frozen=True, slots=True)
@@ -83,7 +84,9 @@ class Article:
     source: str  # the record's path, for messages only; never rendered
 
     def listing(self) -> Listing:
-        return Listing(self.id, self.url, self.published, self.updated, self.draft, self.topics, self.source)
+        return Listing(
+            self.id, self.url, self.published, self.updated, self.draft, self.topics, self.source, self.title
+        )
 
 
 @dataclass(frozen=True, slots=True)
@@ -105,6 +108,7 @@ class FeedPlan:
     topic: str | None  # display name of the topic, None for the combined feed
     articles: tuple[Listing, ...]  # newest first, already limited
     updated: datetime
+    total: int = 0  # the articles it would hold with no item limit
 
 
 @dataclass(frozen=True, slots=True)
@@ -120,7 +124,39 @@ class PlannedFeed:
     format: str  # a name in the formats' registry
 
 
-PlannedOutput = PlannedFeed  # the kinds of planned file (a union as kinds are added)
+@dataclass(frozen=True, slots=True)
+class PlannedPage:
+    """One planned output file that is a feed's page: the feed plan rendered
+    as HTML, its items rendered once per article and shared, as a format's."""
+
+    path: str
+    media_type: str
+    feed: FeedPlan
+
+
+@dataclass(frozen=True, slots=True)
+class PlannedSiteFile:
+    """One planned output file about every feed of the build (the index page,
+    the OPML list) or about none in particular (the feeds' stylesheet):
+    rendered from its template with the feed plans."""
+
+    path: str
+    media_type: str
+    template: str  # its template's name, in feedpub/templates
+    feeds: tuple[FeedPlan, ...]  # the combined feed, then the topics' in slug order
+
+
+@dataclass(frozen=True, slots=True)
+class PlannedAsset:
+    """One planned output file shipped with feedpub as it is (feedpub/assets)."""
+
+    path: str
+    media_type: str
+    asset: str  # its name in feedpub/assets
+
+
+# The kinds of planned file; each is rendered by its kind.
+PlannedOutput = PlannedFeed | PlannedPage | PlannedSiteFile | PlannedAsset
 
 
 @dataclass(frozen=True, slots=True)

@@ -17,7 +17,26 @@ from datetime import UTC, datetime, timedelta
 from operator import attrgetter
 
 from feedpub.errors import Problem, Severity
-from feedpub.model import FeedPlan, Listing, OwnedPaths, PlannedFeed, PlannedOutput
+from feedpub.model import (
+    FeedPlan,
+    Listing,
+    OwnedPaths,
+    PlannedAsset,
+    PlannedFeed,
+    PlannedOutput,
+    PlannedPage,
+    PlannedSiteFile,
+)
+from feedpub.pages import (
+    ASSETS,
+    INDEX,
+    OPML,
+    OPML_MEDIA_TYPE,
+    PAGE_MEDIA_TYPE,
+    PAGE_SUFFIX,
+    STYLESHEET,
+    STYLESHEET_MEDIA_TYPE,
+)
 from feedpub.records.dates import format_rfc3339
 from feedpub.records.text import SLUG_MAX, slugify
 from feedpub.settings import Settings
@@ -35,12 +54,14 @@ TOPICS_DIR = "topics"
 
 def _output_paths() -> OwnedPaths:
     """The paths of the files a plan can produce: ``all`` or ``topics/<slug>``
-    (the feed), with a format's suffix (the formats' registry says which)."""
+    (the feed), with a format's suffix (the formats' registry says which) or
+    a page's; and the files about every feed, by name."""
     from feedpub.formats import FORMATS
 
-    suffixes = "|".join(re.escape(fmt.suffix) for fmt in FORMATS.values())
+    suffixes = "|".join(re.escape(suffix) for suffix in (*(fmt.suffix for fmt in FORMATS.values()), PAGE_SUFFIX))
     feed = rf"(?P<feed>all|{TOPICS_DIR}/[A-Za-z0-9][A-Za-z0-9_-]*)"
-    return OwnedPaths((rf"{feed}(?:{suffixes})",), ("", TOPICS_DIR))
+    site = "|".join(map(re.escape, (INDEX, OPML, STYLESHEET, *ASSETS)))
+    return OwnedPaths((rf"{feed}(?:{suffixes})", site), ("", TOPICS_DIR))
 
 
 # What the publisher may own in the output folder (and what it trusts a
@@ -231,14 +252,15 @@ def select(
     return Selection(tuple(articles), dict(sorted(skipped.items())), tuple(problems), next_due)
 
 
-def _limited(articles: Iterable[Listing], settings: Settings) -> tuple[Listing, ...]:
-    articles = tuple(articles)
-    return articles if settings.max_items == 0 else articles[: settings.max_items]
-
-
-def _feed(name: str, title: str, subtitle: str, topic: str | None, articles: tuple[Listing, ...]) -> FeedPlan:
-    updated = max((a.updated for a in articles), default=EMPTY_FEED_DATE)
-    return FeedPlan(name=name, title=title, subtitle=subtitle, topic=topic, articles=articles, updated=updated)
+def _feed(
+    name: str, title: str, subtitle: str, topic: str | None, articles: Iterable[Listing], settings: Settings
+) -> FeedPlan:
+    every = tuple(articles)
+    shown = every if settings.max_items == 0 else every[: settings.max_items]
+    updated = max((a.updated for a in shown), default=EMPTY_FEED_DATE)
+    return FeedPlan(
+        name=name, title=title, subtitle=subtitle, topic=topic, articles=shown, updated=updated, total=len(every)
+    )
 
 
 _DIGEST_MIN = 8  # hex digits of a slug's suffix: a longer one is seldom needed
@@ -286,20 +308,31 @@ def _common_prefix(a: str, b: str) -> int:
 
 def plan_outputs(selection: Selection, settings: Settings) -> tuple[PlannedOutput, ...]:
     """Every file a build writes, in path order: each feed in each format of
-    the settings (the formats' registry gives its suffix and media type)."""
+    the settings (the formats' registry gives its suffix and media type);
+    with ``pages``, each feed's page, the index page, the OPML list, the
+    feeds' stylesheet and the assets they use."""
     from feedpub.formats import FORMATS
 
-    planned = [
+    feeds = plan_feeds(selection, settings)
+    planned: list[PlannedOutput] = [
         PlannedFeed(feed.name + FORMATS[name].suffix, FORMATS[name].media_type, feed, name)
-        for feed in plan_feeds(selection, settings)
+        for feed in feeds
         for name in settings.formats
     ]
+    if settings.pages:
+        planned += [PlannedPage(feed.name + PAGE_SUFFIX, PAGE_MEDIA_TYPE, feed) for feed in feeds]
+        planned += [
+            PlannedSiteFile(INDEX, PAGE_MEDIA_TYPE, INDEX, feeds),
+            PlannedSiteFile(OPML, OPML_MEDIA_TYPE, OPML, feeds),
+            PlannedSiteFile(STYLESHEET, STYLESHEET_MEDIA_TYPE, STYLESHEET, ()),
+        ]
+        planned += [PlannedAsset(name, media_type, name) for name, media_type in ASSETS.items()]
     return tuple(sorted(planned, key=attrgetter("path")))
 
 
 def plan_feeds(selection: Selection, settings: Settings) -> tuple[FeedPlan, ...]:
     """The combined feed, then one feed per topic in slug order."""
-    plans = [_feed("all", settings.title, settings.subtitle, None, _limited(selection.articles, settings))]
+    plans = [_feed("all", settings.title, settings.subtitle, None, selection.articles, settings)]
     members: dict[str, list[Listing]] = defaultdict(list)
     spellings: dict[str, Counter[str]] = defaultdict(Counter)
     for article in selection.articles:
@@ -316,7 +349,8 @@ def plan_feeds(selection: Selection, settings: Settings) -> tuple[FeedPlan, ...]
                 f"{settings.title}: {name}",
                 f"{settings.subtitle}, on {name}",
                 name,
-                _limited(members[key], settings),
+                members[key],
+                settings,
             )
         )
     return tuple(plans)

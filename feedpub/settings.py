@@ -299,6 +299,16 @@ class Settings:
         _formats,
         Option(("--formats",), f"comma-separated formats to write (default: {','.join(format_names())})", "LIST"),
     )
+    pages: bool = setting(  # a page per feed, index.html, feeds.opml and the feeds' stylesheet
+        True,
+        _flag,
+        Option(
+            ("--no-pages",),
+            "write no HTML pages, feed stylesheet or OPML list, only the feeds",
+            action="store_const",
+            const=False,
+        ),
+    )
     record_suffixes: tuple[str, ...] = setting((".txt", ".md", ".yaml", ".yml"), _suffixes)
     max_record_bytes: int = setting(1024 * 1024, _positive)
     max_title_chars: int = setting(300, _positive)

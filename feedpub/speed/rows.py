@@ -109,15 +109,16 @@ def _topics_to_json(topics: tuple[Topic, ...]) -> str:
 
 
 # What a store keeps of a parse: (id, url, published, updated, draft, topics,
-# article, problems, article digest).  Made where the parse runs (often a
+# article, problems, article digest, title).  Made where the parse runs (often a
 # helper process), so what comes back to the build is strings, not objects.
 RecordRow = tuple[
-    str | None, str | None, int | None, int | None, int | None, str | None, str | None, str | None, bytes | None
-]
+    str | None, str | None, int | None, int | None, int | None, str | None, str | None, str | None, bytes | None,
+    str | None,
+]  # fmt: skip
 
 
 def listing_of(
-    path: str, id_: Any, url: Any, published: Any, updated: Any, draft: Any, topics: Any,
+    path: str, id_: Any, url: Any, published: Any, updated: Any, draft: Any, topics: Any, title: Any,
     topics_cache: dict[str, tuple[Topic, ...]],
 ) -> Listing | None:  # fmt: skip
     # The values of a row (Any: a rejected record's are all None, and a row
@@ -129,7 +130,9 @@ def listing_of(
         parsed = topics_cache[topics] = tuple(Topic(*t) for t in json.loads(topics))
     # (fromtimestamp directly, not from_seconds: this runs once per record file
     # on every run that has something to do.)
-    return Listing(id_, url, _FROM_TIMESTAMP(published, UTC), _FROM_TIMESTAMP(updated, UTC), draft == 1, parsed, path)
+    return Listing(
+        id_, url, _FROM_TIMESTAMP(published, UTC), _FROM_TIMESTAMP(updated, UTC), draft == 1, parsed, path, title
+    )
 
 
 _FROM_TIMESTAMP = datetime.fromtimestamp
@@ -137,18 +140,18 @@ _FROM_TIMESTAMP = datetime.fromtimestamp
 
 def row_listing(path: str, row: RecordRow, topics_cache: dict[str, tuple[Topic, ...]]) -> Listing | None:
     """The listing of a fresh parse's row (None: the record was rejected)."""
-    return listing_of(path, *row[:6], topics_cache)
+    return listing_of(path, *row[:6], row[9], topics_cache)
 
 
 def record_row(result: ParseResult) -> RecordRow:
     article = result.article
     problems = _problems_to_json(result.problems)
     if article is None:
-        return (None, None, None, None, None, None, None, problems, None)
+        return (None, None, None, None, None, None, None, problems, None, None)
     text = article_to_json(article)
     return (
         article.id, article.url, to_seconds(article.published), to_seconds(article.updated), int(article.draft),
-        _topics_to_json(article.topics), text, problems, digest(text.encode("utf-8", "surrogatepass")),
+        _topics_to_json(article.topics), text, problems, digest(text.encode("utf-8", "surrogatepass")), article.title,
     )  # fmt: skip
 
 

@@ -17,7 +17,7 @@ records' UTC times by hand.
 from __future__ import annotations
 
 import functools
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from email.utils import format_datetime
@@ -54,6 +54,7 @@ def _environment() -> jinja2.Environment:
     )
 
 
+@functools.cache
 def _template(name: str) -> jinja2.Template:
     return _environment().get_template(name)
 
@@ -149,8 +150,8 @@ class PageWriter:
     name: str
     suffix: str
     media_type: str
-    render_entry: Any  # Callable[[Article, Settings], bytes]
-    render_document: Any  # Callable[[FeedPlan, Sequence[bytes], Settings], tuple[bytes, ...]]
+    render_entry: Callable[[Article, Settings], bytes]
+    render_document: Callable[[FeedPlan, Sequence[bytes], Settings], tuple[bytes, ...]]
     separator: bytes = b""
 
 

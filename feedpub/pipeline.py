@@ -57,6 +57,7 @@ from feedpub.model import (
 )
 from feedpub.pages import PAGE
 from feedpub.pages.render import PAGE_WRITER, asset, render_site_file
+from feedpub.pages.render import load as load_pages
 from feedpub.plan import OUTPUT_PATHS, Selection, plan_outputs, select
 from feedpub.publish import (
     MANIFEST_NAME,
@@ -339,7 +340,8 @@ def parse(scan: Scan, settings: Settings, store: Store, progress: Progress | Non
     topics_cache: dict[str, tuple[Topic, ...]] = {}
     parsed_count = 0
     restamped = False
-    for parsed in parse_files(scan.todo, settings, settings.max_items == 0, progress, load_document_writer):
+    meanwhile = functools.partial(_load_writers, settings)
+    for parsed in parse_files(scan.todo, settings, settings.max_items == 0, progress, meanwhile):
         parsed_count += 1
         stamp = parsed.stamp  # the file as read, which the walk may have seen before a change
         if stamps.get(parsed.path) != stamp:
@@ -363,6 +365,13 @@ def parse(scan: Scan, settings: Settings, store: Store, progress: Progress | Non
 
 
 # --- render ---------------------------------------------------------------------------------
+
+
+def _load_writers(settings: Settings) -> None:
+    """Load what renders documents (and pages), while helper processes parse."""
+    load_document_writer()
+    if settings.pages:
+        load_pages()
 
 
 class Writer(Protocol):

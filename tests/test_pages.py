@@ -376,3 +376,21 @@ def test_check_reads_the_feeds_and_leaves_the_pages_alone(seed_out: Path) -> Non
     checked = [f["path"] for f in document["feeds"]]
     assert checked and all(path.endswith(FEED_SUFFIXES) for path in checked)
     assert document["feed_files_checked"] == 9  # three feeds in three formats; no page, list or stylesheet
+
+
+def test_a_run_with_nothing_to_do_never_loads_jinja2(records: Path, tmp_path: Path) -> None:
+    """The templates load only in a run that renders: a cron run over unchanged
+    records pays nothing for the pages."""
+    import subprocess
+    import sys
+
+    (records / "a.txt").write_text(record(), "utf-8")
+    argv = ["build", str(records), "-o", str(tmp_path / "out"), "--cache-dir", str(tmp_path / "cache"),
+            "--as-of", "2026-01-01T00:00:00Z", "--json"]  # fmt: skip
+    program = "import sys\n{}\nfrom feedpub.cli import main\nsys.exit(main(sys.argv[1:]))\n"
+    first = subprocess.run([sys.executable, "-c", program.format(""), *argv], capture_output=True, text=True)
+    assert first.returncode == 0, first.stderr
+    no_jinja = "sys.modules['jinja2'] = None"  # any import of it fails
+    again = subprocess.run([sys.executable, "-c", program.format(no_jinja), *argv], capture_output=True, text=True)
+    assert again.returncode == 0, again.stderr
+    assert json.loads(again.stdout)["files"] == {"written": 0, "unchanged": 12, "removed": 0}

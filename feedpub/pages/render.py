@@ -59,6 +59,13 @@ def _template(name: str) -> jinja2.Template:
     return _environment().get_template(name)
 
 
+def load() -> None:
+    """Import Jinja2 and compile every template now: a build calls this while
+    its helper processes parse, so that rendering does not wait for it."""
+    for name in ("item.html", "page.html", INDEX, OPML, STYLESHEET):
+        _template(name)
+
+
 def day(moment: datetime) -> str:
     """``2023-05-15``: the UTC date, the same in every locale."""
     return f"{moment.year:04d}-{moment.month:02d}-{moment.day:02d}"

@@ -486,10 +486,9 @@ def render(
     is rendered once per writer (a format, or the page) and shared by every
     feed that shows it."""
     # Each feed once, whatever its formats (by name: a feed plan with no item
-    # limit lists every article, too many to hash as a key).
-    plans = list(
-        {file.feed.name: file.feed for file in planned if isinstance(file, PlannedFeed | PlannedPage)}.values()
-    )
+    # limit lists every article, too many to hash as a key).  A page shows
+    # the first of its feed's articles: it takes the first of their entries.
+    plans = list({file.feed.name: file.feed for file in planned if isinstance(file, PlannedFeed)}.values())
     # Per feed, the parse's entries of its articles (by path) and whether
     # they render the updated time the plan gives them: mapped over whole
     # feeds at once, as with no item limit every article is shown, in
@@ -516,7 +515,8 @@ def render(
     for file in planned:
         if isinstance(file, PlannedFeed | PlannedPage):
             name = file.format if isinstance(file, PlannedFeed) else PAGE
-            feed_entries = list(map(operator.itemgetter(column[name]), by_feed[file.feed.name]))
+            rendered = by_feed[file.feed.name][: len(file.feed.articles)]
+            feed_entries = list(map(operator.itemgetter(column[name]), rendered))
             chunks = by_name[name].render_document(file.feed, feed_entries, settings)
             outputs.append(Output(file.path, file.feed, name, chunks, file.media_type))
         elif isinstance(file, PlannedAsset):

@@ -7,6 +7,7 @@ and the item limit all happen here, once, for every format.
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import os
 import re
@@ -32,6 +33,7 @@ from feedpub.pages import (
     INDEX,
     OPML,
     OPML_MEDIA_TYPE,
+    PAGE_MAX_ITEMS,
     PAGE_MEDIA_TYPE,
     PAGE_SUFFIX,
     STYLESHEET,
@@ -320,7 +322,7 @@ def plan_outputs(selection: Selection, settings: Settings) -> tuple[PlannedOutpu
         for name in settings.formats
     ]
     if settings.pages:
-        planned += [PlannedPage(feed.name + PAGE_SUFFIX, PAGE_MEDIA_TYPE, feed) for feed in feeds]
+        planned += [PlannedPage(feed.name + PAGE_SUFFIX, PAGE_MEDIA_TYPE, _page(feed)) for feed in feeds]
         planned += [
             PlannedSiteFile(INDEX, PAGE_MEDIA_TYPE, INDEX, feeds),
             PlannedSiteFile(OPML, OPML_MEDIA_TYPE, OPML, feeds),
@@ -328,6 +330,13 @@ def plan_outputs(selection: Selection, settings: Settings) -> tuple[PlannedOutpu
         ]
         planned += [PlannedAsset(name, media_type, name) for name, media_type in ASSETS.items()]
     return tuple(sorted(planned, key=attrgetter("path")))
+
+
+def _page(feed: FeedPlan) -> FeedPlan:
+    """What a feed's page shows: its newest PAGE_MAX_ITEMS items."""
+    if len(feed.articles) <= PAGE_MAX_ITEMS:
+        return feed
+    return dataclasses.replace(feed, articles=feed.articles[:PAGE_MAX_ITEMS])
 
 
 def plan_feeds(selection: Selection, settings: Settings) -> tuple[FeedPlan, ...]:

@@ -394,3 +394,30 @@ def test_a_run_with_nothing_to_do_never_loads_jinja2(records: Path, tmp_path: Pa
     again = subprocess.run([sys.executable, "-c", program.format(no_jinja), *argv], capture_output=True, text=True)
     assert again.returncode == 0, again.stderr
     assert json.loads(again.stdout)["files"] == {"written": 0, "unchanged": 12, "removed": 0}
+
+
+def test_a_page_shows_the_newest_items_of_a_long_feed(records: Path, tmp_path: Path, monkeypatch) -> None:
+    """With no item limit a feed holds every article; its page the newest few
+    hundred (here three), the same whether entries are rendered or read back."""
+    import feedpub.plan
+
+    monkeypatch.setattr(feedpub.plan, "PAGE_MAX_ITEMS", 3)
+    for n in range(5):
+        text = record(title=f"Article {n}", url=f"https://example.com/{n}", when=f"2023-05-{n + 1:02d}T00:00:00Z")
+        (records / f"{n}.txt").write_text(text, "utf-8")
+    settings = make_settings(records_dir=records, output_dir=tmp_path / "out", cache_dir=tmp_path / "cache",
+                             max_items=0, jobs=1)  # fmt: skip
+    build(settings, as_of=AS_OF)
+    (records / "1.txt").write_text(record(title="Changed", url="https://example.com/1"), "utf-8")
+    build(settings, as_of=AS_OF)
+    out = settings.output_dir
+    parsed = feedparser.parse((out / "all.atom.xml").read_bytes())
+    assert len(parsed.entries) == 5
+    root = strict((out / "all.html").read_bytes())
+    items = find_all(root, "article", class_="item")
+    assert [text_of(find_all(i, "h2")[0]) for i in items] == [e.title for e in parsed.entries[:3]]
+    assert text_of(find_all(root, "p", class_="count")[0]) == "The newest 3 of 5 articles, newest first."
+    index = strict((out / "index.html").read_bytes())
+    assert text_of(find_all(index, "p", class_="count")[0]) == "5 articles"
+    build(dataclasses.replace(settings, output_dir=tmp_path / "fresh", cache_dir=None), as_of=AS_OF)
+    assert pages_of(out) == pages_of(tmp_path / "fresh")

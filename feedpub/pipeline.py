@@ -406,10 +406,13 @@ class Entries:
     (where the store says they are, and only while those files are as it
     wrote them), else rendered from the store's article."""
 
-    def __init__(self, settings: Settings, store: Store, records: Records) -> None:
+    def __init__(self, settings: Settings, store: Store, records: Records, paged: frozenset[str] = frozenset()) -> None:
         self.settings = settings
         self.store = store
         self.records = records
+        # The ids of the articles some page shows: a page shows only the
+        # newest of a long feed, so the others need no page entry.
+        self.paged = paged
 
     def key(self, listing: Listing) -> bytes:
         """The key of an article's entries (``feedpub.speed.entries``): its
@@ -425,8 +428,9 @@ class Entries:
         kept = self._published(wanted)
         for listing, listing_key in zip(shown.values(), wanted, strict=True):
             found_kept = kept.get(listing_key, {})
-            if all(name in found_kept for name in names):
-                entries[listing.id] = tuple(found_kept[name] for name in names)
+            if all(name in found_kept or (name == PAGE and listing.id not in self.paged) for name in names):
+                # (b"": the page entry of an article no page shows, never used)
+                entries[listing.id] = tuple(found_kept.get(name, b"") for name in names)
         articles = self.store.articles([path for path, listing in shown.items() if listing.id not in entries])
         for path, article in articles.items():
             listing = shown[path]
@@ -687,7 +691,8 @@ def _run(
 
     if progress:
         progress("render", 0, len(planned))
-    entries = Entries(settings, store, records)
+    paged = frozenset(article.id for file in planned if isinstance(file, PlannedPage) for article in file.feed.articles)
+    entries = Entries(settings, store, records, paged)
     outputs = render(planned, settings, records.early, entries.of)
     run_problems = [*selection.problems, *_oversized(outputs, settings)]
     problems = [*notes, *records.problems, *run_problems]

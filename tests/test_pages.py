@@ -16,6 +16,7 @@ import listparser
 import pytest
 from lxml import etree
 
+from feedpub import pipeline
 from feedpub.formats import FORMATS
 from feedpub.pipeline import build
 from feedpub.plan import OUTPUT_PATHS
@@ -409,7 +410,13 @@ def test_a_page_shows_the_newest_items_of_a_long_feed(records: Path, tmp_path: P
                              max_items=0, jobs=1)  # fmt: skip
     build(settings, as_of=AS_OF)
     (records / "1.txt").write_text(record(title="Changed", url="https://example.com/1"), "utf-8")
+    rendered: list[str] = []
+    real = pipeline._render
+    monkeypatch.setattr(pipeline, "_render", lambda article, s: rendered.append(article.title) or real(article, s))
     build(settings, as_of=AS_OF)
+    # Only the changed record's entries are rendered again: the others are read
+    # back from the feeds, and those beyond every page need no page entry.
+    assert rendered == ["Changed"]
     out = settings.output_dir
     parsed = feedparser.parse((out / "all.atom.xml").read_bytes())
     assert len(parsed.entries) == 5

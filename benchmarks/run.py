@@ -1,6 +1,7 @@
 """Benchmark feedpub against the parse floor, at several corpus sizes.
 
     .venv/bin/python benchmarks/run.py [--sizes 1000,10000,100000] [--topics 2000,20000] [--work DIR]
+                                       [--options="--no-pages"]
 
 For each size it makes (or reuses) a synthetic corpus with make_corpus.py,
 then measures, in this one run on this machine:
@@ -86,9 +87,12 @@ def floor(folder: Path) -> float:
     return time.perf_counter() - start
 
 
+OPTIONS: list[str] = []  # given to every build (--options)
+
+
 def run_build(folder: Path, out: Path, cache: Path, *extra: str) -> dict:
     command = [sys.executable, "-c", WRAPPER, "build", str(folder), "-o", str(out), "--cache-dir", str(cache),
-               "--json", "--as-of", AS_OF, "--lock-timeout", "0", *extra]  # fmt: skip
+               "--json", "--as-of", AS_OF, "--lock-timeout", "0", *OPTIONS, *extra]  # fmt: skip
     start = time.perf_counter()
     done = subprocess.run(command, capture_output=True, text=True, cwd=ROOT)
     seconds = time.perf_counter() - start
@@ -198,12 +202,14 @@ def main(argv: list[str] | None = None) -> int:
         type=int,
         help="take the median of this many floors and cold builds (default: 3 up to 10,000 records, then 1)",
     )
+    parser.add_argument("--options", default="", help="options every build gets, such as --no-pages")
     args = parser.parse_args(argv)
+    OPTIONS[:] = args.options.split()
     args.work.mkdir(parents=True, exist_ok=True)
     # Bytecode compiled, as an installed feedpub has it (and `make` makes it):
     # where PYTHONDONTWRITEBYTECODE is set, every run would compile the sources.
     compileall.compile_dir(ROOT / "feedpub", quiet=1)
-    print(f"feedpub benchmark on {machine()}")
+    print(f"feedpub benchmark on {machine()}" + (f"; every build with {args.options}" if args.options else ""))
     help_seconds, empty_seconds = startup()
     print(f"start-up: feedpub --help {help_seconds:.3f} s; a build of an empty folder {empty_seconds:.3f} s")
     for size in (int(s) for s in args.sizes.split(",") if s):

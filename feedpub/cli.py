@@ -205,9 +205,11 @@ def _summary(report) -> str:
         if published
         else "none written"
     )
+    feeds = _count(report.feeds, "feed")
+    if published and len(published.changes) != report.feeds:  # pages and the other files too
+        feeds += f", {_count(len(published.changes), 'file')}"
     return (
-        f"{_count(report.records, 'record')} read, {report.published} published, "
-        f"{_skipped(report)}; {_count(report.feeds, 'feed')}: {files}"
+        f"{_count(report.records, 'record')} read, {report.published} published, {_skipped(report)}; {feeds}: {files}"
     )
 
 
@@ -215,6 +217,8 @@ def _change_lines(report) -> list[str]:
     """One line per file that changed: what happened and how its items moved."""
     return [
         f"  {c.status:<9} {c.path}: {_count(c.items, 'item')} (+{c.added} -{c.removed})"
+        if c.feed is not None
+        else f"  {c.status:<9} {c.path}"  # not a feed's file: no items
         for c in report.publish.changes
         if c.status != "unchanged"
     ]
@@ -393,7 +397,8 @@ def _check(args: argparse.Namespace, out: TextIO, err: TextIO) -> ExitCode:
     now = _now()
     report = build(settings, as_of=_as_of(args.as_of), write=False)
     # (feed, whether it was rendered in memory or read from a file, its findings)
-    checked = [(o.path, True, check_feed(f"(rendered) {o.path}", o.data, now)) for o in report.outputs]
+    # The feeds only: the pages, the OPML list and the stylesheet are not feeds.
+    checked = [(o.path, True, check_feed(f"(rendered) {o.path}", o.data, now)) for o in report.outputs if o.is_feed]
     if args.feeds is not None:
         paths = args.feeds or [str(settings.output_dir)]
         for path in paths:

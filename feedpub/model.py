@@ -68,6 +68,7 @@ class Listing(NamedTuple):
     # reads as before.
     quality: float | None = None  # the record's score; None when it has none
     provider: str | None = None  # the provider's name, as the record spells it
+    title: str = ""  # for the index page's latest item of each feed
 
 
 @dataclass(frozen=True, slots=True)
@@ -91,7 +92,7 @@ class Article:
     def listing(self) -> Listing:
         provider = None if self.provider is None else self.provider.name
         return Listing(self.id, self.url, self.published, self.updated, self.draft, self.topics, self.source,
-                       self.quality, provider)  # fmt: skip
+                       self.quality, provider, self.title)  # fmt: skip
 
 
 @dataclass(frozen=True, slots=True)
@@ -117,6 +118,7 @@ class FeedPlan:
     formats: tuple[str, ...] = ()  # the formats it is written in, in the registry's order
     max_items: int = 0  # the limit its articles were cut to; 0: none
     content: str = "summary"  # what an entry holds: "summary", or "full" (the record's body)
+    total: int = 0  # the articles it would hold with no item limit
 
 
 @dataclass(frozen=True, slots=True)
@@ -132,7 +134,39 @@ class PlannedFeed:
     format: str  # a name in the formats' registry
 
 
-PlannedOutput = PlannedFeed  # the kinds of planned file (a union as kinds are added)
+@dataclass(frozen=True, slots=True)
+class PlannedPage:
+    """One planned output file that is a feed's page: the feed plan rendered
+    as HTML, its items rendered once per article and shared, as a format's."""
+
+    path: str
+    media_type: str
+    feed: FeedPlan
+
+
+@dataclass(frozen=True, slots=True)
+class PlannedSiteFile:
+    """One planned output file about every feed of the build (the index page,
+    the OPML list) or about none in particular (the feeds' stylesheet):
+    rendered from its template with the feed plans."""
+
+    path: str
+    media_type: str
+    template: str  # its template's name, in feedpub/templates
+    feeds: tuple[FeedPlan, ...]  # the combined feed, then the topics' in slug order
+
+
+@dataclass(frozen=True, slots=True)
+class PlannedAsset:
+    """One planned output file shipped with feedpub as it is (feedpub/assets)."""
+
+    path: str
+    media_type: str
+    asset: str  # its name in feedpub/assets
+
+
+# The kinds of planned file; each is rendered by its kind.
+PlannedOutput = PlannedFeed | PlannedPage | PlannedSiteFile | PlannedAsset
 
 
 @dataclass(frozen=True, slots=True)

@@ -38,12 +38,26 @@ from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 from feedpub import __version__, formats
 from feedpub.errors import ConfigError, Problem, Severity
 from feedpub.formats import FORMATS, load_document_writer
-from feedpub.model import Article, FeedPlan, Listing, OutputFile, ParseResult, PlannedOutput, Topic
+from feedpub.model import (
+    Article,
+    FeedPlan,
+    Listing,
+    OutputFile,
+    ParseResult,
+    PlannedAsset,
+    PlannedFeed,
+    PlannedOutput,
+    PlannedPage,
+    Topic,
+)
+from feedpub.pages import PAGE
+from feedpub.pages.render import PAGE_WRITER, asset, render_site_file
+from feedpub.pages.render import load as load_pages
 from feedpub.plan import OUTPUT_PATHS, Selection, plan_outputs, select, unmatched_names
 from feedpub.publish import (
     MANIFEST_NAME,
@@ -71,12 +85,13 @@ _BATCH = 100  # files parsed as one batch: a small folder still splits evenly be
 
 @dataclass(frozen=True)
 class Output:
-    """One planned feed file, rendered: a feed plan in one format, as chunks
-    of bytes (entries are shared between feeds, not copied into each)."""
+    """One planned file, rendered as chunks of bytes: a feed plan in one
+    format or as its page (entries are shared between feeds, not copied
+    into each), or a file about every feed, or an asset."""
 
     path: str  # relative to the output folder, with "/" separators
-    plan: FeedPlan
-    format: str
+    plan: FeedPlan | None  # the feed it renders; None: a file about no one feed
+    format: str | None  # the entries' writer: a format's name, or PAGE; None: no entries
     chunks: tuple[bytes, ...]
     media_type: str
 
@@ -84,8 +99,15 @@ class Output:
     def data(self) -> bytes:
         return b"".join(self.chunks)
 
+    @property
+    def is_feed(self) -> bool:
+        """Whether the file is a feed (a format's document), which ``check`` reads."""
+        return self.format in FORMATS
+
     def file(self) -> OutputFile:
         """The file the publisher writes."""
+        if self.plan is None:
+            return OutputFile(self.path, self.media_type, self.chunks)
         return OutputFile(self.path, self.media_type, self.chunks, self.plan.name,
                           tuple(map(_ID, self.plan.articles)))  # fmt: skip
 
@@ -98,7 +120,7 @@ class BuildReport:
     published: int
     skipped: dict[str, int]  # reason -> count
     problems: tuple[Problem, ...]  # every record's errors and warnings, in path order
-    feeds: int  # feed files in the plan
+    feeds: int  # feed files in the plan (pages and the other files not counted)
     outputs: tuple[Output, ...] = ()  # empty when the run found nothing to do
     selection: Selection | None = None  # None when the run found nothing to do
     publish: PublishReport | None = None  # None for a dry run
@@ -113,7 +135,7 @@ class BuildReport:
         return tuple(p for p in self.problems if p.severity is Severity.ERROR)
 
 
-# A record's entries, one per format in ``settings.entry_formats`` order.
+# A record's entries, one per writer of ``writers(settings)``, in its order.
 Rendered = tuple[bytes, ...]
 # Entries rendered with the parse: (the updated time they render, entries).
 Early = tuple[datetime, Rendered]
@@ -318,7 +340,8 @@ def parse(scan: Scan, settings: Settings, store: Store, progress: Progress | Non
     topics_cache: dict[str, tuple[Topic, ...]] = {}
     parsed_count = 0
     restamped = False
-    for parsed in parse_files(scan.todo, settings, settings.max_items == 0, progress, load_document_writer):
+    meanwhile = functools.partial(_load_writers, settings)
+    for parsed in parse_files(scan.todo, settings, settings.max_items == 0, progress, meanwhile):
         parsed_count += 1
         stamp = parsed.stamp  # the file as read, which the walk may have seen before a change
         if stamps.get(parsed.path) != stamp:
@@ -344,8 +367,37 @@ def parse(scan: Scan, settings: Settings, store: Store, progress: Progress | Non
 # --- render ---------------------------------------------------------------------------------
 
 
+def _load_writers(settings: Settings) -> None:
+    """Load what renders documents (and pages), while helper processes parse."""
+    load_document_writer()
+    if settings.pages:
+        load_pages()
+
+
+class Writer(Protocol):
+    """What renders a feed plan as one file: a format, or the page."""
+
+    @property
+    def name(self) -> str: ...
+    @property
+    def render_entry(self) -> Callable[[Article, Settings], bytes]: ...
+    @property
+    def render_document(self) -> Callable[[FeedPlan, Sequence[bytes], Settings], tuple[bytes, ...]]: ...
+    @property
+    def separator(self) -> bytes: ...
+
+
+def writers(settings: Settings) -> dict[str, Writer]:
+    """The writers of a build's entries, by name: every format some feed
+    may be written in, then the page's when pages are on."""
+    found: dict[str, Writer] = {name: FORMATS[name] for name in settings.entry_formats}
+    if settings.pages:
+        found[PAGE] = PAGE_WRITER
+    return found
+
+
 def _render(article: Article, settings: Settings) -> Rendered:
-    return tuple(FORMATS[name].render_entry(article, settings) for name in settings.entry_formats)
+    return tuple(writer.render_entry(article, settings) for writer in writers(settings).values())
 
 
 class Entries:
@@ -354,10 +406,13 @@ class Entries:
     (where the store says they are, and only while those files are as it
     wrote them), else rendered from the store's article."""
 
-    def __init__(self, settings: Settings, store: Store, records: Records) -> None:
+    def __init__(self, settings: Settings, store: Store, records: Records, paged: frozenset[str] = frozenset()) -> None:
         self.settings = settings
         self.store = store
         self.records = records
+        # The ids of the articles some page shows: a page shows only the
+        # newest of a long feed, so the others need no page entry.
+        self.paged = paged
 
     def key(self, listing: Listing) -> bytes:
         """The key of an article's entries (``feedpub.speed.entries``): its
@@ -367,13 +422,15 @@ class Entries:
     def of(self, shown: Mapping[str, Listing]) -> dict[str, Rendered]:
         """The entries of ``shown`` (path -> listing), by article id."""
         settings = self.settings
+        names = tuple(writers(settings))
         entries: dict[str, Rendered] = {}
         wanted = [self.key(listing) for listing in shown.values()]
         kept = self._published(wanted)
         for listing, listing_key in zip(shown.values(), wanted, strict=True):
             found_kept = kept.get(listing_key, {})
-            if all(name in found_kept for name in settings.entry_formats):
-                entries[listing.id] = tuple(found_kept[name] for name in settings.entry_formats)
+            if all(name in found_kept or (name == PAGE and listing.id not in self.paged) for name in names):
+                # (b"": the page entry of an article no page shows, never used)
+                entries[listing.id] = tuple(found_kept.get(name, b"") for name in names)
         articles = self.store.articles([path for path, listing in shown.items() if listing.id not in entries])
         for path, article in articles.items():
             listing = shown[path]
@@ -406,10 +463,12 @@ class Entries:
 
     def placements(self, outputs: Sequence[Output], hashes: Mapping[str, str]) -> list[entry_index.Placement]:
         """Where the files just published hold each entry, for the next run."""
+        by_name = writers(self.settings)
         written = (
             entry_index.Written(o.path, o.format, hashes[o.path], o.chunks, o.plan.articles,
-                                2 if FORMATS[o.format].separator else 1)
+                                2 if by_name[o.format].separator else 1)
             for o in outputs
+            if o.plan is not None and o.format is not None
         )  # fmt: skip
         return entry_index.index(written, _ID, self.key)
 
@@ -428,10 +487,12 @@ def render(
     article come from this run's parse (``early``, by path) when it rendered
     the ``updated`` stamp the plan gives it, else from ``entries_of`` (path ->
     listing, once for all such articles: ``Entries.of``), by article id; each
-    is rendered once per format and shared by every feed that shows it."""
+    is rendered once per writer (a format, or the page) and shared by every
+    feed that shows it."""
     # Each feed once, whatever its formats (by name: a feed plan with no item
-    # limit lists every article, too many to hash as a key).
-    plans = list({file.feed.name: file.feed for file in planned}.values())
+    # limit lists every article, too many to hash as a key).  A page shows
+    # the first of its feed's articles: it takes the first of their entries.
+    plans = list({file.feed.name: file.feed for file in planned if isinstance(file, PlannedFeed)}.values())
     # Per feed, the parse's entries of its articles (by path) and whether
     # they render the updated time the plan gives them: mapped over whole
     # feeds at once, as with no item limit every article is shown, in
@@ -445,21 +506,29 @@ def render(
             misfits = list(itertools.compress(plan.articles, map(operator.not_, fits)))
             shown.update(zip(map(_SOURCE, misfits), misfits, strict=True))
         from_parse.append((found, fits))
-    entries = entries_of(shown) if shown else {}  # id -> entry per format, in settings.entry_formats order
+    entries = entries_of(shown) if shown else {}  # id -> entry per writer, in writers(settings) order
     by_feed: dict[str, list[Rendered]] = {}  # a feed's entries (by its name), each in every format
     for plan, (found, fits) in zip(plans, from_parse, strict=True):
         in_all_formats = list(map(_SECOND, found))
         for number in itertools.compress(range(len(fits)), map(operator.not_, fits)):
             in_all_formats[number] = entries[plan.articles[number].id]
         by_feed[plan.name] = in_all_formats
-    column = {name: number for number, name in enumerate(settings.entry_formats)}  # a format's entry in a Rendered
-    return tuple(
-        Output(file.path, file.feed, file.format,
-               FORMATS[file.format].render_document(
-                   file.feed, list(map(operator.itemgetter(column[file.format]), by_feed[file.feed.name])), settings),
-               file.media_type)
-        for file in planned
-    )  # fmt: skip
+    by_name = writers(settings)
+    column = {name: number for number, name in enumerate(by_name)}  # a writer's entry in a Rendered
+    outputs = []
+    for file in planned:
+        if isinstance(file, PlannedFeed | PlannedPage):
+            name = file.format if isinstance(file, PlannedFeed) else PAGE
+            rendered = by_feed[file.feed.name][: len(file.feed.articles)]
+            feed_entries = list(map(operator.itemgetter(column[name]), rendered))
+            chunks = by_name[name].render_document(file.feed, feed_entries, settings)
+            outputs.append(Output(file.path, file.feed, name, chunks, file.media_type))
+        elif isinstance(file, PlannedAsset):
+            outputs.append(Output(file.path, None, None, (asset(file.asset),), file.media_type))
+        else:
+            outputs.append(Output(file.path, None, None, render_site_file(file.template, file.feeds, settings),
+                                  file.media_type))  # fmt: skip
+    return tuple(outputs)
 
 
 _NOT_EARLY = (None, None)  # what early gives for an article the parse did not render
@@ -481,7 +550,7 @@ def _oversized(outputs: Sequence[Output], settings: Settings) -> list[Problem]:
             Severity.WARNING,
         )  # fmt: skip
         for o in outputs
-        if (size := sum(map(len, o.chunks))) > formats.MAX_FEED_BYTES
+        if o.is_feed and (size := sum(map(len, o.chunks))) > formats.MAX_FEED_BYTES
     ]
 
 
@@ -622,7 +691,8 @@ def _run(
 
     if progress:
         progress("render", 0, len(planned))
-    entries = Entries(settings, store, records)
+    paged = frozenset(article.id for file in planned if isinstance(file, PlannedPage) for article in file.feed.articles)
+    entries = Entries(settings, store, records, paged)
     outputs = render(planned, settings, records.early, entries.of)
     run_problems = [*selection.problems, *unmatched_names(selection, settings), *_oversized(outputs, settings)]
     problems = [*notes, *records.problems, *run_problems]
@@ -637,8 +707,9 @@ def _run(
         files = [output.file() for output in outputs]
         report = publish(settings.output_dir, files, OUTPUT_PATHS, place if store.remembers else None, after)
         problems += _remember(store, settings, as_of, records.state, selection, run_problems, outputs, placements)
+    feed_files = sum(1 for output in outputs if output.is_feed)
     return BuildReport(
-        len(records.stamps), len(selection.articles), selection.skipped, _in_order(problems), len(outputs),
+        len(records.stamps), len(selection.articles), selection.skipped, _in_order(problems), feed_files,
         outputs, selection, report, parsed=records.parsed,
     )  # fmt: skip
 
@@ -648,8 +719,10 @@ def _unchanged(summary: dict[str, Any], records: int, problems: list[Problem]) -
     of_the_run = [Problem(path, field, message, Severity(severity), line)
                   for path, field, message, severity, line in summary["problems"]]  # fmt: skip
     changes = tuple(FileChange(path, feed, "unchanged", items, 0, 0) for path, feed, items in summary["files"])
+    suffixes = tuple(fmt.suffix for fmt in FORMATS.values())
+    feed_files = sum(1 for change in changes if change.path.endswith(suffixes))
     return BuildReport(
-        records, summary["published"], summary["skipped"], _in_order([*problems, *of_the_run]), len(changes),
+        records, summary["published"], summary["skipped"], _in_order([*problems, *of_the_run]), feed_files,
         publish=PublishReport(changes),
     )  # fmt: skip
 
@@ -677,7 +750,9 @@ def _remember(
         "published": len(selection.articles),
         "skipped": selection.skipped,
         "problems": [[p.path, p.field, p.message, p.severity.value, p.line] for p in run_problems],
-        "files": [[o.path, o.plan.name, len(o.plan.articles)] for o in outputs],
+        "files": [
+            [o.path, None, 0] if o.plan is None else [o.path, o.plan.name, len(o.plan.articles)] for o in outputs
+        ],
     }
     try:
         store.place(_output_key(settings), placements)

@@ -7,6 +7,7 @@ and the item limit all happen here, once, for every format.
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import os
 import re
@@ -19,7 +20,27 @@ from operator import attrgetter
 from typing import Any
 
 from feedpub.errors import Problem, Severity
-from feedpub.model import FeedPlan, Listing, OwnedPaths, PlannedFeed, PlannedOutput
+from feedpub.model import (
+    FeedPlan,
+    Listing,
+    OwnedPaths,
+    PlannedAsset,
+    PlannedFeed,
+    PlannedOutput,
+    PlannedPage,
+    PlannedSiteFile,
+)
+from feedpub.pages import (
+    ASSETS,
+    INDEX,
+    OPML,
+    OPML_MEDIA_TYPE,
+    PAGE_MAX_ITEMS,
+    PAGE_MEDIA_TYPE,
+    PAGE_SUFFIX,
+    STYLESHEET,
+    STYLESHEET_MEDIA_TYPE,
+)
 from feedpub.records.dates import format_rfc3339
 from feedpub.records.text import SLUG_MAX, show, slugify, topic_key
 from feedpub.settings import CustomFeed, FeedRule, FeedShape, Settings
@@ -40,13 +61,15 @@ PROVIDERS_DIR = "providers"  # one feed per provider, with provider_feeds
 def _output_paths() -> OwnedPaths:
     """The paths of the files a plan can produce: ``all``, ``topics/<slug>``,
     ``custom/<name>`` or ``providers/<slug>`` (the feed), with a format's
-    suffix (the formats' registry says which).  Each kind of feed has its own
-    folder, so no name of one can be the name of another."""
+    suffix (the formats' registry says which) or a page's; and the files
+    about every feed, by name.  Each kind of feed has its own folder, so no
+    name of one can be the name of another."""
     from feedpub.formats import FORMATS
 
-    suffixes = "|".join(re.escape(fmt.suffix) for fmt in FORMATS.values())
+    suffixes = "|".join(re.escape(suffix) for suffix in (*(fmt.suffix for fmt in FORMATS.values()), PAGE_SUFFIX))
     feed = rf"(?P<feed>all|(?:{TOPICS_DIR}|{CUSTOM_DIR}|{PROVIDERS_DIR})/[A-Za-z0-9][A-Za-z0-9_-]*)"
-    return OwnedPaths((rf"{feed}(?:{suffixes})",), ("", TOPICS_DIR, CUSTOM_DIR, PROVIDERS_DIR))
+    site = "|".join(map(re.escape, (INDEX, OPML, STYLESHEET, *ASSETS)))
+    return OwnedPaths((rf"{feed}(?:{suffixes})", site), ("", TOPICS_DIR, CUSTOM_DIR, PROVIDERS_DIR))
 
 
 # What the publisher may own in the output folder (and what it trusts a
@@ -268,6 +291,7 @@ def _shaped(
     formats = first("formats")
     return FeedPlan(
         name=name, title=title, subtitle=subtitle, topic=topic, articles=chosen, updated=updated,
+        total=len(articles),
         formats=settings.formats if formats is None else formats, max_items=limit,
         content=first("content") or "summary",
     )  # fmt: skip
@@ -318,16 +342,35 @@ def _common_prefix(a: str, b: str) -> int:
 
 def plan_outputs(selection: Selection, settings: Settings) -> tuple[PlannedOutput, ...]:
     """Every file a build writes, in path order: each feed in each of its
-    formats (the formats' registry gives its suffix and media type); a feed
-    the ``feeds:`` section gives no formats has no file."""
+    formats (the formats' registry gives its suffix and media type; a feed
+    the ``feeds:`` section gives no formats has no file); with ``pages``,
+    each written feed's page, the index page, the OPML list, the feeds'
+    stylesheet and the assets they use."""
     from feedpub.formats import FORMATS
 
-    planned = [
+    feeds = plan_feeds(selection, settings)
+    planned: list[PlannedOutput] = [
         PlannedFeed(feed.name + FORMATS[name].suffix, FORMATS[name].media_type, feed, name)
-        for feed in plan_feeds(selection, settings)
+        for feed in feeds
         for name in feed.formats
     ]
+    if settings.pages:
+        written = tuple(feed for feed in feeds if feed.formats)
+        planned += [PlannedPage(feed.name + PAGE_SUFFIX, PAGE_MEDIA_TYPE, _page(feed)) for feed in written]
+        planned += [
+            PlannedSiteFile(INDEX, PAGE_MEDIA_TYPE, INDEX, written),
+            PlannedSiteFile(OPML, OPML_MEDIA_TYPE, OPML, written),
+            PlannedSiteFile(STYLESHEET, STYLESHEET_MEDIA_TYPE, STYLESHEET, ()),
+        ]
+        planned += [PlannedAsset(name, media_type, name) for name, media_type in ASSETS.items()]
     return tuple(sorted(planned, key=attrgetter("path")))
+
+
+def _page(feed: FeedPlan) -> FeedPlan:
+    """What a feed's page shows: its newest PAGE_MAX_ITEMS items."""
+    if len(feed.articles) <= PAGE_MAX_ITEMS:
+        return feed
+    return dataclasses.replace(feed, articles=feed.articles[:PAGE_MAX_ITEMS])
 
 
 def plan_feeds(selection: Selection, settings: Settings) -> tuple[FeedPlan, ...]:

@@ -508,6 +508,16 @@ class Settings:
     # how each feed is shaped (title, limit, formats, ...), and feeds of a selection
     feeds: FeedsSection = setting(FeedsSection(), _feeds, shown="none")
     provider_feeds: bool = setting(False, _flag)  # also one feed per provider, providers/<slug>.*
+    pages: bool = setting(  # a page per feed, index.html, feeds.opml and the feeds' stylesheet
+        True,
+        _flag,
+        Option(
+            ("--no-pages",),
+            "write no HTML pages, feed stylesheet or OPML list, only the feeds",
+            action="store_const",
+            const=False,
+        ),
+    )
     record_suffixes: tuple[str, ...] = setting((".txt", ".md", ".yaml", ".yml"), _suffixes)
     max_record_bytes: int = setting(1024 * 1024, _positive)
     max_title_chars: int = setting(300, _positive)

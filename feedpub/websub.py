@@ -29,6 +29,7 @@ from typing import TYPE_CHECKING
 
 from feedpub import __version__
 from feedpub.errors import ConfigError, Problem, Severity, shown
+from feedpub.formats import of_path
 
 if TYPE_CHECKING:
     from feedpub.publish import PublishReport
@@ -70,9 +71,13 @@ def topics(report: PublishReport, base_url: str) -> tuple[str, ...]:
     """The self URLs of the feeds whose bytes the run wrote, in path order.
 
     A removed feed is not announced (a hub would fetch nothing), nor a file
-    that is no feed.  A feed's file is served at ``base_url`` and its path,
+    that is no feed (a feed's page is of a feed, not one).  A feed's file is served at ``base_url`` and its path,
     the address its self link gives."""
-    return tuple(base_url + change.path for change in report.changes if change.status == "written" and change.feed)
+    return tuple(
+        base_url + change.path
+        for change in report.changes
+        if change.status == "written" and change.feed and of_path(change.path) is not None
+    )
 
 
 def _retryable(status: int) -> bool:

@@ -563,8 +563,8 @@ class ManifestTarget(BuildTarget):
 
     name = "manifest"
     HOSTILE_PATHS = (
-        "../outside.txt", "/etc/passwd", "index.html", ".feedpub.lock", "topics", "topics/", "topics/../index.html",
-        "all.atom.xml/..", "", ".", "..", "topics/x/../../index.html", "\u0000", "a" * 300, "ALL.ATOM.XML",
+        "../outside.txt", "/etc/passwd", "about.html", ".feedpub.lock", "topics", "topics/", "topics/../about.html",
+        "all.atom.xml/..", "", ".", "..", "topics/x/../../about.html", "\u0000", "a" * 300, "ALL.ATOM.XML",
         "topics/ai.atom.xml.tmp", "./all.rss.xml", "topics//ai.rss.xml", "\ud800.xml",
     )  # fmt: skip
 
@@ -576,14 +576,14 @@ class ManifestTarget(BuildTarget):
                 raise RuntimeError(f"the template build failed: {err}")
             self.keep_as_template(folder)
         out = self.template / "out"
-        (out / "index.html").write_bytes(b"<p>a page feedpub did not write</p>\n")
+        (out / "about.html").write_bytes(b"<p>a page feedpub did not write</p>\n")
         self.expected = _feeds(out)
         self.manifest = (out / ".feedpub-manifest.json").read_bytes()
 
     def corpus(self) -> list[bytes]:
         document = json.loads(self.manifest)
         corpus = [self.manifest]
-        for path in ("../outside.txt", "index.html", ".feedpub.lock", "topics", "/etc/passwd"):
+        for path in ("../outside.txt", "about.html", ".feedpub.lock", "topics", "/etc/passwd"):
             changed = json.loads(self.manifest)
             changed["files"][path] = "0" * 64
             corpus.append(json.dumps(changed).encode())
@@ -618,8 +618,8 @@ class ManifestTarget(BuildTarget):
             code, _, err = self.build(folder, "--no-cache")
             self.check_run(folder, code, err, None)
             out = folder / "out"
-            if (out / "index.html").read_bytes() != b"<p>a page feedpub did not write</p>\n":
-                raise Failure("foreign", "index.html, a file feedpub did not write, changed or went")
+            if (out / "about.html").read_bytes() != b"<p>a page feedpub did not write</p>\n":
+                raise Failure("foreign", "about.html, a file feedpub did not write, changed or went")
             if code == ExitCode.OUTPUT:
                 raise Failure("exit", f"a manifest made the build fail: {err.strip()[:300]}")
             if _feeds(out) != self.expected:

@@ -15,6 +15,7 @@ import pytest
 import feedpub.formats
 import feedpub.records
 import feedpub.records.files
+from feedpub import pipeline
 from feedpub.errors import ConfigError, Problem, Severity
 from feedpub.formats import FORMATS, Format
 from feedpub.pipeline import PARALLEL_THRESHOLD, build, parse_batch
@@ -24,10 +25,16 @@ from feedpub.speed.store import open_store
 from tests.conftest import AS_OF, make_settings, record
 
 COUNT = PARALLEL_THRESHOLD + 44  # enough to use the worker processes
+WRITERS = len(FORMATS) + 1  # an entry per format, and one for the feed's page
 
 
 def feed_files(folder: Path) -> dict[str, bytes]:
-    return {p.relative_to(folder).as_posix(): p.read_bytes() for p in sorted(folder.rglob("*.xml"))}
+    """Every file a build wrote (feeds, pages and the rest; not the manifest), by relative path."""
+    return {
+        p.relative_to(folder).as_posix(): p.read_bytes()
+        for p in sorted(folder.rglob("*"))
+        if p.is_file() and not p.name.startswith(".")
+    }
 
 
 @pytest.fixture(scope="module")
@@ -56,7 +63,7 @@ def test_serial_parallel_cached_and_uncached_builds_are_byte_identical(corpus: P
     reference_out = tmp_path / "serial"
     build(settings_for(corpus, reference_out, jobs=1, max_items=max_items), as_of=AS_OF)
     reference = feed_files(reference_out)
-    assert len(reference) == 12
+    assert len(reference) == 6 * 3 + 6 + 4  # six feeds in three formats, their pages, four files about them all
     cache_dir = tmp_path / "cache"
     variants = {
         "parallel": settings_for(corpus, tmp_path / "parallel", jobs=2, max_items=max_items),
@@ -221,6 +228,7 @@ def render_count(monkeypatch) -> list[int]:
 
     for name, fmt in list(FORMATS.items()):  # the registry every renderer asks
         monkeypatch.setitem(FORMATS, name, counting(fmt))
+    monkeypatch.setattr(pipeline, "PAGE_WRITER", counting(pipeline.PAGE_WRITER))  # the feeds' pages
     return count
 
 
@@ -238,12 +246,12 @@ def test_unchanged_entries_come_from_the_last_feeds_not_a_new_rendering(
     records = _forty(corpus, tmp_path)
     settings = settings_for(records, tmp_path / "out", cache_dir=tmp_path / "cache", max_items=0, jobs=1)
     first = build(settings, as_of=AS_OF)
-    assert render_count[0] == len(FORMATS) * first.published  # every format
+    assert render_count[0] == WRITERS * first.published  # every format, and the page
     target = records / "00003.txt"
     target.write_text(target.read_text("utf-8").replace("Article 3 ", "Article three "), "utf-8")
     render_count[0] = 0
     report = build(settings, as_of=AS_OF)
-    assert render_count[0] == len(FORMATS) and report.publish.written  # the changed record's entries only
+    assert render_count[0] == WRITERS and report.publish.written  # the changed record's entries only
     build(dataclasses.replace(settings, output_dir=tmp_path / "fresh", cache_dir=None), as_of=AS_OF)
     assert feed_files(settings.output_dir) == feed_files(tmp_path / "fresh")
 
@@ -274,7 +282,7 @@ def test_entries_in_a_feed_changed_since_are_rendered_again(
     target.write_text(target.read_text("utf-8").replace("Article 3 ", "Article three "), "utf-8")
     render_count[0] = 0
     build(settings, as_of=AS_OF)
-    assert render_count[0] == len(FORMATS) * first.published  # an article missing one format is rendered whole
+    assert render_count[0] == WRITERS * first.published  # an article missing one format is rendered whole
     build(dataclasses.replace(settings, output_dir=tmp_path / "fresh", cache_dir=None), as_of=AS_OF)
     assert feed_files(settings.output_dir) == feed_files(tmp_path / "fresh")
 
@@ -445,7 +453,7 @@ def test_feeds_too_large_for_the_validator_are_warned_about_on_every_run(
     settings = settings_for(records, tmp_path / "out", cache_dir=tmp_path / "cache", max_items=0)
     dry = build(settings, as_of=AS_OF, write=False)
     assert dry.problems == ()
-    sizes = {str(settings.output_dir / o.path): len(o.data) for o in dry.outputs}
+    sizes = {str(settings.output_dir / o.path): len(o.data) for o in dry.outputs if o.is_feed}
     limit = sorted(sizes.values())[len(sizes) // 2]  # half the feeds are longer
     monkeypatch.setattr(feedpub.formats, "MAX_FEED_BYTES", limit)
     for _ in range(2):  # the second run has nothing to do, and says the same

@@ -22,8 +22,13 @@ from tests.golden import GOLDEN
 
 
 def files_under(folder: Path) -> dict[str, bytes]:
-    """The feed files under ``folder`` (not the manifest or the lock), by relative path."""
-    return {p.relative_to(folder).as_posix(): p.read_bytes() for p in sorted(folder.rglob("*.xml"))}
+    """The files a build writes under ``folder`` (feeds, pages and the rest; not the
+    manifest or the lock, whose names start with a dot), by relative path."""
+    return {
+        p.relative_to(folder).as_posix(): p.read_bytes()
+        for p in sorted(folder.rglob("*"))
+        if p.is_file() and not p.name.startswith(".")
+    }
 
 
 @pytest.fixture(scope="module")
@@ -45,15 +50,25 @@ def test_seed_build_writes_every_feed_in_both_formats(seed_build) -> None:
     _, report = seed_build
     assert [o.path for o in report.outputs] == [
         "all.atom.xml",
+        "all.html",
         "all.json",
         "all.rss.xml",
+        "feed.xsl",
+        "feeds.opml",
+        "index.html",
+        "style.css",
         "topics/ai.atom.xml",
+        "topics/ai.html",
         "topics/ai.json",
         "topics/ai.rss.xml",
         "topics/computer-vision.atom.xml",
+        "topics/computer-vision.html",
         "topics/computer-vision.json",
         "topics/computer-vision.rss.xml",
     ]
+    assert [o.path for o in report.outputs if o.is_feed] == [o.path for o in report.outputs if o.path.endswith(
+        (".atom.xml", ".rss.xml", ".json"))]  # fmt: skip
+    assert report.feeds == 9
     assert report.records == 5 and len(report.selection.articles) == 5 and not report.problems
 
 
@@ -172,11 +187,12 @@ def test_default_build_leaves_drafts_out(tmp_path: Path) -> None:
 def test_second_build_writes_nothing(tmp_path: Path) -> None:
     settings = dataclasses.replace(make_settings(), output_dir=tmp_path)
     first = build(settings, as_of=AS_OF)
-    stamps = {p: p.stat().st_mtime_ns for p in tmp_path.rglob("*.xml")}
+    stamps = {p: p.stat().st_mtime_ns for p in tmp_path.rglob("*")}
     second = build(settings, as_of=AS_OF)
-    assert len(first.publish.written) == 9  # three feeds in three formats
-    assert second.publish.written == () and len(second.publish.unchanged) == 9
-    assert {p: p.stat().st_mtime_ns for p in tmp_path.rglob("*.xml")} == stamps
+    # Three feeds in three formats and their pages; the index, the OPML list, the stylesheet and style.css.
+    assert len(first.publish.written) == 16
+    assert second.publish.written == () and len(second.publish.unchanged) == 16
+    assert {p: p.stat().st_mtime_ns for p in tmp_path.rglob("*")} == stamps
 
 
 def test_item_limit_keeps_the_newest(tmp_path: Path) -> None:
@@ -210,7 +226,10 @@ def test_every_record_case_built_together_gives_clean_feeds(tmp_path: Path) -> N
     skipped = sum(report.selection.skipped.values()) - report.rejected
     assert len(published_paths) + len(rejected_paths) + skipped == len(CASES)
     assert len(report.outputs) > 20
+    assert report.feeds > 20
     for output in report.outputs:
+        if not output.is_feed:  # the pages: tests/test_pages.py
+            continue
         assert check_feed(output.path, output.data) == [], output.path
         if output.path.endswith(".xml"):  # feedparser reads no JSON Feed: tests/test_jsonfeed.py reads those
             assert feedparser.parse(output.data).bozo == 0, output.path

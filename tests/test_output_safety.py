@@ -86,6 +86,10 @@ def assert_feeds_whole(out: Path, expected: set[str]) -> None:
 # The feeds of records in AI, and those of records in Robots too, in every format.
 AI_AND_ALL = {feed + fmt.suffix for feed in ("all", "topics/ai") for fmt in FORMATS.values()}
 BOTH = AI_AND_ALL | {"topics/robots" + fmt.suffix for fmt in FORMATS.values()}
+# With their pages, and the files about every feed: what the manifest lists.
+SITE_FILES = {"index.html", "feeds.opml", "feed.xsl", "style.css"}
+AI_AND_ALL_FILES = AI_AND_ALL | {"all.html", "topics/ai.html"} | SITE_FILES
+BOTH_FILES = BOTH | AI_AND_ALL_FILES | {"topics/robots.html"}
 
 
 # --- links and other things where feedpub writes ---------------------------------------------
@@ -265,19 +269,19 @@ def test_something_else_in_the_manifests_place_is_ignored_without_waiting(record
         assert f"{manifest}: is a folder where feedpub keeps its manifest" in err
     else:
         assert code == ExitCode.OK
-        assert json.loads(manifest.read_bytes())["files"].keys() == AI_AND_ALL
+        assert json.loads(manifest.read_bytes())["files"].keys() == AI_AND_ALL_FILES
         assert f"{manifest}: ignored" in err
     assert (out / "topics" / "robots.atom.xml").exists()  # not provably feedpub's any more: kept
     assert target.read_bytes().startswith(b"{")
 
 
-FOREIGN_FILES = {"index.html": b"<html></html>", ".htaccess": b"x", "topics/notes.txt": b"mine",
+FOREIGN_FILES = {"about.html": b"<html></html>", ".htaccess": b"x", "topics/notes.txt": b"mine",
                  "notes/all.atom.xml": b"mine too", "topics.atom.xml": b"not a topic feed",
                  "topics/mine.rss.xml": b"named like a feed"}  # fmt: skip
 OUTSIDE_FILES = {"ai.atom.xml": b"outside", "robots.rss.xml": b"outside", "passwd": b"root"}
 # Paths a hostile manifest may list: none is a file feedpub wrote (or may touch).
 HOSTILE_PATHS = [*FOREIGN_FILES, LOCK_NAME, MANIFEST_NAME, "topics", "notes", "link/ai.atom.xml",
-                 "link/robots.rss.xml", "topics/../index.html", "../outside/ai.atom.xml", "/etc/passwd",
+                 "link/robots.rss.xml", "topics/../about.html", "../outside/ai.atom.xml", "/etc/passwd",
                  "topics//ai.atom.xml", "topics/ai.atom.xml/", "topics/pipe.atom.xml", "./all.atom.xml",
                  "TOPICS/AI.ATOM.XML", "all.atom.xml\x00", "topics\\ai.atom.xml", "", "."]  # fmt: skip
 
@@ -376,21 +380,21 @@ def test_a_damaged_or_forged_manifest_never_makes_feedpub_touch_what_it_did_not_
         (out / MANIFEST_NAME).write_bytes(data.draw(hostile_manifests(real), label="manifest"))
         report = build(make_settings(records_dir=records, output_dir=out, cache_dir=None), as_of=AS_OF)
         after = snapshot(out)
-        ours = BOTH | {MANIFEST_NAME}
+        ours = BOTH_FILES | {MANIFEST_NAME}
         for name, value in before.items():
             if name not in ours:
                 assert after.get(name) == value, name
         assert snapshot(outside) == outside_before
         # Only feeds feedpub wrote were removed, and only those of the
         # records that left (Robots): every removal is a file it can prove it wrote.
-        assert set(before) - set(after) <= BOTH - AI_AND_ALL
+        assert set(before) - set(after) <= BOTH_FILES - AI_AND_ALL_FILES
         assert set(after) - set(before) <= {LOCK_NAME}
         assert report.publish is not None
         for feed in AI_AND_ALL:
             data_now = (out / feed).read_bytes()
             assert check_feed(feed, data_now) == [], feed
         manifest, warning = load_manifest(out, OUTPUT_PATHS)
-        assert warning is None and set(manifest.files) == AI_AND_ALL
+        assert warning is None and set(manifest.files) == AI_AND_ALL_FILES
 
 
 def test_a_manifest_with_the_seal_of_other_contents_is_ignored(records: Path, tmp_path: Path) -> None:
@@ -429,7 +433,7 @@ def test_a_sealed_manifest_claiming_a_file_without_its_hash_removes_nothing(reco
 def test_publish_writes_only_paths_of_its_own_naming(tmp_path: Path) -> None:
     from feedpub.errors import OutputError
 
-    for path in ["index.html", "../x.atom.xml", "topics/a/b.atom.xml", LOCK_NAME, MANIFEST_NAME, "topics"]:
+    for path in ["about.html", "../x.atom.xml", "topics/a/b.atom.xml", LOCK_NAME, MANIFEST_NAME, "topics"]:
         with pytest.raises(OutputError, match="is not a path feedpub writes"):
             publish(tmp_path / "out", [OutputFile(path, "application/atom+xml", (b"x",), "all")], OUTPUT_PATHS)
     assert not (tmp_path / "out").exists() or list((tmp_path / "out").iterdir()) == []
@@ -487,7 +491,8 @@ def test_more_topic_feeds_than_the_open_file_limit_are_all_written(records: Path
     }
     assert_feeds_whole(out, expected)
     manifest, warning = load_manifest(out, OUTPUT_PATHS)
-    assert warning is None and set(manifest.files) == expected
+    pages = {"all.html", *(f"topics/topic-{n:03d}.html" for n in range(topics)), *SITE_FILES}
+    assert warning is None and set(manifest.files) == expected | pages
     assert [p for p in out.rglob("*.tmp")] == []
     # A second run under the same limit changes one record: every feed is compared again.
     (records / "0000.txt").write_text(record(title="Changed", url="https://example.com/0",

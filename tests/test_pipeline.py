@@ -12,14 +12,12 @@ from feedpub.pipeline import build
 from feedpub.publish import PublishReport
 from tests.conftest import AS_OF, make_settings, record
 
-FEEDS = (".xml", ".json")  # the suffixes of feed files (the last part of each format's)
-
 
 def feed_files(folder: Path) -> dict[str, bytes]:
     return {
         p.relative_to(folder).as_posix(): p.read_bytes()
         for p in sorted(folder.rglob("*"))
-        if p.suffix in FEEDS and not p.name.startswith(".")  # not the manifest
+        if p.is_file() and not p.name.startswith(".")  # not the manifest
     }
 
 

@@ -586,6 +586,20 @@ SAFE_PARSER = etree.XMLParser(resolve_entities=False, no_network=True, load_dtd=
 FEED_SUFFIXES = (".atom.xml", ".rss.xml", ".json")
 # feedpub's own control files in the output folder (README: "Owns only its files").
 CONTROL_FILES = {".feedpub-manifest.json", ".feedpub.lock"}
+SITE_FILES = {"feeds.opml", "feed.xsl", "style.css"}  # beside the pages (*.html)
+
+
+def _page_item_ids(relative: str, data: bytes) -> list[str]:
+    """The item ids of a page that html5lib's strict parser reads (it raises on
+    any error) and that holds no script and no event handler."""
+    import html5lib
+
+    root = html5lib.HTMLParser(strict=True).parse(data)
+    assert not [e for e in root.iter() if e.tag.endswith("}script")], relative
+    assert not [e for e in root.iter() if any(a.lower().startswith("on") for a in e.attrib)], relative
+    return [e.get("id") for e in root.iter() if e.tag.endswith("}article")]
+
+
 ATOM_NS = "http://www.w3.org/2005/Atom"
 UNSAFE_SCHEME = re.compile(r"(javascript|vbscript|data)\s*:", re.IGNORECASE)
 SCRIPT_MARKUP = re.compile(rb"<\s*/?\s*script", re.IGNORECASE)
@@ -723,6 +737,7 @@ def check_build(files: list[bytes], include_unpublished: bool, as_of: datetime) 
         assert {p.name for p in root.iterdir()} <= {"records", "out"}, sorted(p.name for p in root.iterdir())
         assert sorted(p.name for p in records.iterdir()) == sorted(Path(p).name for p in paths)
         feeds: dict[str, bytes] = {}
+        others: dict[str, bytes] = {}  # the pages, the OPML list, the stylesheet and style.css
         resolved_out = out.resolve()
         for found in _walk(out):
             assert not found.is_symlink(), found
@@ -733,9 +748,13 @@ def check_build(files: list[bytes], include_unpublished: bool, as_of: datetime) 
                 continue
             if relative in CONTROL_FILES:
                 continue
+            if relative.endswith(".html") or relative in SITE_FILES:
+                others[relative] = found.read_bytes()
+                continue
             assert relative.endswith(FEED_SUFFIXES), f"unexpected file {relative}"
             feeds[relative] = found.read_bytes()
-        assert set(feeds) == {o.path for o in report.outputs}
+        assert set(feeds) | set(others) == {o.path for o in report.outputs}
+        assert {"index.html", "all.html", *SITE_FILES} <= set(others)
         assert "all.atom.xml" in feeds and "all.rss.xml" in feeds
 
         # -- every feed: well-formed, clean, safe, ordered, unique ids
@@ -752,6 +771,10 @@ def check_build(files: list[bytes], include_unpublished: bool, as_of: datetime) 
                 assert set(ids) == published_ids, relative
             if not relative.endswith(".json"):
                 _check_feedparser(relative, data, ids)
+            if relative.endswith(".atom.xml"):  # its page: valid HTML, no script, the same items
+                page = others[relative.removesuffix(".atom.xml") + ".html"]
+                assert _page_item_ids(relative, page) == ["item-" + i.rpartition(":")[2] for i in ids]
+        _page_item_ids("index.html", others["index.html"])
 
         # -- drafts and scheduled records stay out (unless another record publishes the same URL)
         shown_ids = {oracle[a.source].article.id for a in articles}

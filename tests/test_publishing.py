@@ -77,7 +77,7 @@ def test_a_second_run_over_unchanged_input_touches_nothing(records: Path, tmp_pa
     code, text, _ = run("build", str(records), "-o", str(out), "--json", *AS_OF_ARG)
     report = json.loads(text)
     assert code == ExitCode.OK and stamps(out) == before
-    assert report["files"] == {"written": 0, "unchanged": 9, "removed": 0}
+    assert report["files"] == {"written": 0, "unchanged": 16, "removed": 0}  # three feeds, their pages, four others
     assert all(f["added"] == 0 and f["removed"] == 0 for f in report["feeds"])
 
 
@@ -94,7 +94,8 @@ def test_one_changed_record_rewrites_exactly_the_feeds_that_hold_it(records: Pat
     report = json.loads(text)
     written = sorted(f["path"] for f in report["feeds"] if f["status"] == "written")
     assert written == [
-        "all.atom.xml", "all.json", "all.rss.xml", "topics/ai.atom.xml", "topics/ai.json", "topics/ai.rss.xml",
+        "all.atom.xml", "all.html", "all.json", "all.rss.xml",  # (the index shows AI's latest, not this one)
+        "topics/ai.atom.xml", "topics/ai.html", "topics/ai.json", "topics/ai.rss.xml",
     ]  # fmt: skip
     after = stamps(out)
     assert after["topics/robots.atom.xml"] == before["topics/robots.atom.xml"]
@@ -119,7 +120,7 @@ def test_files_feedpub_did_not_write_survive_every_run(records: Path, tmp_path: 
     write_records(records, 4, topics=("AI", "Robots"))
     out = tmp_path / "out"
     (out / "topics").mkdir(parents=True)
-    foreign = {out / "index.html": b"<html></html>", out / "topics" / "notes.txt": b"mine",
+    foreign = {out / "about.html": b"<html></html>", out / "topics" / "notes.txt": b"mine",
                out / "topics" / "ai.yaml": b"{}", out / ".htaccess": b"x"}  # fmt: skip
     for path, data in foreign.items():
         path.write_bytes(data)
@@ -129,7 +130,7 @@ def test_files_feedpub_did_not_write_survive_every_run(records: Path, tmp_path: 
             (records / f"{n:04d}.txt").unlink()
     code, text, _ = run("build", str(records), "-o", str(out), "--json", *AS_OF_ARG)
     removed = sorted(f["path"] for f in json.loads(text)["feeds"] if f["status"] == "removed")
-    assert removed == ["topics/robots.atom.xml", "topics/robots.json", "topics/robots.rss.xml"]
+    assert removed == ["topics/robots.atom.xml", "topics/robots.html", "topics/robots.json", "topics/robots.rss.xml"]
     assert not (out / "topics" / "robots.atom.xml").exists()
     for path, data in foreign.items():
         assert path.read_bytes() == data
@@ -308,7 +309,7 @@ def test_two_builds_at_once_on_one_folder_both_finish_cleanly(records: Path, tmp
     results = [p.communicate(timeout=120) + (p.returncode,) for p in (first, second)]
     assert [code for _, _, code in results] == [0, 0], [err for _, err, _ in results]
     written = sorted(json.loads(out_text)["files"]["written"] for out_text, _, _ in results)
-    assert written == [0, 15]  # one run wrote everything, the other found it done
+    assert written == [0, 24]  # one run wrote everything (five feeds, their pages, four others), the other none
     _assert_every_feed_whole(out)
 
 
@@ -337,7 +338,7 @@ def test_library_build_reports_changes(tmp_path: Path) -> None:
     settings = dataclasses.replace(make_settings(), output_dir=tmp_path)
     first = build(settings, as_of=AS_OF)
     assert {c.status for c in first.publish.changes} == {"written"}
-    assert sum(c.added for c in first.publish.changes) == 45  # 5 articles x 3 feeds x 3 formats
+    assert sum(c.added for c in first.publish.changes) == 60  # 5 articles x 3 feeds x (3 formats + a page)
     second = build(settings, as_of=AS_OF)
     assert {c.status for c in second.publish.changes} == {"unchanged"}
 
@@ -462,41 +463,41 @@ def test_a_rename_that_fails_half_way_leaves_a_manifest_that_owns_what_was_renam
 
 # --- any planned file, and what comes after publishing ----------------------------------------
 
-PAGES = OwnedPaths((r"index\.html", r"(?P<feed>all)\.atom\.xml"), ("",))
+PAGES = OwnedPaths((r"about\.html", r"(?P<feed>all)\.atom\.xml"), ("",))
 
 
 def page(chunks: tuple[bytes, ...]) -> OutputFile:
-    return OutputFile("index.html", "text/html", chunks)
+    return OutputFile("about.html", "text/html", chunks)
 
 
 def test_a_file_that_is_not_a_feed_is_published_owned_and_removed_like_one(tmp_path: Path, monkeypatch) -> None:
     out = tmp_path / "out"
     feed = feed_file("all.atom.xml", "all", (b"<feed/>",), ("urn:a",))
     report = publish(out, [page((b"<p>", b"one</p>")), feed], PAGES)
-    assert (out / "index.html").read_bytes() == b"<p>one</p>"
-    assert report.written == ("all.atom.xml", "index.html")
-    assert [(c.path, c.feed, c.items) for c in report.changes] == [("all.atom.xml", "all", 1), ("index.html", None, 0)]
+    assert (out / "about.html").read_bytes() == b"<p>one</p>"
+    assert report.written == ("about.html", "all.atom.xml")
+    assert [(c.path, c.feed, c.items) for c in report.changes] == [("about.html", None, 0), ("all.atom.xml", "all", 1)]
     manifest, warning = load_manifest(out, PAGES)
-    assert warning is None and set(manifest.files) == {"all.atom.xml", "index.html"}
+    assert warning is None and set(manifest.files) == {"all.atom.xml", "about.html"}
     assert manifest.feeds == {"all": ("urn:a",)}  # items are a feed's alone
     # Written atomically: a write that fails replaces nothing, and leaves no temporary.
     before = tree(out)
     real = feedpub.publish.writer.write_temporary
 
     def full_disk(folder: int, name: str, path: Path, chunks):
-        if name == "index.html":
+        if name == "about.html":
             raise OSError(28, "No space left on device", name)
         return real(folder, name, path, chunks)
 
     monkeypatch.setattr(feedpub.publish.writer, "write_temporary", full_disk)
-    with pytest.raises(OutputError, match="index.html: cannot write: No space left on device"):
+    with pytest.raises(OutputError, match="about.html: cannot write: No space left on device"):
         publish(out, [page((b"<p>two</p>",)), dataclasses.replace(feed, chunks=(b"<feed>2</feed>",))], PAGES)
     monkeypatch.setattr(feedpub.publish.writer, "write_temporary", real)
     assert tree(out) == before
     # Unchanged bytes are not written again; a file that leaves the plan is removed.
     assert publish(out, [page((b"<p>one</p>",)), feed], PAGES).written == ()
     report = publish(out, [feed], PAGES)
-    assert report.removed == ("index.html",) and not (out / "index.html").exists()
+    assert report.removed == ("about.html",) and not (out / "about.html").exists()
     assert [(c.feed, c.items, c.removed) for c in report.changes if c.status == "removed"] == [(None, 0, 0)]
     assert set(load_manifest(out, PAGES)[0].files) == {"all.atom.xml"}
 
@@ -524,11 +525,11 @@ def test_the_paths_feedpub_owns_are_the_ones_it_is_given(tmp_path: Path) -> None
         publish(out, [page((b"<p>two</p>",))], OUTPUT_PATHS)
     report = publish(out, [feed_file("all.atom.xml", "all", (b"<feed/>",), ())], OUTPUT_PATHS)
     assert report.removed == () and any("ignored" in w.message for w in report.warnings)
-    assert (out / "index.html").read_bytes() == b"<p>one</p>"
+    assert (out / "about.html").read_bytes() == b"<p>one</p>"
     # A naming that would reach outside the folder still writes only inside it.
     with pytest.raises(OutputError, match="is not a path feedpub writes"):
-        publish(out, [OutputFile("../index.html", "text/html", (b"x",))], OwnedPaths((r".*",)))
-    assert not (tmp_path / "index.html").exists()
+        publish(out, [OutputFile("../about.html", "text/html", (b"x",))], OwnedPaths((r".*",)))
+    assert not (tmp_path / "about.html").exists()
 
 
 def test_the_steps_after_publishing_receive_what_changed(tmp_path: Path) -> None:

@@ -18,6 +18,7 @@ from hypothesis import strategies as st
 from feedpub.check import check_feed
 from feedpub.cli import ExitCode, main
 from feedpub.errors import ConfigError
+from feedpub.formats import of_path
 from feedpub.model import Article, Listing, Provider, Topic
 from feedpub.pipeline import build
 from feedpub.plan import OUTPUT_PATHS, plan_feeds, plan_outputs, select, unmatched_names
@@ -178,7 +179,7 @@ def test_a_topic_no_record_has_is_a_warning_not_a_failed_build(records: Path, tm
 
 def test_a_format_only_one_feed_names_is_rendered_for_it(tmp_path: Path) -> None:
     title = make_settings().title  # the custom feed is then the combined one, at another path
-    settings = apply(make_settings(formats=("atom",)), {"feeds": {"custom": {"x": {"formats": ["json"],
+    settings = apply(make_settings(formats=("atom",), pages=False), {"feeds": {"custom": {"x": {"formats": ["json"],
                                                                                    "title": title}}}}, "f")  # fmt: skip
     assert settings.entry_formats == ("atom", "json")
     assert make_settings().entry_formats == ("atom", "rss", "json")
@@ -261,7 +262,7 @@ def test_an_exact_name_beats_a_pattern_and_the_first_pattern_beats_later_ones() 
 
 
 def test_formats_differ_per_feed_in_the_planned_files() -> None:
-    settings = apply(make_settings(), {"feeds": {"all": {"formats": ["json"]},
+    settings = apply(make_settings(pages=False), {"feeds": {"all": {"formats": ["json"]},
                                                  "topics": {"ai": {"formats": ["atom", "rss"]}}}}, "f")  # fmt: skip
     selection = select([listing(1, ("AI", "Robots"))], settings, None)
     assert [(p.path, p.media_type) for p in plan_outputs(selection, settings)] == [
@@ -275,8 +276,8 @@ def test_formats_differ_per_feed_in_the_planned_files() -> None:
 
 
 def test_a_feed_given_no_formats_is_not_written() -> None:
-    settings = apply(make_settings(), {"feeds": {"topics": {"*": {"formats": []}, "ai": {"formats": ["json"]}},
-                                                 "custom": {"best": {}}}}, "f")  # fmt: skip
+    shaping = {"feeds": {"topics": {"*": {"formats": []}, "ai": {"formats": ["json"]}}, "custom": {"best": {}}}}
+    settings = apply(make_settings(pages=False), shaping, "f")
     selection = select([listing(1, ("AI", "Robots"))], settings, None)
     assert [p.path for p in plan_outputs(selection, settings)] == [
         "all.atom.xml", "all.json", "all.rss.xml", "custom/best.atom.xml", "custom/best.json", "custom/best.rss.xml",
@@ -485,7 +486,9 @@ def test_a_build_with_a_feeds_section_writes_valid_shaped_feeds(tmp_path: Path) 
     report = build(settings, as_of=AS_OF)
     assert not report.problems
     written = sorted(p.relative_to(tmp_path / "out").as_posix() for p in (tmp_path / "out").rglob("*.*")
-                     if not p.name.startswith("."))  # fmt: skip
+                     if not p.name.startswith(".") and of_path(p.name) is not None)  # fmt: skip
+    pages = sorted(p.relative_to(tmp_path / "out").as_posix() for p in (tmp_path / "out").rglob("*.html"))
+    assert pages == sorted(["index.html", *{path.partition(".")[0] + ".html" for path in written}])
     assert written == [
         "all.atom.xml", "all.json", "all.rss.xml",
         "custom/best.atom.xml", "custom/best.json", "custom/best.rss.xml",

@@ -22,7 +22,7 @@ if TYPE_CHECKING:
     from feedpub.model import Article, FeedPlan
     from feedpub.settings import Settings
 
-__all__ = ["FORMATS", "MAX_FEED_BYTES", "Format", "by_root", "by_suffix", "load_document_writer", "names"]
+__all__ = ["FORMATS", "MAX_FEED_BYTES", "Format", "by_root", "by_suffix", "load_document_writer", "names", "of_path"]
 
 # The largest feed the W3C Feed Validation Service reads: a longer one gets
 # its ValidatorLimit error, unread (its MAXDATALENGTH).
@@ -65,6 +65,11 @@ def names() -> tuple[str, ...]:
 def by_root(tag: str) -> Format | None:
     """The format whose documents have the root element ``tag``, if any."""
     return next((fmt for fmt in FORMATS.values() if fmt.root == tag), None)
+
+
+def of_path(path: str) -> Format | None:
+    """The format whose files end as ``path`` does, if any."""
+    return next((fmt for fmt in FORMATS.values() if path.endswith(fmt.suffix)), None)
 
 
 def by_suffix(path: str) -> Format | None:

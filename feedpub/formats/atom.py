@@ -16,6 +16,7 @@ from feedpub.formats import Format
 from feedpub.formats.common import (
     ATOM,
     MIME_TYPE,
+    alternate_url,
     check_media,
     fragment,
     generator,
@@ -25,6 +26,7 @@ from feedpub.formats.common import (
     related_links,
     self_url,
     splice,
+    with_stylesheet,
     xml_attr,
     xml_text,
 )
@@ -90,12 +92,12 @@ def render_document(plan: FeedPlan, entries: Sequence[bytes], settings: Settings
     feed.subtitle(plan.subtitle)
     feed.author({"name": settings.author})
     # The alternate first: some readers take the first link as the website.
-    feed.link(href=settings.home_url, rel="alternate", type="text/html")
+    feed.link(href=alternate_url(plan, settings), rel="alternate", type="text/html")
     feed.link(href=url, rel="self", type=MEDIA_TYPE)
     for hub in settings.hub:  # WebSub 4: the hubs beside the self link
         feed.link(href=hub, rel="hub")
     feed.updated(plan.updated)
-    header = feed.atom_str(pretty=True, encoding="UTF-8", xml_declaration=True)
+    header = with_stylesheet(feed.atom_str(pretty=True, encoding="UTF-8", xml_declaration=True), plan, settings)
     return splice(header, b"</feed>", entries)
 
 

@@ -38,6 +38,7 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
 from feedpub.model import FeedPlan, Image, RelatedLink
+from feedpub.pages import PAGE_SUFFIX, stylesheet_instruction
 
 if TYPE_CHECKING:
     from feedgen.feed import FeedGenerator
@@ -54,6 +55,26 @@ GENERATOR = "feedpub"
 def self_url(plan: FeedPlan, suffix: str, settings: Settings) -> str:
     """Where the file of ``plan`` with ``suffix`` is served."""
     return settings.base_url + plan.name + suffix
+
+
+def alternate_url(plan: FeedPlan, settings: Settings) -> str:
+    """The web page ``plan`` is the feed of: the site when ``site_url`` says
+    which; else, with pages, the feed's own page (the same items, for a
+    person); else the output folder."""
+    if settings.site_url is None and settings.pages:
+        return settings.base_url + plan.name + PAGE_SUFFIX
+    return settings.home_url
+
+
+def with_stylesheet(header: bytes, plan: FeedPlan, settings: Settings) -> bytes:
+    """An XML feed's head with the stylesheet instruction after the XML
+    declaration, when pages are on: a browser then shows the feed as a page;
+    a reader skips the instruction."""
+    if not settings.pages:
+        return header
+    end = header.index(b"?>") + 2
+    newline = end + (header[end : end + 1] == b"\n")
+    return header[:newline] + stylesheet_instruction(plan.name) + header[newline:]
 
 
 # --- entries --------------------------------------------------------------------------

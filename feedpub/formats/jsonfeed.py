@@ -33,7 +33,7 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from feedpub.formats import Format
-from feedpub.formats.common import HTTP_URL, self_url
+from feedpub.formats.common import HTTP_URL, alternate_url, self_url
 
 if TYPE_CHECKING:
     from feedpub.check import Checker
@@ -85,7 +85,7 @@ def render_document(plan: FeedPlan, entries: Sequence[bytes], settings: Settings
     head: dict[str, Any] = {
         "version": VERSION,
         "title": plan.title,
-        "home_page_url": settings.home_url,
+        "home_page_url": alternate_url(plan, settings),
         "feed_url": self_url(plan, SUFFIX, settings),
     }
     if settings.hub:  # the WebSub hubs, next to the feed's own address

@@ -21,6 +21,7 @@ from feedpub.formats.common import (
     DC,
     HTTP_URL,
     MIME_TYPE,
+    alternate_url,
     check_media,
     fragment,
     generator,
@@ -30,6 +31,7 @@ from feedpub.formats.common import (
     related_links,
     self_url,
     splice,
+    with_stylesheet,
     xml_attr,
     xml_text,
 )
@@ -118,11 +120,11 @@ def render_document(plan: FeedPlan, entries: Sequence[bytes], settings: Settings
     feed.title(plan.title)
     feed.description(plan.subtitle)
     feed.link(href=self_url(plan, SUFFIX, settings), rel="self", type=MEDIA_TYPE)
-    feed.link(href=settings.home_url, rel="alternate")
+    feed.link(href=alternate_url(plan, settings), rel="alternate")
     feed.lastBuildDate(plan.updated)
     feed.pubDate(plan.updated)
     header = feed.rss_str(pretty=True, encoding="UTF-8", xml_declaration=True)
-    header = header.replace(_UNUSED_CONTENT_NS, b"", 1)
+    header = with_stylesheet(header.replace(_UNUSED_CONTENT_NS, b"", 1), plan, settings)
     if settings.hub:
         header = _with_hubs(header, settings.hub)
     # The channel's plain text (the title and description of the settings, a

@@ -52,7 +52,7 @@ from feedpub.speed.rows import (
 )
 from feedpub.speed.rows import digest as _digest
 
-SCHEMA = 12
+SCHEMA = 13
 KEPT_OUTPUTS = 4  # output folders whose published entries the cache keeps track of
 _PLACEMENT_TYPES = (str, str, int, str, bytes, bytes, bytes)
 
@@ -94,6 +94,7 @@ CREATE TABLE IF NOT EXISTS records (
     provider TEXT,
     problems TEXT,
     article_digest BLOB,  -- of the article column, which the seal covers
+    title TEXT,  -- the article's, for the index page
     seal BLOB NOT NULL,  -- of the parse (every column but the stamps): see _seal
     -- The whole article (null when rejected), read only when a feed shows it.
     -- In its record's row, not a table of its own: one insert per parse
@@ -120,16 +121,16 @@ CREATE TABLE IF NOT EXISTS outputs (path TEXT PRIMARY KEY, size INTEGER NOT NULL
 def _seal(path: bytes, sha256: bytes, row: Sequence[object]) -> bytes:
     """A digest of what a row says of a parse: its path, the sha256 of the
     bytes parsed, and (id, url, published, updated, draft, topics, quality,
-    provider, problems, article digest).  Not the stamps: a wrong stamp only makes a record be
+    provider, problems, article digest, title).  Not the stamps: a wrong stamp only makes a record be
     read again.  (repr tells an int from a string and None from "None".)"""
     return _digest(b"%d:%s%s%s" % (len(path), path, sha256, repr(tuple(row)).encode("utf-8", "surrogatepass")))
 
 
-# (id ... topics, quality, provider) of a parse, of a rejection
+# (id ... topics, quality, provider, title) of a parse, of a rejection
 _LISTED_TYPES = frozenset(
-    [(str, str, int, int, int, str, quality, provider)
+    [(str, str, int, int, int, str, quality, provider, str)
      for quality in (int, float, type(None)) for provider in (str, type(None))]
-    + [(type(None),) * 8]
+    + [(type(None),) * 9]
 )  # fmt: skip
 
 
@@ -269,18 +270,20 @@ class RecordCache:
         topics_cache: dict[str, tuple[Topic, ...]] = {}
         rows = self.db.execute(
             "SELECT path, size, mtime_ns, sha256, id, url, published, updated, draft, topics, quality, provider,"
-            " problems, article_digest, seal FROM records"
+            " problems, article_digest, title, seal FROM records"
         )
         found = {}
         for key, size, mtime_ns, sha256, *sealed, seal in rows:
             _check_sealed(key, sha256, sealed, seal)
-            listed = sealed[:8]
+            listed = (*sealed[:8], sealed[10])
             if type(size) is not int or type(mtime_ns) is not int or tuple(map(type, listed)) not in _LISTED_TYPES:
                 raise Damaged(f"the row of {key!r} holds values of the wrong types")
             path = path_of(key)
             try:
-                id_, url, published, updated, draft, topics, quality, provider = listed
-                listing = listing_of(path, id_, url, published, updated, draft, topics, topics_cache, quality, provider)
+                id_, url, published, updated, draft, topics, quality, provider, title = listed
+                listing = listing_of(
+                    path, id_, url, published, updated, draft, topics, title, topics_cache, quality, provider
+                )
             except DECODE_ERRORS as exc:
                 raise Damaged(f"the row of {key!r} does not decode ({exc})") from None
             found[path] = CachedRecord(size, mtime_ns, sha256, listing)
@@ -290,7 +293,7 @@ class RecordCache:
         """Keep new parses; a parse with no row found the bytes of the stored
         one (the file was touched, not changed): only its stamp is new."""
         self.db.executemany(
-            "INSERT OR REPLACE INTO records VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
+            "INSERT OR REPLACE INTO records VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
             map(_stored, [p for p in parsed if p.row is not None]),
         )
         self.db.executemany(
@@ -305,7 +308,7 @@ class RecordCache:
     def problems(self) -> list[Problem]:
         rows = self.db.execute(
             "SELECT path, sha256, id, url, published, updated, draft, topics, quality, provider, problems,"
-            " article_digest, seal FROM records WHERE problems IS NOT NULL ORDER BY path"
+            " article_digest, title, seal FROM records WHERE problems IS NOT NULL ORDER BY path"
         )
         found: list[Problem] = []
         for key, sha256, *sealed, seal in rows:
@@ -408,7 +411,7 @@ def _stored(item: Parsed) -> tuple[object, ...]:
     path, stamp, sha256, row, _ = item
     assert row is not None
     key = path_key(path)
-    sealed = (*row[:6], row[9], row[10], row[7], row[8])
+    sealed = (*row[:6], row[9], row[10], row[7], row[8], row[11])
     return (key, stamp.size, stamp.mtime_ns, sha256, *sealed, _seal(key, sha256, sealed), row[6])
 
 
@@ -443,7 +446,7 @@ def _checked_summary(text: str) -> dict[str, Any]:
             and type(problems) is list
             and all(type(p) is list and list(map(type, p)) in _PROBLEM_TYPES and p[3] in _SEVERITIES for p in problems)
             and type(files) is list
-            and all(type(f) is list and list(map(type, f)) == [str, str, int] for f in files)
+            and all(type(f) is list and list(map(type, f)) in _FILE_TYPES for f in files)
         )
     except (ValueError, RecursionError, TypeError, KeyError):  # JSON of another shape, or none
         valid = False
@@ -454,6 +457,7 @@ def _checked_summary(text: str) -> dict[str, Any]:
 
 _PROBLEM_TYPES = [[str, field, str, str, line] for field in (str, type(None)) for line in (int, type(None))]
 _SEVERITIES = frozenset(s.value for s in Severity)
+_FILE_TYPES = ([str, str, int], [str, type(None), int])  # path, the feed it renders (None: no one feed), items
 
 
 def _in_calendar(seconds: int) -> bool:

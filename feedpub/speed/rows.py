@@ -117,18 +117,18 @@ def _topics_to_json(topics: tuple[Topic, ...]) -> str:
 
 
 # What a store keeps of a parse: (id, url, published, updated, draft, topics,
-# article, problems, article digest, quality, provider).  Made where the
-# parse runs (often a helper process), so what comes back to the build is
+# article, problems, article digest, quality, provider, title).  Made where
+# the parse runs (often a helper process), so what comes back to the build is
 # strings, not objects.  The listing's columns are the first six and the
-# last two (added last, so the others kept their places).
+# last three (added last, so the others kept their places).
 RecordRow = tuple[
     str | None, str | None, int | None, int | None, int | None, str | None, str | None, str | None, bytes | None,
-    float | None, str | None,
+    float | None, str | None, str | None,
 ]  # fmt: skip
 
 
 def listing_of(
-    path: str, id_: Any, url: Any, published: Any, updated: Any, draft: Any, topics: Any,
+    path: str, id_: Any, url: Any, published: Any, updated: Any, draft: Any, topics: Any, title: Any,
     topics_cache: dict[str, tuple[Topic, ...]], quality: Any = None, provider: Any = None,
 ) -> Listing | None:  # fmt: skip
     # The values of a row (Any: a rejected record's are all None, and a row
@@ -141,7 +141,7 @@ def listing_of(
     # (fromtimestamp directly, not from_seconds: this runs once per record file
     # on every run that has something to do.)
     return Listing(id_, url, _FROM_TIMESTAMP(published, UTC), _FROM_TIMESTAMP(updated, UTC), draft == 1, parsed, path,
-                   quality, provider)  # fmt: skip
+                   quality, provider, title)  # fmt: skip
 
 
 _FROM_TIMESTAMP = datetime.fromtimestamp
@@ -149,19 +149,19 @@ _FROM_TIMESTAMP = datetime.fromtimestamp
 
 def row_listing(path: str, row: RecordRow, topics_cache: dict[str, tuple[Topic, ...]]) -> Listing | None:
     """The listing of a fresh parse's row (None: the record was rejected)."""
-    return listing_of(path, *row[:6], topics_cache, row[9], row[10])
+    return listing_of(path, *row[:6], row[11], topics_cache, row[9], row[10])
 
 
 def record_row(result: ParseResult) -> RecordRow:
     article = result.article
     problems = _problems_to_json(result.problems)
     if article is None:
-        return (None, None, None, None, None, None, None, problems, None, None, None)
+        return (None, None, None, None, None, None, None, problems, None, None, None, None)
     text = article_to_json(article)
     return (
         article.id, article.url, to_seconds(article.published), to_seconds(article.updated), int(article.draft),
         _topics_to_json(article.topics), text, problems, digest(text.encode("utf-8", "surrogatepass")),
-        article.quality, None if article.provider is None else article.provider.name,
+        article.quality, None if article.provider is None else article.provider.name, article.title,
     )  # fmt: skip
 
 

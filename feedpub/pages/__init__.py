@@ -1,0 +1,40 @@
+"""The files for people beside the feeds: a page per feed, the index page,
+the OPML list of every feed, and the stylesheet that shows a feed in a browser.
+
+This module only names them (it imports nothing, so that the formats can ask
+it where a feed's page and stylesheet are); ``feedpub.pages.render`` writes
+them from the templates in ``feedpub/templates`` (Jinja2, every value escaped
+by construction), and ``feedpub/assets`` holds the files shipped as they are.
+All of them are on when the ``pages`` setting is.
+"""
+
+from __future__ import annotations
+
+PAGE = "html"  # the name of a page's entries beside the formats' (an entries index key)
+PAGE_SUFFIX = ".html"  # a feed's page is its name and this: "topics/ai" + ".html"
+PAGE_MEDIA_TYPE = "text/html"
+# A page shows at most this many of its feed's items, newest first: a
+# person reads the newest few hundred, and a feed with no item limit would
+# make pages of many megabytes (the feeds keep every item for readers).
+PAGE_MAX_ITEMS = 500
+INDEX = "index.html"
+OPML = "feeds.opml"
+OPML_MEDIA_TYPE = "text/x-opml"
+STYLESHEET = "feed.xsl"
+STYLESHEET_MEDIA_TYPE = "application/xslt+xml"
+STYLE = "style.css"  # the pages' and the stylesheet's look
+# The files of feedpub/assets, each with its media type, published as they are.
+ASSETS = {STYLE: "text/css"}
+
+
+def to_root(name: str) -> str:
+    """The relative path from the folder of the feed ``name`` ("all",
+    "topics/ai") to the output folder: links between feedpub's own files are
+    relative, so they hold wherever the folder is served."""
+    return "../" * name.count("/")
+
+
+def stylesheet_instruction(name: str) -> bytes:
+    """The processing instruction that makes a browser show the feed ``name``
+    through the stylesheet (``text/xsl``: the type browsers apply)."""
+    return f'<?xml-stylesheet type="text/xsl" href="{to_root(name)}{STYLESHEET}"?>\n'.encode("ascii")

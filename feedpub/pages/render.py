@@ -1,0 +1,223 @@
+"""The pages, the OPML list and the feeds' stylesheet, written from templates.
+
+Every file is a Jinja2 template of ``feedpub/templates`` rendered with
+autoescape on: a value given to a template is escaped wherever it lands, so
+no record text (nor a title from the settings) can become markup, whatever
+it holds.  A feed's page is one more rendering of the feed's plan, as a
+format's document is: the page's head, one entry per article (rendered once
+per article and shared by every page that shows it, like a format's entries),
+and its tail.  An entry is a function of the article alone, as a format's is:
+the entries index (``feedpub.speed.entries``) reads it back from the pages
+the last run published.
+
+Nothing here reads the clock or the locale: dates are written from the
+records' UTC times by hand.
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from email.utils import format_datetime
+from importlib import resources
+from typing import TYPE_CHECKING, Any
+
+from feedpub.pages import INDEX, OPML, PAGE, PAGE_MEDIA_TYPE, PAGE_SUFFIX, STYLE, STYLESHEET, to_root
+
+if TYPE_CHECKING:
+    import jinja2
+
+    from feedpub.model import Article, FeedPlan
+    from feedpub.settings import Settings
+
+# What stands for the entries while a page's head and tail are rendered as
+# one template: a character no value in a template can hold (text is
+# cleaned of control characters; settings are checked the same way).
+_ENTRIES = "\x00"
+
+
+@functools.cache
+def _environment() -> jinja2.Environment:
+    # Imported here: a run with nothing to write never loads Jinja2.
+    import jinja2
+
+    return jinja2.Environment(
+        loader=jinja2.PackageLoader("feedpub", "templates"),
+        autoescape=True,  # every template: HTML, and the XML ones, escape the same five characters
+        undefined=jinja2.StrictUndefined,  # a name a template misspells is an error, not an empty string
+        trim_blocks=True,
+        lstrip_blocks=True,
+        keep_trailing_newline=True,
+        auto_reload=False,
+    )
+
+
+@functools.cache
+def _template(name: str) -> jinja2.Template:
+    return _environment().get_template(name)
+
+
+def load() -> None:
+    """Import Jinja2 and compile every template now: a build calls this while
+    its helper processes parse, so that rendering does not wait for it."""
+    for name in ("item.html", "page.html", INDEX, OPML, STYLESHEET):
+        _template(name)
+
+
+def day(moment: datetime) -> str:
+    """``2023-05-15``: the UTC date, the same in every locale."""
+    return f"{moment.year:04d}-{moment.month:02d}-{moment.day:02d}"
+
+
+def rfc3339(moment: datetime) -> str:
+    """``2023-05-15T23:01:00Z``, for a ``<time datetime>``."""
+    return f"{day(moment)}T{moment.hour:02d}:{moment.minute:02d}:{moment.second:02d}Z"
+
+
+@dataclass(frozen=True)
+class FeedLink:
+    """One file of a feed, as a page links to it."""
+
+    title: str  # "Atom"
+    media_type: str
+    href: str  # relative to the page that links
+    url: str  # absolute: what a reader subscribes to
+
+
+def _feed_links(plan: FeedPlan, settings: Settings, here: str) -> list[FeedLink]:
+    """The formats of ``plan``, linked from a page in the folder of the feed ``here``."""
+    from feedpub.formats import FORMATS
+
+    # From the feed's own page, its files are beside it.
+    path = plan.name.rpartition("/")[2] if here == plan.name else to_root(here) + plan.name
+    return [
+        FeedLink(
+            FORMATS[name].title,
+            FORMATS[name].media_type,
+            path + FORMATS[name].suffix,
+            settings.base_url + plan.name + FORMATS[name].suffix,
+        )
+        for name in plan.formats or settings.formats
+    ]
+
+
+# --- a feed's page -------------------------------------------------------------------
+
+
+def render_entry(article: Article, settings: Settings) -> bytes:
+    """The article as an item of a feed's page: an ``<article>`` element
+    whose id is the article's (``item-`` and its uuid), the same in every page."""
+    lead = article.images[0] if article.images else None
+    text = _template("item.html").render(
+        anchor="item-" + article.id.rpartition(":")[2],
+        article=article,
+        lead=lead,
+        day=day(article.published),
+        stamp=rfc3339(article.published),
+    )
+    return text.encode("utf-8")
+
+
+def render_document(plan: FeedPlan, entries: Sequence[bytes], settings: Settings) -> tuple[bytes, ...]:
+    """The page of ``plan`` as chunks: its head, ``entries``, its tail."""
+    root = to_root(plan.name)
+    text = _template("page.html").render(
+        feed=plan,
+        settings=settings,
+        formats=_feed_links(plan, settings, plan.name),
+        index=root + INDEX,
+        style=root + STYLE,
+        opml=root + OPML,
+        entries=_entries_marker(),
+    )
+    head, tail = _split(text)
+    return (head, *entries, tail)
+
+
+def _entries_marker() -> Any:
+    from markupsafe import Markup
+
+    return Markup(_ENTRIES)
+
+
+def _split(text: str) -> tuple[bytes, bytes]:
+    if text.count(_ENTRIES) != 1:  # never: a value holding NUL would have to reach a template
+        raise ValueError("a page template must place its entries exactly once")
+    head, _, tail = text.partition(_ENTRIES)
+    return head.encode("utf-8"), tail.encode("utf-8")
+
+
+@dataclass(frozen=True)
+class PageWriter:
+    """The page of a feed beside the formats' writers: its entries are
+    rendered once per article and kept, read back and placed as theirs are."""
+
+    name: str
+    suffix: str
+    media_type: str
+    render_entry: Callable[[Article, Settings], bytes]
+    render_document: Callable[[FeedPlan, Sequence[bytes], Settings], tuple[bytes, ...]]
+    separator: bytes = b""
+
+
+PAGE_WRITER = PageWriter(PAGE, PAGE_SUFFIX, PAGE_MEDIA_TYPE, render_entry, render_document)
+
+
+# --- the files about every feed --------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Listed:
+    """A feed as the index page and the OPML list show it."""
+
+    feed: FeedPlan
+    page: str  # the page, relative to the output folder
+    page_url: str  # its web page (an alternate link's), absolute
+    formats: list[FeedLink]
+    slug: str  # "all", or the topic's slug: the index's element id
+
+
+def _listed(feeds: Sequence[FeedPlan], settings: Settings) -> list[Listed]:
+    from feedpub.formats.common import alternate_url
+
+    return [
+        Listed(
+            feed,
+            feed.name + PAGE_SUFFIX,
+            alternate_url(feed, settings),
+            _feed_links(feed, settings, ""),
+            feed.name.rpartition("/")[2],
+        )
+        for feed in feeds
+    ]
+
+
+def render_site_file(template: str, feeds: Sequence[FeedPlan], settings: Settings) -> tuple[bytes, ...]:
+    """The index page, the OPML list or the stylesheet, as one chunk."""
+    from feedpub.formats import FORMATS
+
+    listed = _listed(feeds, settings)
+    newest = max((feed.updated for feed in feeds), default=None)
+    text = _template(template).render(
+        settings=settings,
+        combined=listed[0] if listed else None,
+        topics=listed[1:],
+        feeds=listed,
+        formats=[FORMATS[name] for name in settings.entry_formats],
+        modified=None if newest is None else format_datetime(newest, usegmt=True),
+        day=day,
+        rfc3339=rfc3339,
+        index=INDEX,
+        opml=OPML,
+        stylesheet=STYLESHEET,
+        style=STYLE,
+        page_suffix=PAGE_SUFFIX,
+    )
+    return (text.encode("utf-8"),)
+
+
+def asset(name: str) -> bytes:
+    """A file of ``feedpub/assets``, as shipped."""
+    return resources.files("feedpub").joinpath("assets", name).read_bytes()

@@ -345,7 +345,7 @@ def parse(scan: Scan, settings: Settings, store: Store, progress: Progress | Non
 
 
 def _render(article: Article, settings: Settings) -> Rendered:
-    return tuple(FORMATS[name].render_entry(article, settings) for name in settings.formats)
+    return tuple(FORMATS[name].render_entry(article, settings, settings.content) for name in settings.formats)
 
 
 class Entries:
@@ -456,7 +456,8 @@ def render(
     return tuple(
         Output(file.path, file.feed, file.format,
                FORMATS[file.format].render_document(
-                   file.feed, list(map(operator.itemgetter(column[file.format]), by_feed[file.feed.name])), settings),
+                   file.feed, list(map(operator.itemgetter(column[file.format]), by_feed[file.feed.name])), settings,
+                   settings.content),
                file.media_type)
         for file in planned
     )  # fmt: skip

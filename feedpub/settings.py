@@ -21,6 +21,7 @@ from typing import Any, TypeVar
 from feedpub.errors import ConfigError, FieldError, URLError
 from feedpub.files import read_regular_file
 from feedpub.formats import names as format_names
+from feedpub.model import ContentMode
 from feedpub.records.dates import AmbiguousDates
 from feedpub.records.text import clean_text, show
 from feedpub.records.urls import canonical_url
@@ -179,6 +180,14 @@ def _ambiguous(value: Any, where: str) -> AmbiguousDates:
         raise ConfigError(f"{where}: {show(value)} is not one of {choices}") from None
 
 
+def _content(value: Any, where: str) -> ContentMode:
+    try:
+        return ContentMode(value)
+    except ValueError:
+        choices = ", ".join(m.value for m in ContentMode)
+        raise ConfigError(f"{where}: {show(value)} is not one of {choices}") from None
+
+
 def _formats(value: Any, where: str) -> tuple[str, ...]:
     if isinstance(value, str):
         value = [part.strip() for part in value.split(",")]
@@ -280,6 +289,18 @@ class Settings:
         _flag,
         Option(("--include-unpublished",), "also publish records marked 'published: false'", action="store_true"),
     )
+    # An edit that would change a published record's id (its URL moved)
+    # keeps the id it was published under, with a warning; this takes the new one.
+    accept_new_ids: bool = setting(
+        False,
+        _flag,
+        Option(
+            ("--accept-new-ids",),
+            "give records whose URL changed the id of their new URL (readers show them again)",
+            action="store_true",
+            commands=("build",),
+        ),
+    )
     default_timezone: str = setting(  # for dates written without a zone
         "UTC",
         _zone,
@@ -298,6 +319,15 @@ class Settings:
         format_names(),
         _formats,
         Option(("--formats",), f"comma-separated formats to write (default: {','.join(format_names())})", "LIST"),
+    )
+    content: ContentMode = setting(
+        ContentMode.SUMMARY,
+        _content,
+        Option(
+            ("--content",),
+            "what entries show: summary (the excerpt) or full (the record's body as HTML too)",
+            choices=tuple(m.value for m in ContentMode),
+        ),
     )
     record_suffixes: tuple[str, ...] = setting((".txt", ".md", ".yaml", ".yml"), _suffixes)
     max_record_bytes: int = setting(1024 * 1024, _positive)
@@ -363,6 +393,10 @@ class Settings:
             self.max_topics,
             self.max_images,
             self.max_related,
+            # Not of the parse, but of the entries the cache finds again in
+            # the last run's feeds (keyed by record and stamp): another mode,
+            # other entries.
+            self.content.value,
         )
 
 

@@ -3,7 +3,8 @@
 Around feedgen's RSS traps: the channel ``<link>`` is the last ``link()``
 call's href, so the self link is set first and the website last; and feedgen
 declares the ``content:`` namespace on every channel, used or not: feedpub
-never uses it, so the declaration is cut from the head.  The shared rules of
+uses it for full content only (``content:encoded``), so otherwise the
+declaration is cut from the head.  The shared rules of
 both formats' writers are in ``common``.
 """
 
@@ -31,8 +32,10 @@ from feedpub.formats.common import (
     self_url,
     splice,
     xml_attr,
+    xml_html,
     xml_text,
 )
+from feedpub.model import ContentMode
 
 if TYPE_CHECKING:
     from feedpub.check import Checker
@@ -75,8 +78,9 @@ def _title(value: str) -> str:
     return value.replace("&", "&#x26;").replace("<", "&#x3C;").replace(">", "&#x3E;").replace("\r", "&#13;")
 
 
-def render_entry(article: Article, settings: Settings) -> bytes:
-    """The article's RSS ``<item>``, indented for the feed document."""
+def render_entry(article: Article, settings: Settings, content: ContentMode = ContentMode.SUMMARY, /) -> bytes:
+    """The article's RSS ``<item>``, indented for the feed document; with
+    ``content`` full, the record's body is its ``<content:encoded>``."""
     if not (article.title or article.summary):
         raise ValueError("Required fields not set")  # as feedgen: a title or a description
     lines = ["    <item>"]
@@ -88,6 +92,10 @@ def render_entry(article: Article, settings: Settings) -> bytes:
         # RSS descriptions are HTML: escape the plain text once, so "a < b"
         # and "Tom & Jerry" reach the reader as text (and XML escapes it again).
         lines.append(f"      <description>{xml_text(html.escape(article.summary, quote=False))}</description>")
+    if content is ContentMode.FULL and article.content_html:
+        # Escaped, not in a CDATA section as feedgen writes it: HTML may hold
+        # "]]>", which would end the section.
+        lines.append(f"      <content:encoded>{xml_html(article.content_html)}</content:encoded>")
     if article.id:
         lines.append(f'      <guid isPermaLink="false">{xml_text(article.id)}</guid>')
     lines += [f"      <category>{xml_text(topic.name)}</category>" for topic in article.topics]
@@ -106,12 +114,15 @@ def render_entry(article: Article, settings: Settings) -> bytes:
     return fragment(lines, "    ")
 
 
-# feedgen declares this on every RSS root; no element of feedpub's uses it.
-_UNUSED_CONTENT_NS = b' xmlns:content="http://purl.org/rss/1.0/modules/content/"'
+# feedgen declares this on every RSS root; only full content uses it.
+_CONTENT_NS = b' xmlns:content="http://purl.org/rss/1.0/modules/content/"'
 
 
-def render_document(plan: FeedPlan, entries: Sequence[bytes], settings: Settings) -> tuple[bytes, ...]:
-    """The feed of ``plan`` as chunks: feedgen's head, ``entries``, the tail."""
+def render_document(
+    plan: FeedPlan, entries: Sequence[bytes], settings: Settings, content: ContentMode = ContentMode.SUMMARY, /
+) -> tuple[bytes, ...]:
+    """The feed of ``plan`` as chunks: feedgen's head, ``entries``, the tail.
+    The ``content:`` namespace is declared for full content only."""
     feed = generator(settings)
     feed.load_extension("dc", atom=False, rss=True)
     feed.load_extension("media", atom=False, rss=True)
@@ -122,7 +133,8 @@ def render_document(plan: FeedPlan, entries: Sequence[bytes], settings: Settings
     feed.lastBuildDate(plan.updated)
     feed.pubDate(plan.updated)
     header = feed.rss_str(pretty=True, encoding="UTF-8", xml_declaration=True)
-    header = header.replace(_UNUSED_CONTENT_NS, b"", 1)
+    if content is not ContentMode.FULL:
+        header = header.replace(_CONTENT_NS, b"", 1)
     # The channel's plain text (the title and description of the settings, a
     # topic's name) written as the items write theirs (see _title): lxml
     # writes entity references, which draw CharacterData warnings.

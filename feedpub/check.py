@@ -33,6 +33,8 @@ _UNSAFE_MARKUP = re.compile(
     r"<\s*(script|iframe|object|embed|applet|meta|link|style|form)\b|\son\w+\s*=", re.IGNORECASE
 )
 _UNSAFE_SCHEME = re.compile(r"^\s*(javascript|vbscript|data|file):", re.IGNORECASE)
+# A script URL as an attribute's value in HTML; the words in text are not one.
+_SCRIPT_URL = re.compile(r"=\s*[\"']?\s*(javascript|vbscript):", re.IGNORECASE)
 _BAD_CHARACTERS = re.compile("[\x80-\x9f\ufffd]")
 _RFC3339 = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?(Z|[+-]\d{2}:\d{2})$")
 # The HTML elements the validator knows (its "contains HTML" checks look only for these).
@@ -98,7 +100,7 @@ class Checker:
         if _BAD_CHARACTERS.search(value):
             self.report(element, "BadCharacters", f"{what} holds C1 control characters or U+FFFD")
         if html_allowed:
-            if _UNSAFE_MARKUP.search(value) or "javascript:" in value.lower():
+            if _UNSAFE_MARKUP.search(value) or _SCRIPT_URL.search(value):
                 self.report(element, "SecurityRisk", f"{what} holds unsafe HTML")
             return
         tags = [t for t in _END_TAG.findall(value) if t.lower() in _HTML_TAGS]

@@ -1,7 +1,8 @@
 """Regenerate the golden feeds: ``make golden`` (or ``python -m tests.golden``).
 
 The golden files are the whole output for the five seed records, drafts
-included, with the settings of ``tests.conftest.make_settings``.  Review the
+included, with the settings of ``tests.conftest.make_settings``; and, in
+tests/golden-content, for the records of tests/data/content with full content.  Review the
 diff before committing it: every changed byte reaches every subscriber.
 """
 
@@ -11,20 +12,31 @@ import shutil
 import sys
 from pathlib import Path
 
+from feedpub.model import ContentMode
 from feedpub.pipeline import build
 from tests.conftest import AS_OF, make_settings
 
 GOLDEN = Path(__file__).resolve().parent / "golden"
+# Full content: the records of tests/data/content (Markdown bodies, hostile
+# ones included) built with ``content: full``.
+CONTENT_RECORDS = Path(__file__).resolve().parent / "data" / "content"
+GOLDEN_CONTENT = Path(__file__).resolve().parent / "golden-content"
+
+
+def content_settings(**changes):
+    """The settings of the full-content golden files."""
+    return make_settings(**{"records_dir": CONTENT_RECORDS, "content": ContentMode.FULL, **changes})
 
 
 def main() -> int:
-    shutil.rmtree(GOLDEN, ignore_errors=True)
-    report = build(make_settings(), as_of=AS_OF, write=False)
-    for output in report.outputs:
-        target = GOLDEN / output.path
-        target.parent.mkdir(parents=True, exist_ok=True)
-        target.write_bytes(output.data)
-        print(f"wrote tests/golden/{output.path}")
+    for folder, settings in ((GOLDEN, make_settings()), (GOLDEN_CONTENT, content_settings())):
+        shutil.rmtree(folder, ignore_errors=True)
+        report = build(settings, as_of=AS_OF, write=False)
+        for output in report.outputs:
+            target = folder / output.path
+            target.parent.mkdir(parents=True, exist_ok=True)
+            target.write_bytes(output.data)
+            print(f"wrote tests/{folder.name}/{output.path}")
     return 0
 
 

@@ -88,11 +88,15 @@ def render_entry(article: Article, settings: Settings, content: ContentMode = Co
         lines.append(f"      <title>{_title(article.title)}</title>")
     if article.url:
         lines.append(f"      <link>{xml_text(article.url)}</link>")
-    if article.summary:
+    full = content is ContentMode.FULL and bool(article.content_html)
+    if article.summary or full:
         # RSS descriptions are HTML: escape the plain text once, so "a < b"
         # and "Tom & Jerry" reach the reader as text (and XML escapes it again).
-        lines.append(f"      <description>{xml_text(html.escape(article.summary, quote=False))}</description>")
-    if content is ContentMode.FULL and article.content_html:
+        # Content needs a description before it (the W3C validator's
+        # NeedDescriptionBeforeContent): the title stands in for a missing excerpt.
+        description = html.escape(article.summary or article.title, quote=False)
+        lines.append(f"      <description>{xml_text(description)}</description>")
+    if full:
         # Escaped, not in a CDATA section as feedgen writes it: HTML may hold
         # "]]>", which would end the section.
         lines.append(f"      <content:encoded>{xml_html(article.content_html)}</content:encoded>")

@@ -85,4 +85,7 @@ def body_html(markdown: str, base_url: str) -> str:
         link_rel=None,  # no rel added: nothing opens in a new window
         strip_comments=True,
     )
-    return cleaned.strip()
+    # Character references ("&#0;", "&#x85;") come out as the characters
+    # they name.  Taking them out of clean HTML cannot make markup, and every
+    # URL left already starts with its allowed scheme.
+    return _UNWANTED.sub("", cleaned).strip()

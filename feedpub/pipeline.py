@@ -40,8 +40,8 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from feedpub import __version__, formats
-from feedpub.errors import ConfigError, Problem, Severity
+from feedpub import __version__, formats, ids
+from feedpub.errors import ConfigError, OutputError, Problem, Severity
 from feedpub.formats import FORMATS, load_document_writer
 from feedpub.model import Article, FeedPlan, Listing, OutputFile, ParseResult, PlannedOutput, Topic
 from feedpub.plan import OUTPUT_PATHS, Selection, plan_outputs, select
@@ -52,6 +52,7 @@ from feedpub.publish import (
     OutputFolder,
     PublishReport,
     clear_temporaries,
+    load_manifest,
     publish,
 )
 from feedpub.publish.lock import output_lock
@@ -354,15 +355,23 @@ class Entries:
     (where the store says they are, and only while those files are as it
     wrote them), else rendered from the store's article."""
 
-    def __init__(self, settings: Settings, store: Store, records: Records) -> None:
+    def __init__(
+        self, settings: Settings, store: Store, records: Records, kept: Mapping[str, str] | None = None
+    ) -> None:
         self.settings = settings
         self.store = store
         self.records = records
+        self.kept = kept or {}  # path -> the id a record keeps, which its URL no longer gives (``feedpub.ids``)
 
     def key(self, listing: Listing) -> bytes:
         """The key of an article's entries (``feedpub.speed.entries``): its
-        record's sha256 and the updated stamp they render."""
-        return entry_index.entry_key(self.records.sha256(listing.source), to_seconds(listing.updated))
+        record's sha256 and the updated stamp they render; for a record that
+        keeps an earlier id, the sha256 of both (the same bytes rendered with
+        their own id are other entries)."""
+        sha256 = self.records.sha256(listing.source)
+        if listing.source in self.kept:
+            sha256 = hashlib.sha256(sha256 + listing.id.encode("utf-8")).digest()
+        return entry_index.entry_key(sha256, to_seconds(listing.updated))
 
     def of(self, shown: Mapping[str, Listing]) -> dict[str, Rendered]:
         """The entries of ``shown`` (path -> listing), by article id."""
@@ -377,8 +386,9 @@ class Entries:
         articles = self.store.articles([path for path, listing in shown.items() if listing.id not in entries])
         for path, article in articles.items():
             listing = shown[path]
-            if article.updated != listing.updated:  # moved on a second by the planner
-                article = replace(article, updated=listing.updated)
+            if article.updated != listing.updated or article.id != listing.id:
+                # moved on a second by the planner, or an earlier id kept
+                article = replace(article, updated=listing.updated, id=listing.id)
             entries[listing.id] = _render(article, settings)
         return entries
 
@@ -617,16 +627,25 @@ def _run(
     records = parse(found, settings, store, progress)
     del found  # its list of files to parse is as long as the folder: not kept while the feeds are made
 
+    remembered = _remembered_ids(settings)
+    guarded = ids.guard(records.listings, remembered, settings.records_dir, settings.accept_new_ids)
+    if guarded.kept:  # their entries, rendered with the parse, hold the new ids
+        early = {path: entry for path, entry in records.early.items() if path not in guarded.kept}
+        records = replace(records, listings=guarded.listings, early=early)
+    id_warnings = ids.warnings(guarded, store.articles(list(guarded.moved)), settings.accept_new_ids)
+
     listed = [listing for listing in records.listings.values() if listing is not None]
     selection = select(listed, settings, as_of, rejected=len(records.listings) - len(listed))
     planned = plan_outputs(selection, settings)
 
     if progress:
         progress("render", 0, len(planned))
-    entries = Entries(settings, store, records)
+    entries = Entries(settings, store, records, guarded.kept)
     outputs = render(planned, settings, records.early, entries.of)
     run_problems = [*selection.problems, *_oversized(outputs, settings)]
-    problems = [*notes, *records.problems, *run_problems]
+    # The id warnings are not the run's to repeat when nothing changes: they
+    # are given once, when a URL moves (the manifest then remembers the move).
+    problems = [*notes, *records.problems, *id_warnings, *run_problems]
 
     report = None
     if write:
@@ -636,12 +655,26 @@ def _run(
             placements.extend(entries.placements(outputs, hashes))
 
         files = [output.file() for output in outputs]
-        report = publish(settings.output_dir, files, OUTPUT_PATHS, place if store.remembers else None, after)
+        memory = ids.remember(selection.articles, records.listings, remembered, settings.records_dir)
+        report = publish(
+            settings.output_dir, files, OUTPUT_PATHS, place if store.remembers else None, after, records=memory
+        )
         problems += _remember(store, settings, as_of, records.state, selection, run_problems, outputs, placements)
     return BuildReport(
         len(records.stamps), len(selection.articles), selection.skipped, _in_order(problems), len(outputs),
         outputs, selection, report, parsed=records.parsed,
     )  # fmt: skip
+
+
+def _remembered_ids(settings: Settings) -> ids.Remembered:
+    """The ids the records were published under, as the output folder's
+    manifest remembers them (none when it has no usable manifest: the
+    publisher reports that)."""
+    try:
+        manifest, _ = load_manifest(settings.output_dir, OUTPUT_PATHS)
+    except (OSError, OutputError):  # the publisher says what is wrong with the folder
+        return {}
+    return manifest.records
 
 
 def _unchanged(summary: dict[str, Any], records: int, problems: list[Problem]) -> BuildReport:

@@ -1,7 +1,8 @@
 """The manifest: what the last run wrote, sealed, and read as hostile input.
 
 ``.feedpub-manifest.json`` records the files feedpub wrote and the items of
-each feed.  It is how a run knows which files it owns (a file that left the
+each feed, and the id each published record was published under (``records``:
+record file -> id and URL; see ``feedpub.ids``).  It is how a run knows which files it owns (a file that left the
 plan is deleted; files feedpub did not write are never touched) and what
 changed since the last run.  It must carry the seal feedpub puts on it (the
 sha256 of what it lists), and every file it names must be inside the output
@@ -29,12 +30,20 @@ _ENCODE_STRING = json.encoder.encode_basestring_ascii  # a JSON string literal, 
 _SHA256 = re.compile(r"^(?:[0-9a-f]{64})?$")  # "" : created by a run that may have died before writing it
 
 
+# An id as feedpub makes them (``feedpub.records.fields.article_id``), and a URL
+# as it writes them; a manifest that remembers anything else is not its own.
+_ID = re.compile(r"^urn:uuid:[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$")
+_URL = re.compile(r"^https?://[^\s]+$")
+
+
 @dataclass(frozen=True)
 class Manifest:
-    """What the last run wrote: file -> sha256, feed -> item ids."""
+    """What the last run wrote: file -> sha256, feed -> item ids; and record
+    file (relative to the records folder) -> (id, URL) it was published under."""
 
     files: dict[str, str] = field(default_factory=dict)
     feeds: dict[str, tuple[str, ...]] = field(default_factory=dict)
+    records: dict[str, tuple[str, str]] = field(default_factory=dict)
 
     def to_bytes(self) -> bytes:
         """JSON with one value per line, so that the manifests of two runs diff
@@ -52,8 +61,16 @@ class Manifest:
             f"{text(name)}:" + ("[\n" + ",\n".join(map(text, items)) + "\n]" if items else "[]")
             for name, items in sorted(self.feeds.items())
         ]
-        return [f'"format":{MANIFEST_FORMAT}', '"generator":"feedpub"', '"files":' + _mapping(files),
-                '"feeds":' + _mapping(feeds)]  # fmt: skip
+        fields = [f'"format":{MANIFEST_FORMAT}', '"generator":"feedpub"', '"files":' + _mapping(files),
+                  '"feeds":' + _mapping(feeds)]  # fmt: skip
+        if self.records:  # only then: a manifest that remembers no record reads as before it could
+            fields.append(
+                '"records":'
+                + _mapping(
+                    [f"{text(path)}:[{text(id_)},{text(url)}]" for path, (id_, url) in sorted(self.records.items())]
+                )
+            )
+        return fields
 
     @property
     def seal(self) -> str:
@@ -129,7 +146,16 @@ def _checked_manifest(document: object, owned: OwnedPaths) -> Manifest:
     for name, items in feeds.items():
         if not isinstance(items, list) or not all(isinstance(i, str) for i in items):
             raise ValueError(f"feed {name!r}: not a list of ids")
-    manifest = Manifest(files, {name: tuple(items) for name, items in feeds.items()})
+    records = document.get("records", {})
+    if not isinstance(records, dict):
+        raise ValueError("records: not a mapping")
+    for path, value in records.items():
+        if not (isinstance(value, list) and len(value) == 2 and all(isinstance(v, str) for v in value)
+                and _ID.match(value[0]) and _URL.match(value[1])):  # fmt: skip
+            raise ValueError(f"records: {path!r}: not an id and a URL")
+    manifest = Manifest(
+        files, {name: tuple(items) for name, items in feeds.items()}, {path: (i, u) for path, (i, u) in records.items()}
+    )
     if document.get("seal") != manifest.seal:
         raise ValueError("its seal does not match what it lists: changed since feedpub wrote it")
     return manifest

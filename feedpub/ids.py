@@ -1,0 +1,105 @@
+"""The id stability guard: a published record keeps the id readers know it by.
+
+An entry's id is derived from the article's URL
+(``feedpub.records.fields.article_id``), so an edit that changes the URL (the
+article moved, http became https) would give it a new id, and every reader
+would show it again as a new article.  So feedpub remembers, for each record
+file it published, the id and the URL it was published under; when a record's
+URL now gives another id, the remembered id is kept, with a warning naming
+the file, the field, the old and new URL and the two ids, unless the
+``accept_new_ids`` setting (``--accept-new-ids``) says to take the new one.
+The warning is given once, when the URL changes; the id stays kept after it.
+
+The memory is kept with the output, in the publisher's sealed manifest
+(``records``), never in the cache: the ids are part of what readers were
+given, so they must be the same whether or not a cache was used, and they
+go where the feeds go (a new output folder starts with no memory, as its
+readers start with no feeds).  A record file that leaves the folder is
+forgotten; one that stays, even unpublished for a while, is remembered.
+
+Pure functions of values: the pipeline reads the manifest and publishes.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+
+from feedpub.errors import Problem, Severity
+from feedpub.model import Article, Listing
+
+Remembered = Mapping[str, tuple[str, str]]  # record file (relative to the records folder) -> (id, URL)
+
+
+@dataclass(frozen=True)
+class Guarded:
+    """The listings with their remembered ids, and what changed."""
+
+    listings: dict[str, Listing | None]  # path -> listing (None: rejected), in the order given
+    kept: dict[str, str]  # path -> the remembered id it keeps (its URL gives another)
+    moved: dict[str, tuple[str, str]]  # path -> (remembered URL, the id the new URL gives): to warn about
+
+
+def record_key(path: str, records_dir: Path) -> str:
+    """How the memory names a record file: its path inside the records folder,
+    with "/" separators, whatever the folder was called on the command line."""
+    prefix = os.path.join(os.fspath(records_dir), "")
+    relative = path[len(prefix) :] if path.startswith(prefix) else path
+    return relative if os.sep == "/" else relative.replace(os.sep, "/")
+
+
+def guard(listings: Mapping[str, Listing | None], remembered: Remembered, records_dir: Path, accept: bool) -> Guarded:
+    """Give each listing whose URL now gives another id than the one its file
+    was published under that remembered id (unless ``accept``)."""
+    if not remembered:
+        return Guarded(dict(listings), {}, {})
+    guarded: dict[str, Listing | None] = {}
+    kept: dict[str, str] = {}
+    moved: dict[str, tuple[str, str]] = {}
+    for path, listing in listings.items():
+        if listing is not None and (found := remembered.get(record_key(path, records_dir))) is not None:
+            old_id, old_url = found
+            if listing.id != old_id:
+                if listing.url != old_url:  # this edit moved it: said once
+                    moved[path] = (old_url, listing.id)
+                if not accept:
+                    kept[path] = old_id
+                    listing = listing._replace(id=old_id)
+        guarded[path] = listing
+    return Guarded(guarded, kept, moved)
+
+
+def remember(
+    published: Iterable[Listing], listings: Mapping[str, Listing | None], remembered: Remembered, records_dir: Path
+) -> dict[str, tuple[str, str]]:
+    """The memory after this run: every published record's id and URL, and
+    what was remembered of the record files still in the folder."""
+    there = {record_key(path, records_dir) for path in listings}
+    memory = {key: value for key, value in remembered.items() if key in there}
+    for listing in published:
+        memory[record_key(listing.source, records_dir)] = (listing.id, listing.url)
+    return memory
+
+
+def warnings(guarded: Guarded, articles: Mapping[str, Article], accept: bool) -> list[Problem]:
+    """A warning for each record whose URL moved away from the one its id
+    came from; ``articles`` (by path) name the field the URL is in."""
+    problems = []
+    for path, (old_url, new_id) in guarded.moved.items():
+        article = articles.get(path)
+        listing = guarded.listings[path]
+        assert listing is not None  # only a published listing moves
+        field = article.url_field if article is not None else "webUrl"
+        if accept:
+            message = f"{old_url!r} became {listing.url!r}; the id becomes {new_id} (accept_new_ids)"
+        else:
+            old_id = guarded.kept[path]
+            message = (
+                f"{old_url!r} became {listing.url!r}, which would change the id from {old_id} to {new_id} "
+                f"and make readers show the article again; it keeps {old_id} "
+                "(accept_new_ids: true, or --accept-new-ids, takes the new one)"
+            )
+        problems.append(Problem(path, field, message, Severity.WARNING))
+    return problems

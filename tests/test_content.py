@@ -202,3 +202,14 @@ def test_any_body_becomes_safe_html(markdown: str) -> None:
         _assert_safe(html, repr(markdown))
     # Character data that XML 1.0 can hold, and nothing validators take for mojibake.
     assert not re.search("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\ufffd\ufffe\uffff]", html), repr(html)
+
+
+def test_the_content_setting_takes_summary_or_full_only() -> None:
+    from feedpub.errors import ConfigError
+    from feedpub.settings import Settings, apply
+
+    assert apply(Settings(), {"content": "full"}, "feedpub.yaml").content is ContentMode.FULL
+    assert Settings().content is ContentMode.SUMMARY
+    with pytest.raises(ConfigError) as caught:
+        apply(Settings(), {"content": "everything"}, "feedpub.yaml")
+    assert str(caught.value) == "feedpub.yaml: content: 'everything' is not one of summary, full"

@@ -18,7 +18,7 @@ from datetime import datetime
 from typing import Any
 
 from feedpub.errors import DateError, FieldError, Problem, Severity, URLError
-from feedpub.model import Article, Image, ParseResult, Provider, RelatedLink, Topic
+from feedpub.model import Article, ContentMode, Image, ParseResult, Provider, RelatedLink, Topic
 from feedpub.records.dates import format_rfc3339, parse_date
 from feedpub.records.frontmatter import Document, Fields, read_mapping
 from feedpub.records.text import clean_text, show, topic_key, truncate
@@ -346,6 +346,8 @@ def _content_html(ctx: _Context, body: str, url: str) -> str:
     if (found := _FIELD_LINE.match(first)) is not None:
         ctx.warn("body", f"begins with {found.group(1)!r} as a field would, below the closing '---' line; "
                          "it is read as Markdown, not as a field")  # fmt: skip
+    if ctx.settings.content is not ContentMode.FULL:
+        return ""  # no entry shows it: not worth rendering (the mode is part of the cache's identity)
     html = body_html(body, url)
     if not html:
         ctx.warn("body", "holds nothing that can be shown once unsafe markup is removed; the entry has no content")

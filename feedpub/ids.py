@@ -14,8 +14,10 @@ The memory is kept with the output, in the publisher's sealed manifest
 (``records``), never in the cache: the ids are part of what readers were
 given, so they must be the same whether or not a cache was used, and they
 go where the feeds go (a new output folder starts with no memory, as its
-readers start with no feeds).  A record file that leaves the folder is
-forgotten; one that stays, even unpublished for a while, is remembered.
+readers start with no feeds).  What is remembered is the records the feeds
+show (the ids readers have): the memory is the size of the feeds, not of
+the folder.  A record file that leaves the folder is forgotten; one that
+stays, unpublished or rejected for a while, stays remembered.
 
 Pure functions of values: the pipeline reads the manifest and publishes.
 """
@@ -72,13 +74,24 @@ def guard(listings: Mapping[str, Listing | None], remembered: Remembered, record
 
 
 def remember(
-    published: Iterable[Listing], listings: Mapping[str, Listing | None], remembered: Remembered, records_dir: Path
+    shown: Iterable[Listing],
+    published: Iterable[Listing],
+    listings: Mapping[str, Listing | None],
+    remembered: Remembered,
+    records_dir: Path,
 ) -> dict[str, tuple[str, str]]:
-    """The memory after this run: every published record's id and URL, and
-    what was remembered of the record files still in the folder."""
-    there = {record_key(path, records_dir) for path in listings}
-    memory = {key: value for key, value in remembered.items() if key in there}
-    for listing in published:
+    """The memory after this run: the id and URL of every record a feed
+    shows (the ids readers have), and what was remembered of the record
+    files still in the folder that are not published now (a draft, a
+    rejected record, for a while).  A record that is published but in no
+    feed (past the item limit) is no longer in readers' feeds: forgotten,
+    which keeps the memory the size of the feeds."""
+    memory = {}
+    if remembered:
+        out = {record_key(listing.source, records_dir) for listing in published}
+        there = {record_key(path, records_dir) for path in listings}
+        memory = {key: value for key, value in remembered.items() if key in there and key not in out}
+    for listing in shown:
         memory[record_key(listing.source, records_dir)] = (listing.id, listing.url)
     return memory
 

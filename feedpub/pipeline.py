@@ -655,7 +655,8 @@ def _run(
             placements.extend(entries.placements(outputs, hashes))
 
         files = [output.file() for output in outputs]
-        memory = ids.remember(selection.articles, records.listings, remembered, settings.records_dir)
+        shown = {listing.source: listing for file in planned for listing in file.feed.articles}.values()
+        memory = ids.remember(shown, selection.articles, records.listings, remembered, settings.records_dir)
         report = publish(
             settings.output_dir, files, OUTPUT_PATHS, place if store.remembers else None, after, records=memory
         )

@@ -220,3 +220,16 @@ def test_a_dry_run_warns_and_remembers_nothing(records: Path, tmp_path: Path) ->
     assert len(_id_warnings(report)) == 1
     assert b"".join(next(o for o in report.outputs if o.path == "all.json").chunks).count(OLD_ID.encode()) == 1
     assert (out / MANIFEST_NAME).read_bytes() == before
+
+
+def test_only_what_the_feeds_show_is_remembered(records: Path, tmp_path: Path) -> None:
+    """The memory is the size of the feeds: a record past the item limit is in no reader's feed."""
+    from feedpub.pipeline import build
+
+    out = tmp_path / "out"
+    for number in range(5):
+        _write(records, f"https://example.com/{number}", name=f"r{number}.txt", when=f"2023-05-1{number}T00:00:00Z")
+    build(_settings(records, out, max_items=2), as_of=AS_OF)
+    assert sorted(_memory(out)) == ["r3.txt", "r4.txt"]
+    build(_settings(records, out, max_items=0), as_of=AS_OF)
+    assert sorted(_memory(out)) == [f"r{n}.txt" for n in range(5)]

@@ -30,10 +30,12 @@ _ENCODE_STRING = json.encoder.encode_basestring_ascii  # a JSON string literal, 
 _SHA256 = re.compile(r"^(?:[0-9a-f]{64})?$")  # "" : created by a run that may have died before writing it
 
 
-# An id as feedpub makes them (``feedpub.records.fields.article_id``), and a URL
-# as it writes them; a manifest that remembers anything else is not its own.
-_ID = re.compile(r"^urn:uuid:[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$")
-_URL = re.compile(r"^https?://[^\s]+$")
+# Ids as feedpub makes them (``feedpub.records.fields.article_id``), and URLs
+# as it writes them, each followed by a line feed: a manifest that remembers
+# anything else is not its own.  (All of them at once: one search over the
+# joined values, not a match per record.)
+_IDS = re.compile(r"(?:urn:uuid:[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}\n)*")
+_URLS = re.compile(r"(?:https?://[^\s]+\n)*")
 
 
 @dataclass(frozen=True)
@@ -146,16 +148,26 @@ def _checked_manifest(document: object, owned: OwnedPaths) -> Manifest:
     for name, items in feeds.items():
         if not isinstance(items, list) or not all(isinstance(i, str) for i in items):
             raise ValueError(f"feed {name!r}: not a list of ids")
-    records = document.get("records", {})
-    if not isinstance(records, dict):
-        raise ValueError("records: not a mapping")
-    for path, value in records.items():
-        if not (isinstance(value, list) and len(value) == 2 and all(isinstance(v, str) for v in value)
-                and _ID.match(value[0]) and _URL.match(value[1])):  # fmt: skip
-            raise ValueError(f"records: {path!r}: not an id and a URL")
-    manifest = Manifest(
-        files, {name: tuple(items) for name, items in feeds.items()}, {path: (i, u) for path, (i, u) in records.items()}
-    )
+    manifest = Manifest(files, {name: tuple(items) for name, items in feeds.items()}, _records(document))
     if document.get("seal") != manifest.seal:
         raise ValueError("its seal does not match what it lists: changed since feedpub wrote it")
     return manifest
+
+
+def _records(document: dict[str, object]) -> dict[str, tuple[str, str]]:
+    """The ``records`` a manifest remembers (record file -> id and URL), or
+    ValueError.  Checked all at once: there is one per published record."""
+    records = document.get("records", {})
+    if not isinstance(records, dict):
+        raise ValueError("records: not a mapping")
+    values = list(records.values())
+    if set(map(type, values)) - {list} or set(map(len, values)) - {2}:
+        raise ValueError("records: not a mapping of record files to an id and a URL")
+    ids, urls = (list(column) for column in zip(*values, strict=True)) if values else ([], [])
+    if set(map(type, ids)) - {str} or set(map(type, urls)) - {str}:
+        raise ValueError("records: not a mapping of record files to an id and a URL")
+    if not _IDS.fullmatch("".join(map("{}\n".format, ids))):
+        raise ValueError("records: an id is not one feedpub makes")
+    if not _URLS.fullmatch("".join(map("{}\n".format, urls))):
+        raise ValueError("records: a URL is not one feedpub writes")
+    return dict(zip(records, zip(ids, urls, strict=True), strict=True))

@@ -148,6 +148,8 @@ def render_document(
 
 # --- checks ---------------------------------------------------------------------------
 
+CONTENT = "{http://purl.org/rss/1.0/modules/content/}"
+
 _RFC822 = re.compile(
     r"^(Mon|Tue|Wed|Thu|Fri|Sat|Sun), \d{2} (Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Oct|Nov|Dec) \d{4} "
     r"\d{2}:\d{2}:\d{2} ([+-]\d{4}|GMT)$"
@@ -246,6 +248,8 @@ def check(checker: Checker, rss: Any) -> None:
             _plain_text(checker, title, "item title")
         if description is not None:
             checker.text(description, "item description", html_allowed=True)
+        for content in item.findall(CONTENT + "encoded"):
+            checker.text(content, "item content", html_allowed=True)
         item_link = item.find("link")
         if item_link is not None:
             checker.url(item_link, (item_link.text or "").strip(), "item link")

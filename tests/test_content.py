@@ -213,3 +213,38 @@ def test_the_content_setting_takes_summary_or_full_only() -> None:
     with pytest.raises(ConfigError) as caught:
         apply(Settings(), {"content": "everything"}, "feedpub.yaml")
     assert str(caught.value) == "feedpub.yaml: content: 'everything' is not one of summary, full"
+
+
+def test_full_mode_declares_the_content_namespace_only_where_an_entry_uses_it(records: Path) -> None:
+    from tests.conftest import record
+
+    (records / "body.txt").write_text(record(url="https://example.com/b", topics=("With",)) + "A *body*.\n", "utf-8")
+    (records / "plain.txt").write_text(record(url="https://example.com/p", topics=("Without",)), "utf-8")
+    report = build(content_settings(records_dir=records), as_of=AS_OF, write=False)
+    rss = {o.path: o.data for o in report.outputs if o.path.endswith(".rss.xml")}
+    assert sorted(rss) == ["all.rss.xml", "topics/with.rss.xml", "topics/without.rss.xml"]
+    for path, data in rss.items():
+        root = etree.fromstring(data)
+        uses = root.find(f".//{CONTENT_NS}encoded") is not None
+        assert ("content" in root.nsmap) is uses is (path != "topics/without.rss.xml"), path
+
+
+def test_entries_read_back_from_the_last_feeds_keep_their_content(tmp_path: Path) -> None:
+    """A rebuild takes unchanged entries from the published feeds (views of
+    the files): the content namespace is still declared, the bytes those of
+    a build without a cache."""
+    import shutil
+
+    from tests.conftest import record
+
+    folder = tmp_path / "records"
+    shutil.copytree(CONTENT_RECORDS, folder)
+    out = tmp_path / "out"
+    settings = content_settings(records_dir=folder, output_dir=out, cache_dir=tmp_path / "cache")
+    build(settings, as_of=AS_OF)
+    (folder / "new.md").write_text(record(url="https://example.com/new", when="2020-01-01T00:00:00Z"), "utf-8")
+    report = build(settings, as_of=AS_OF)
+    assert report.parsed == 1
+    fresh = build(dataclasses.replace(settings, cache_dir=None), as_of=AS_OF, write=False)
+    assert {o.path: o.data for o in fresh.outputs} == {k: v for k, v in _files(out).items() if not k.startswith(".")}
+    assert b'xmlns:content="http://purl.org/rss/1.0/modules/content/"' in (out / "all.rss.xml").read_bytes()

@@ -3,8 +3,8 @@
 Around feedgen's RSS traps: the channel ``<link>`` is the last ``link()``
 call's href, so the self link is set first and the website last; and feedgen
 declares the ``content:`` namespace on every channel, used or not: feedpub
-uses it for full content only (``content:encoded``), so otherwise the
-declaration is cut from the head.  The shared rules of
+uses it for full content only (``content:encoded``), so a feed none of whose
+entries shows content has the declaration cut from the head.  The shared rules of
 both formats' writers are in ``common``.
 """
 
@@ -120,13 +120,16 @@ def render_entry(article: Article, settings: Settings, content: ContentMode = Co
 
 # feedgen declares this on every RSS root; only full content uses it.
 _CONTENT_NS = b' xmlns:content="http://purl.org/rss/1.0/modules/content/"'
+# Found in an entry's bytes, or in a view of the published file it is read
+# back from (a regular expression searches either without a copy).
+_CONTENT_ELEMENT = re.compile(rb"<content:encoded>")
 
 
 def render_document(
     plan: FeedPlan, entries: Sequence[bytes], settings: Settings, content: ContentMode = ContentMode.SUMMARY, /
 ) -> tuple[bytes, ...]:
     """The feed of ``plan`` as chunks: feedgen's head, ``entries``, the tail.
-    The ``content:`` namespace is declared for full content only."""
+    The ``content:`` namespace is declared only where an entry shows content."""
     feed = generator(settings)
     feed.load_extension("dc", atom=False, rss=True)
     feed.load_extension("media", atom=False, rss=True)
@@ -137,8 +140,8 @@ def render_document(
     feed.lastBuildDate(plan.updated)
     feed.pubDate(plan.updated)
     header = feed.rss_str(pretty=True, encoding="UTF-8", xml_declaration=True)
-    if content is not ContentMode.FULL:
-        header = header.replace(_CONTENT_NS, b"", 1)
+    if content is not ContentMode.FULL or not any(map(_CONTENT_ELEMENT.search, entries)):
+        header = header.replace(_CONTENT_NS, b"", 1)  # declared for nothing otherwise
     # The channel's plain text (the title and description of the settings, a
     # topic's name) written as the items write theirs (see _title): lxml
     # writes entity references, which draw CharacterData warnings.

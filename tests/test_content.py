@@ -125,6 +125,7 @@ def test_full_feeds_read_back_in_real_readers(full_build) -> None:
             assert feed.items[0].content_html.startswith("<p>The council <strong>voted 7 to 2</strong>")
             assert feed.items[0].external_url == "https://council.example.org/minutes/2023-05-17"
             continue
+        assert b"council.example.org" not in data, path  # the original URL is JSON Feed's external_url only
         parsed = feedparser.parse(data)
         assert parsed.bozo == 0, (path, parsed.get("bozo_exception"))
         first = parsed.entries[0]

@@ -49,6 +49,7 @@ from feedpub.publish import (
     MANIFEST_NAME,
     AfterPublish,
     FileChange,
+    Manifest,
     OutputFolder,
     PublishReport,
     clear_temporaries,
@@ -627,7 +628,8 @@ def _run(
     records = parse(found, settings, store, progress)
     del found  # its list of files to parse is as long as the folder: not kept while the feeds are made
 
-    remembered = _remembered_ids(settings)
+    last = _last_manifest(settings)  # under the output folder's lock: the publisher takes it as read
+    remembered = {} if last is None else last[0].records
     guarded = ids.guard(records.listings, remembered, settings.records_dir, settings.accept_new_ids)
     if guarded.kept:  # their entries, rendered with the parse, hold the new ids
         early = {path: entry for path, entry in records.early.items() if path not in guarded.kept}
@@ -658,7 +660,7 @@ def _run(
         shown = {listing.source: listing for file in planned for listing in file.feed.articles}.values()
         memory = ids.remember(shown, selection.articles, records.listings, remembered, settings.records_dir)
         report = publish(
-            settings.output_dir, files, OUTPUT_PATHS, place if store.remembers else None, after, records=memory
+            settings.output_dir, files, OUTPUT_PATHS, place if store.remembers else None, after, memory, last
         )
         problems += _remember(store, settings, as_of, records.state, selection, run_problems, outputs, placements)
     return BuildReport(
@@ -667,15 +669,14 @@ def _run(
     )  # fmt: skip
 
 
-def _remembered_ids(settings: Settings) -> ids.Remembered:
-    """The ids the records were published under, as the output folder's
-    manifest remembers them (none when it has no usable manifest: the
-    publisher reports that)."""
+def _last_manifest(settings: Settings) -> tuple[Manifest, Problem | None] | None:
+    """The output folder's manifest, which remembers the ids the records were
+    published under, and the warning when it is unusable (the publisher
+    reports it); None when the folder cannot be read (the publisher says why)."""
     try:
-        manifest, _ = load_manifest(settings.output_dir, OUTPUT_PATHS)
-    except (OSError, OutputError):  # the publisher says what is wrong with the folder
-        return {}
-    return manifest.records
+        return load_manifest(settings.output_dir, OUTPUT_PATHS)
+    except (OSError, OutputError):
+        return None
 
 
 def _unchanged(summary: dict[str, Any], records: int, problems: list[Problem]) -> BuildReport:

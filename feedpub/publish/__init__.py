@@ -130,6 +130,7 @@ def publish(
     meanwhile: Callable[[dict[str, str]], None] | None = None,
     after: Sequence[AfterPublish] = (),
     records: Mapping[str, tuple[str, str]] | None = None,
+    last: tuple[Manifest, Problem | None] | None = None,
 ) -> PublishReport:
     """Bring ``output_dir`` to ``files``: write what changed, remove the files
     that left the plan, and record it all in the manifest.  Call it under the
@@ -143,13 +144,14 @@ def publish(
     files (written or removed) and every file is in place.
     ``records``: the ids the published records go by (record file -> id and
     URL), kept in the manifest once every file is in place (None: the last
-    run's are kept)."""
+    run's are kept).  ``last``: the manifest as ``load_manifest`` gave it,
+    when the caller read it under the same lock (it is then not read again)."""
     for item in files:
         if not is_owned(item.path, owned):
             raise OutputError(f"{item.path!r} is not a path feedpub writes")
     try:
         with OutputFolder(output_dir, create=True) as output:
-            report = _publish(output, files, owned, meanwhile, records)
+            report = _publish(output, files, owned, meanwhile, records, last)
     except OSError as exc:
         where = output_dir / exc.filename if isinstance(exc.filename, str) else output_dir
         raise OutputError(f"{where}: cannot write: {exc.strerror or exc}") from None
@@ -165,8 +167,9 @@ def _publish(
     owned: OwnedPaths,
     meanwhile: Callable[[dict[str, str]], None] | None,
     records: Mapping[str, tuple[str, str]] | None,
+    last: tuple[Manifest, Problem | None] | None,
 ) -> PublishReport:
-    old, problem = read_manifest(output, owned)
+    old, problem = read_manifest(output, owned) if last is None else last
     warnings: list[Problem] = [problem] if problem else []
     # Every folder a file goes into is opened (or refused) before anything is written.
     places = [_created(output, item.path) for item in files]

@@ -27,6 +27,7 @@ from __future__ import annotations
 import os
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
+from operator import attrgetter
 from pathlib import Path
 
 from feedpub.errors import Problem, Severity
@@ -44,32 +45,51 @@ class Guarded:
     moved: dict[str, tuple[str, str]]  # path -> (remembered URL, the id the new URL gives): to warn about
 
 
+def _prefix(records_dir: Path) -> str:
+    """What the walk puts before a record's path inside the records folder."""
+    return os.path.join(os.fspath(records_dir), "")
+
+
 def record_key(path: str, records_dir: Path) -> str:
     """How the memory names a record file: its path inside the records folder,
     with "/" separators, whatever the folder was called on the command line."""
-    prefix = os.path.join(os.fspath(records_dir), "")
+    return _key(path, _prefix(records_dir))
+
+
+def _key(path: str, prefix: str) -> str:
     relative = path[len(prefix) :] if path.startswith(prefix) else path
     return relative if os.sep == "/" else relative.replace(os.sep, "/")
+
+
+def _record_path(key: str, prefix: str) -> str:
+    """The path the walk gives the record file ``key`` names (``record_key`` reversed)."""
+    return prefix + (key if os.sep == "/" else key.replace("/", os.sep))
+
+
+# The memory is the size of the feeds, the folder may be a hundred thousand
+# records: the functions below go through what is remembered, never through
+# every record.
 
 
 def guard(listings: Mapping[str, Listing | None], remembered: Remembered, records_dir: Path, accept: bool) -> Guarded:
     """Give each listing whose URL now gives another id than the one its file
     was published under that remembered id (unless ``accept``)."""
-    if not remembered:
-        return Guarded(dict(listings), {}, {})
-    guarded: dict[str, Listing | None] = {}
     kept: dict[str, str] = {}
     moved: dict[str, tuple[str, str]] = {}
-    for path, listing in listings.items():
-        if listing is not None and (found := remembered.get(record_key(path, records_dir))) is not None:
-            old_id, old_url = found
-            if listing.id != old_id:
-                if listing.url != old_url:  # this edit moved it: said once
-                    moved[path] = (old_url, listing.id)
-                if not accept:
-                    kept[path] = old_id
-                    listing = listing._replace(id=old_id)
-        guarded[path] = listing
+    replaced: dict[str, Listing] = {}
+    prefix = _prefix(records_dir)
+    for key, (old_id, old_url) in remembered.items():
+        path = _record_path(key, prefix)
+        listing = listings.get(path)
+        if listing is None or listing.id == old_id:
+            continue
+        if listing.url != old_url:  # this edit moved it: said once
+            moved[path] = (old_url, listing.id)
+        if not accept:
+            kept[path] = old_id
+            replaced[path] = listing._replace(id=old_id)
+    guarded = dict(listings)  # in the order given
+    guarded.update(replaced)
     return Guarded(guarded, kept, moved)
 
 
@@ -87,12 +107,15 @@ def remember(
     feed (past the item limit) is no longer in readers' feeds: forgotten,
     which keeps the memory the size of the feeds."""
     memory = {}
+    prefix = _prefix(records_dir)
     if remembered:
-        out = {record_key(listing.source, records_dir) for listing in published}
-        there = {record_key(path, records_dir) for path in listings}
-        memory = {key: value for key, value in remembered.items() if key in there and key not in out}
+        out = set(map(attrgetter("source"), published))
+        for key, value in remembered.items():
+            path = _record_path(key, prefix)
+            if path in listings and path not in out:
+                memory[key] = value
     for listing in shown:
-        memory[record_key(listing.source, records_dir)] = (listing.id, listing.url)
+        memory[_key(listing.source, prefix)] = (listing.id, listing.url)
     return memory
 
 

@@ -657,7 +657,8 @@ def _run(
             placements.extend(entries.placements(outputs, hashes))
 
         files = [output.file() for output in outputs]
-        shown = {listing.source: listing for file in planned for listing in file.feed.articles}.values()
+        feeds = {file.feed.name: file.feed for file in planned}.values()  # each feed once, whatever its formats
+        shown = {listing.source: listing for feed in feeds for listing in feed.articles}.values()
         memory = ids.remember(shown, selection.articles, records.listings, remembered, settings.records_dir)
         report = publish(
             settings.output_dir, files, OUTPUT_PATHS, place if store.remembers else None, after, memory, last

@@ -15,6 +15,7 @@ not XML, by the file's suffix).
 
 from __future__ import annotations
 
+import html
 import os
 import re
 from collections.abc import Iterator
@@ -33,6 +34,18 @@ _UNSAFE_MARKUP = re.compile(
     r"<\s*(script|iframe|object|embed|applet|meta|link|style|form)\b|\son\w+\s*=", re.IGNORECASE
 )
 _UNSAFE_SCHEME = re.compile(r"^\s*(javascript|vbscript|data|file):", re.IGNORECASE)
+# Links and images in HTML, found as the W3C validator finds them (its
+# ContainsRelRef, for RSS): a reference that does not start with a scheme is
+# relative, and readers resolve it against the feed's address, if at all.
+# Held in Atom HTML too, where the validator lets xml:base resolve it: as
+# with RelativeLink, readers need absolute links.
+_HTML_REF = re.compile(
+    r"""<a\s+href=(?:"(.*?)"|'(.*?)'|([\w-]+))[\s>]|<img\s+[^>]*src=(?:"(.*?)"|'(.*?)'|([\w-]+))[\s>]""",
+    re.IGNORECASE,
+)
+_SCHEME = re.compile(r"\w+:")
+# A script URL as an attribute's value in HTML; the words in text are not one.
+_SCRIPT_URL = re.compile(r"=\s*[\"']?\s*(javascript|vbscript):", re.IGNORECASE)
 _BAD_CHARACTERS = re.compile("[\x80-\x9f\ufffd]")
 _RFC3339 = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?(Z|[+-]\d{2}:\d{2})$")
 # The HTML elements the validator knows (its "contains HTML" checks look only for these).
@@ -98,8 +111,13 @@ class Checker:
         if _BAD_CHARACTERS.search(value):
             self.report(element, "BadCharacters", f"{what} holds C1 control characters or U+FFFD")
         if html_allowed:
-            if _UNSAFE_MARKUP.search(value) or "javascript:" in value.lower():
+            if _UNSAFE_MARKUP.search(value) or _SCRIPT_URL.search(value):
                 self.report(element, "SecurityRisk", f"{what} holds unsafe HTML")
+            for groups in _HTML_REF.findall(value) if "<" in value else ():
+                reference = html.unescape(next((g for g in groups if g), "")).strip()
+                if not _SCHEME.match(reference):
+                    self.report(element, "ContainsRelRef", f"{what} links to {reference[:80]!r}, a relative URL")
+                    break
             return
         tags = [t for t in _END_TAG.findall(value) if t.lower() in _HTML_TAGS]
         if tags:

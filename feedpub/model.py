@@ -10,6 +10,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from datetime import datetime
+from enum import StrEnum
 from functools import cached_property
 from typing import NamedTuple
 
@@ -88,11 +89,25 @@ class Article:
     draft: bool  # the record says ``published: false``
     source: str  # the record's path, for messages only; never rendered
     quality: float | None = None  # the record's ``quality`` score, for selection only; never rendered
+    # The record's originalUrl, canonical, when the link is its webUrl and
+    # the two differ: the page the article is about (JSON Feed's external_url).
+    original_url: str | None = None
+    # The record's body (Markdown after its closing "---" line) as HTML that
+    # is safe to show and holds absolute URLs only; "" when it has none.
+    content_html: str = ""
+    url_field: str = "webUrl"  # the field ``url`` came from, for messages only; never rendered
 
     def listing(self) -> Listing:
         provider = None if self.provider is None else self.provider.name
         return Listing(self.id, self.url, self.published, self.updated, self.draft, self.topics, self.source,
                        self.quality, provider, self.title)  # fmt: skip
+
+
+class ContentMode(StrEnum):
+    """What an entry shows: the excerpt only, or the record's body as its content too."""
+
+    SUMMARY = "summary"
+    FULL = "full"
 
 
 @dataclass(frozen=True, slots=True)

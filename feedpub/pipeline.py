@@ -40,9 +40,9 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any, Protocol
 
-from feedpub import __version__, formats
-from feedpub.errors import ConfigError, Problem, Severity
-from feedpub.formats import FORMATS, load_document_writer
+from feedpub import __version__, formats, ids
+from feedpub.errors import ConfigError, OutputError, Problem, Severity
+from feedpub.formats import FORMATS, DocumentWriter, EntryWriter, load_document_writer
 from feedpub.model import (
     Article,
     FeedPlan,
@@ -63,9 +63,11 @@ from feedpub.publish import (
     MANIFEST_NAME,
     AfterPublish,
     FileChange,
+    Manifest,
     OutputFolder,
     PublishReport,
     clear_temporaries,
+    load_manifest,
     publish,
 )
 from feedpub.publish.lock import output_lock
@@ -380,9 +382,9 @@ class Writer(Protocol):
     @property
     def name(self) -> str: ...
     @property
-    def render_entry(self) -> Callable[[Article, Settings], bytes]: ...
+    def render_entry(self) -> EntryWriter: ...
     @property
-    def render_document(self) -> Callable[[FeedPlan, Sequence[bytes], Settings], tuple[bytes, ...]]: ...
+    def render_document(self) -> DocumentWriter: ...
     @property
     def separator(self) -> bytes: ...
 
@@ -397,7 +399,7 @@ def writers(settings: Settings) -> dict[str, Writer]:
 
 
 def _render(article: Article, settings: Settings) -> Rendered:
-    return tuple(writer.render_entry(article, settings) for writer in writers(settings).values())
+    return tuple(writer.render_entry(article, settings, settings.content) for writer in writers(settings).values())
 
 
 class Entries:
@@ -406,18 +408,31 @@ class Entries:
     (where the store says they are, and only while those files are as it
     wrote them), else rendered from the store's article."""
 
-    def __init__(self, settings: Settings, store: Store, records: Records, paged: frozenset[str] = frozenset()) -> None:
+    def __init__(
+        self,
+        settings: Settings,
+        store: Store,
+        records: Records,
+        paged: frozenset[str] = frozenset(),
+        kept: Mapping[str, str] | None = None,
+    ) -> None:
         self.settings = settings
         self.store = store
         self.records = records
         # The ids of the articles some page shows: a page shows only the
         # newest of a long feed, so the others need no page entry.
         self.paged = paged
+        self.kept = kept or {}  # path -> the id a record keeps, which its URL no longer gives (``feedpub.ids``)
 
     def key(self, listing: Listing) -> bytes:
         """The key of an article's entries (``feedpub.speed.entries``): its
-        record's sha256 and the updated stamp they render."""
-        return entry_index.entry_key(self.records.sha256(listing.source), to_seconds(listing.updated))
+        record's sha256 and the updated stamp they render; for a record that
+        keeps an earlier id, the sha256 of both (the same bytes rendered with
+        their own id are other entries)."""
+        sha256 = self.records.sha256(listing.source)
+        if listing.source in self.kept:
+            sha256 = hashlib.sha256(sha256 + listing.id.encode("utf-8")).digest()
+        return entry_index.entry_key(sha256, to_seconds(listing.updated))
 
     def of(self, shown: Mapping[str, Listing]) -> dict[str, Rendered]:
         """The entries of ``shown`` (path -> listing), by article id."""
@@ -434,8 +449,9 @@ class Entries:
         articles = self.store.articles([path for path, listing in shown.items() if listing.id not in entries])
         for path, article in articles.items():
             listing = shown[path]
-            if article.updated != listing.updated:  # moved on a second by the planner
-                article = replace(article, updated=listing.updated)
+            if article.updated != listing.updated or article.id != listing.id:
+                # moved on a second by the planner, or an earlier id kept
+                article = replace(article, updated=listing.updated, id=listing.id)
             entries[listing.id] = _render(article, settings)
         return entries
 
@@ -521,7 +537,7 @@ def render(
             name = file.format if isinstance(file, PlannedFeed) else PAGE
             rendered = by_feed[file.feed.name][: len(file.feed.articles)]
             feed_entries = list(map(operator.itemgetter(column[name]), rendered))
-            chunks = by_name[name].render_document(file.feed, feed_entries, settings)
+            chunks = by_name[name].render_document(file.feed, feed_entries, settings, settings.content)
             outputs.append(Output(file.path, file.feed, name, chunks, file.media_type))
         elif isinstance(file, PlannedAsset):
             outputs.append(Output(file.path, None, None, (asset(file.asset),), file.media_type))
@@ -685,6 +701,14 @@ def _run(
     records = parse(found, settings, store, progress)
     del found  # its list of files to parse is as long as the folder: not kept while the feeds are made
 
+    last = _last_manifest(settings)  # under the output folder's lock: the publisher takes it as read
+    remembered = {} if last is None else last[0].records
+    guarded = ids.guard(records.listings, remembered, settings.records_dir, settings.accept_new_ids)
+    if guarded.kept:  # their entries, rendered with the parse, hold the new ids
+        early = {path: entry for path, entry in records.early.items() if path not in guarded.kept}
+        records = replace(records, listings=guarded.listings, early=early)
+    id_warnings = ids.warnings(guarded, store.articles(list(guarded.moved)), settings.accept_new_ids)
+
     listed = [listing for listing in records.listings.values() if listing is not None]
     selection = select(listed, settings, as_of, rejected=len(records.listings) - len(listed))
     planned = plan_outputs(selection, settings)
@@ -692,10 +716,12 @@ def _run(
     if progress:
         progress("render", 0, len(planned))
     paged = frozenset(article.id for file in planned if isinstance(file, PlannedPage) for article in file.feed.articles)
-    entries = Entries(settings, store, records, paged)
+    entries = Entries(settings, store, records, paged, guarded.kept)
     outputs = render(planned, settings, records.early, entries.of)
     run_problems = [*selection.problems, *unmatched_names(selection, settings), *_oversized(outputs, settings)]
-    problems = [*notes, *records.problems, *run_problems]
+    # The id warnings are not the run's to repeat when nothing changes: they
+    # are given once, when a URL moves (the manifest then remembers the move).
+    problems = [*notes, *records.problems, *id_warnings, *run_problems]
 
     report = None
     if write:
@@ -705,13 +731,29 @@ def _run(
             placements.extend(entries.placements(outputs, hashes))
 
         files = [output.file() for output in outputs]
-        report = publish(settings.output_dir, files, OUTPUT_PATHS, place if store.remembers else None, after)
+        # Each feed once, whatever its formats (its page shows no article it does not).
+        feeds = {file.feed.name: file.feed for file in planned if isinstance(file, PlannedFeed)}.values()
+        shown = {listing.source: listing for feed in feeds for listing in feed.articles}.values()
+        memory = ids.remember(shown, selection.articles, records.listings, remembered, settings.records_dir)
+        report = publish(
+            settings.output_dir, files, OUTPUT_PATHS, place if store.remembers else None, after, memory, last
+        )
         problems += _remember(store, settings, as_of, records.state, selection, run_problems, outputs, placements)
     feed_files = sum(1 for output in outputs if output.is_feed)
     return BuildReport(
         len(records.stamps), len(selection.articles), selection.skipped, _in_order(problems), feed_files,
         outputs, selection, report, parsed=records.parsed,
     )  # fmt: skip
+
+
+def _last_manifest(settings: Settings) -> tuple[Manifest, Problem | None] | None:
+    """The output folder's manifest, which remembers the ids the records were
+    published under, and the warning when it is unusable (the publisher
+    reports it); None when the folder cannot be read (the publisher says why)."""
+    try:
+        return load_manifest(settings.output_dir, OUTPUT_PATHS)
+    except (OSError, OutputError):
+        return None
 
 
 def _unchanged(summary: dict[str, Any], records: int, problems: list[Problem]) -> BuildReport:

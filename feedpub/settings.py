@@ -22,6 +22,7 @@ from typing import Any, TypeVar
 from feedpub.errors import ConfigError, FieldError, URLError
 from feedpub.files import read_regular_file
 from feedpub.formats import names as format_names
+from feedpub.model import ContentMode
 from feedpub.records.dates import AmbiguousDates
 from feedpub.records.text import clean_text, show, slugify
 from feedpub.records.urls import canonical_url
@@ -196,6 +197,14 @@ def _ambiguous(value: Any, where: str) -> AmbiguousDates:
         raise ConfigError(f"{where}: {show(value)} is not one of {choices}") from None
 
 
+def _content(value: Any, where: str) -> ContentMode:
+    try:
+        return ContentMode(value)
+    except ValueError:
+        choices = ", ".join(m.value for m in ContentMode)
+        raise ConfigError(f"{where}: {show(value)} is not one of {choices}") from None
+
+
 def _formats(value: Any, where: str) -> tuple[str, ...]:
     if isinstance(value, str):
         value = [part.strip() for part in value.split(",")]
@@ -319,12 +328,16 @@ def _quality_number(value: Any, where: str) -> float:
     return value
 
 
-def _content(value: Any, where: str) -> str:
+def _feed_content(value: Any, where: str) -> str:
     if value not in CONTENT_MODES:
         raise ConfigError(f"{where}: {show(value)} is not one of {', '.join(CONTENT_MODES)}")
     if value == "full":
-        # The record's body is not read yet: refused rather than written as a summary.
-        raise ConfigError(f"{where}: 'full' is not available in this version of feedpub; use summary")
+        # An entry is rendered once and shared by every feed that shows it, in
+        # one mode: a mode per feed would need entries per mode.  Refused
+        # rather than written as a summary.
+        raise ConfigError(
+            f"{where}: 'full' is not available per feed; the top-level content: full applies to every feed"
+        )
     return str(value)
 
 
@@ -342,7 +355,7 @@ _SHAPE_KEYS: dict[str, Callable[[Any, str], Any]] = {
     "max_items": lambda value, where: _count(value, where),
     "min_quality": _quality_number,
     "formats": lambda value, where: () if value == [] else _formats(value, where),  # []: the feed is not written
-    "content": _content,
+    "content": _feed_content,
 }
 _CUSTOM_KEYS: dict[str, Callable[[Any, str], Any]] = {**_SHAPE_KEYS, "topics": _names, "providers": _names}
 
@@ -486,6 +499,18 @@ class Settings:
         _flag,
         Option(("--include-unpublished",), "also publish records marked 'published: false'", action="store_true"),
     )
+    # An edit that would change a published record's id (its URL moved)
+    # keeps the id it was published under, with a warning; this takes the new one.
+    accept_new_ids: bool = setting(
+        False,
+        _flag,
+        Option(
+            ("--accept-new-ids",),
+            "give records whose URL changed the id of their new URL (readers show them again)",
+            action="store_true",
+            commands=("build",),
+        ),
+    )
     default_timezone: str = setting(  # for dates written without a zone
         "UTC",
         _zone,
@@ -516,6 +541,15 @@ class Settings:
             "write no HTML pages, feed stylesheet or OPML list, only the feeds",
             action="store_const",
             const=False,
+        ),
+    )
+    content: ContentMode = setting(
+        ContentMode.SUMMARY,
+        _content,
+        Option(
+            ("--content",),
+            "what entries show: summary (the excerpt) or full (the record's body as HTML too)",
+            choices=tuple(m.value for m in ContentMode),
         ),
     )
     record_suffixes: tuple[str, ...] = setting((".txt", ".md", ".yaml", ".yml"), _suffixes)
@@ -604,6 +638,10 @@ class Settings:
             self.max_topics,
             self.max_images,
             self.max_related,
+            # Not of the parse, but of the entries the cache finds again in
+            # the last run's feeds (keyed by record and stamp): another mode,
+            # other entries.
+            self.content.value,
         )
 
 

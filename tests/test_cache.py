@@ -220,9 +220,9 @@ def render_count(monkeypatch) -> list[int]:
     count = [0]
 
     def counting(fmt: Format) -> Format:
-        def render_entry(article, settings):
+        def render_entry(article, settings, *content):
             count[0] += 1
-            return fmt.render_entry(article, settings)
+            return fmt.render_entry(article, settings, *content)
 
         return dataclasses.replace(fmt, render_entry=render_entry)
 

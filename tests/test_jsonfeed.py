@@ -18,7 +18,7 @@ import pytest
 from feedpub.check import check_feed
 from feedpub.formats import FORMATS
 from feedpub.formats.jsonfeed import MEDIA_TYPE, SUFFIX, VERSION
-from feedpub.model import Article
+from feedpub.model import Article, ContentMode
 from feedpub.pipeline import build
 from feedpub.settings import Settings
 from tests.conftest import AS_OF, make_settings, record
@@ -117,9 +117,9 @@ def test_a_rebuild_reuses_the_published_json_entries_byte_for_byte(
     rendered: list[str] = []
     writer = FORMATS["json"]
 
-    def counted(article: Article, settings: Settings) -> bytes:
+    def counted(article: Article, settings: Settings, *content: ContentMode) -> bytes:
         rendered.append(article.url)
-        return writer.render_entry(article, settings)
+        return writer.render_entry(article, settings, *content)
 
     monkeypatch.setitem(FORMATS, "json", dataclasses.replace(writer, render_entry=counted))
     # A new record makes the combined feed be written again from the entries of the others.

@@ -17,6 +17,8 @@ a case can hold a BOM, CRLF line ends or bytes that are not UTF-8).
     #! topics: Name one | Name two                        images, related,
                                                           quality: a number
                                                           or none)
+    #! original_url: https://...                         (empty: none)
+    #! content: <p>the body's HTML</p>\\n<p>...</p>       (\\n: a line feed)
     #! setting: key: YAML value                          (a Settings change)
     #! line: 4                                           (the first error's line)
 
@@ -102,6 +104,10 @@ def test_record_case(case: Path) -> None:
             assert errors and errors[0].line == int(value), [str(p) for p in errors]
         elif key in ("title", "summary", "url"):
             assert getattr(article, key) == value
+        elif key == "original_url":
+            assert article.original_url == (value or None)
+        elif key == "content":  # the body's HTML, with "\n" for its line feeds
+            assert article.content_html == value.replace("\\n", "\n")
         elif key == "published":
             assert format_rfc3339(article.published) == value
         elif key == "updated":

@@ -13,14 +13,35 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 from feedpub.formats.common import load_document_writer
+from feedpub.model import ContentMode
 
 if TYPE_CHECKING:
     from feedpub.check import Checker
     from feedpub.model import Article, FeedPlan
     from feedpub.settings import Settings
+
+
+class EntryWriter(Protocol):
+    """An entry's bytes; ``content``: whether it shows the record's body."""
+
+    def __call__(
+        self, article: Article, settings: Settings, content: ContentMode = ContentMode.SUMMARY, /
+    ) -> bytes: ...
+
+
+class DocumentWriter(Protocol):
+    """The document as chunks: the head, the entries as given, the tail; ``content``
+    is the entries' mode (a format may declare what full content needs)."""
+
+    def __call__(
+        self, plan: FeedPlan, entries: Sequence[bytes], settings: Settings,
+        content: ContentMode = ContentMode.SUMMARY, /,
+    ) -> tuple[bytes, ...]:  # fmt: skip
+        ...
+
 
 __all__ = ["FORMATS", "MAX_FEED_BYTES", "Format", "by_root", "by_suffix", "load_document_writer", "names", "of_path"]
 
@@ -40,9 +61,8 @@ class Format:
     title: str  # its name in prose: "Atom"
     label: str  # the kind of document, in messages: "an Atom feed"
     root: str | None  # the tag of a document's root element (Clark notation); None: not XML
-    render_entry: Callable[[Article, Settings], bytes]
-    # The document as chunks: the head, the entries as given, the tail.
-    render_document: Callable[[FeedPlan, Sequence[bytes], Settings], tuple[bytes, ...]]
+    render_entry: EntryWriter
+    render_document: DocumentWriter
     # Reports into the checker what the document breaks: given the parsed root
     # element of an XML document, the bytes of any other.
     check: Callable[[Checker, Any], None]

@@ -28,8 +28,10 @@ from feedpub.formats.common import (
     splice,
     with_stylesheet,
     xml_attr,
+    xml_html,
     xml_text,
 )
+from feedpub.model import ContentMode
 
 if TYPE_CHECKING:
     from feedpub.check import Checker
@@ -41,8 +43,9 @@ SUFFIX = ".atom.xml"
 MEDIA_TYPE = "application/atom+xml"
 
 
-def render_entry(article: Article, settings: Settings) -> bytes:
-    """The article's Atom ``<entry>``, indented for the feed document."""
+def render_entry(article: Article, settings: Settings, content: ContentMode = ContentMode.SUMMARY, /) -> bytes:
+    """The article's Atom ``<entry>``, indented for the feed document; with
+    ``content`` full, the record's body is its ``<content type="html">``."""
     if not (article.id and article.title):
         raise ValueError("Required fields not set")  # as feedgen: Atom requires both
     # isoformat() is what feedgen writes: "2023-05-15T23:01:00+00:00" (RFC 3339).
@@ -62,6 +65,8 @@ def render_entry(article: Article, settings: Settings) -> bytes:
         if provider.url:
             lines.append(f"      <uri>{xml_text(provider.url)}</uri>")
         lines.append("    </author>")
+    if content is ContentMode.FULL and article.content_html:  # where feedgen puts it: after the author
+        lines.append(f'    <content type="html">{xml_html(article.content_html)}</content>')
     # href first: feedgen creates the element; rel and type are set after it.
     lines.append(f'    <link href="{xml_attr(article.url)}" rel="alternate" type="text/html"/>')
     enclosure = lead_enclosure(article.images)
@@ -82,7 +87,9 @@ def render_entry(article: Article, settings: Settings) -> bytes:
     return fragment(lines, "  ")
 
 
-def render_document(plan: FeedPlan, entries: Sequence[bytes], settings: Settings) -> tuple[bytes, ...]:
+def render_document(
+    plan: FeedPlan, entries: Sequence[bytes], settings: Settings, content: ContentMode = ContentMode.SUMMARY, /
+) -> tuple[bytes, ...]:
     """The feed of ``plan`` as chunks: feedgen's head, ``entries``, the tail."""
     feed = generator(settings)
     feed.load_extension("media", atom=True, rss=False)

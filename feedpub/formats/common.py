@@ -88,6 +88,13 @@ def xml_text(value: str) -> str:
     return value.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;").replace("\r", "&#13;")
 
 
+def xml_html(value: str) -> str:
+    """HTML as the character data of a content element: ``xml_text``, and a
+    line feed as ``&#10;``, so that an entry stays markup lines only and
+    keeps its indentation (see ``fragment``); the reader gets the line feeds back."""
+    return xml_text(value).replace("\n", "&#10;")
+
+
 def xml_attr(value: str) -> str:
     """An attribute value escaped as libxml2 writes it between double quotes:
     also ``"``, and tab, line feed and carriage return as character references,

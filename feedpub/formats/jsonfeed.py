@@ -12,8 +12,12 @@ What the spec leaves open is decided so:
 - dates are RFC 3339 in UTC written as the Atom feed writes them (``+00:00``);
 - ``content_text`` is the excerpt, the title when there is none (an item must
   have content); ``summary`` is the excerpt, left out when there is none;
+  with full content, a record's body is ``content_html`` instead of
+  ``content_text`` (the two would be different texts, not one in two forms);
 - ``image`` is the lead image;
-- ``external_url`` is left out: an article holds one URL, its canonical link;
+- ``url`` is the article's link (the record's ``webUrl``), and
+  ``external_url`` its ``originalUrl`` where that differs: the page the
+  article is about;
 - the related articles are in the ``_feedpub`` extension object as
   ``related``, a list of ``{"url", "title"}``.  The spec asks an extension for
   an ``about`` URL describing it; feedpub has no address of its own to give
@@ -34,6 +38,7 @@ from typing import TYPE_CHECKING, Any
 
 from feedpub.formats import Format
 from feedpub.formats.common import HTTP_URL, alternate_url, self_url
+from feedpub.model import ContentMode
 
 if TYPE_CHECKING:
     from feedpub.check import Checker
@@ -53,15 +58,22 @@ _INDENT = "    "  # an item's, under "items"
 _ENCODE = json.JSONEncoder(ensure_ascii=False, separators=(", ", ": "), check_circular=False).encode
 
 
-def render_entry(article: Article, settings: Settings) -> bytes:
+def render_entry(article: Article, settings: Settings, content: ContentMode = ContentMode.SUMMARY, /) -> bytes:
     """The article's item: one line, indented for the feed document, with no
-    separator (the document writes those)."""
+    separator (the document writes those).  With ``content`` full, the
+    record's body is its ``content_html``."""
     updated = article.updated.isoformat()
     published = updated if article.published is article.updated else article.published.isoformat()
-    item: dict[str, Any] = {"id": article.id, "url": article.url, "title": article.title}
+    item: dict[str, Any] = {"id": article.id, "url": article.url}
+    if article.original_url:
+        item["external_url"] = article.original_url
+    item["title"] = article.title
     if article.summary:
         item["summary"] = article.summary
-    item["content_text"] = article.summary or article.title
+    if content is ContentMode.FULL and article.content_html:
+        item["content_html"] = article.content_html
+    else:
+        item["content_text"] = article.summary or article.title
     if article.images and article.images[0].url:
         item["image"] = article.images[0].url
     item["date_published"] = published
@@ -79,7 +91,9 @@ def render_entry(article: Article, settings: Settings) -> bytes:
     return (_INDENT + _ENCODE(item)).encode("utf-8")
 
 
-def render_document(plan: FeedPlan, entries: Sequence[bytes], settings: Settings) -> tuple[bytes, ...]:
+def render_document(
+    plan: FeedPlan, entries: Sequence[bytes], settings: Settings, content: ContentMode = ContentMode.SUMMARY, /
+) -> tuple[bytes, ...]:
     """The feed of ``plan`` as chunks: the head, the items with a separator
     chunk between each two, the tail."""
     head: dict[str, Any] = {

@@ -3,7 +3,8 @@
 Around feedgen's RSS traps: the channel ``<link>`` is the last ``link()``
 call's href, so the self link is set first and the website last; and feedgen
 declares the ``content:`` namespace on every channel, used or not: feedpub
-never uses it, so the declaration is cut from the head.  The shared rules of
+uses it for full content only (``content:encoded``), so a feed none of whose
+entries shows content has the declaration cut from the head.  The shared rules of
 both formats' writers are in ``common``.
 """
 
@@ -33,8 +34,10 @@ from feedpub.formats.common import (
     splice,
     with_stylesheet,
     xml_attr,
+    xml_html,
     xml_text,
 )
+from feedpub.model import ContentMode
 
 if TYPE_CHECKING:
     from feedpub.check import Checker
@@ -77,8 +80,9 @@ def _title(value: str) -> str:
     return value.replace("&", "&#x26;").replace("<", "&#x3C;").replace(">", "&#x3E;").replace("\r", "&#13;")
 
 
-def render_entry(article: Article, settings: Settings) -> bytes:
-    """The article's RSS ``<item>``, indented for the feed document."""
+def render_entry(article: Article, settings: Settings, content: ContentMode = ContentMode.SUMMARY, /) -> bytes:
+    """The article's RSS ``<item>``, indented for the feed document; with
+    ``content`` full, the record's body is its ``<content:encoded>``."""
     if not (article.title or article.summary):
         raise ValueError("Required fields not set")  # as feedgen: a title or a description
     lines = ["    <item>"]
@@ -86,10 +90,18 @@ def render_entry(article: Article, settings: Settings) -> bytes:
         lines.append(f"      <title>{_title(article.title)}</title>")
     if article.url:
         lines.append(f"      <link>{xml_text(article.url)}</link>")
-    if article.summary:
+    full = content is ContentMode.FULL and bool(article.content_html)
+    if article.summary or full:
         # RSS descriptions are HTML: escape the plain text once, so "a < b"
         # and "Tom & Jerry" reach the reader as text (and XML escapes it again).
-        lines.append(f"      <description>{xml_text(html.escape(article.summary, quote=False))}</description>")
+        # Content needs a description before it (the W3C validator's
+        # NeedDescriptionBeforeContent): the title stands in for a missing excerpt.
+        description = html.escape(article.summary or article.title, quote=False)
+        lines.append(f"      <description>{xml_text(description)}</description>")
+    if full:
+        # Escaped, not in a CDATA section as feedgen writes it: HTML may hold
+        # "]]>", which would end the section.
+        lines.append(f"      <content:encoded>{xml_html(article.content_html)}</content:encoded>")
     if article.id:
         lines.append(f'      <guid isPermaLink="false">{xml_text(article.id)}</guid>')
     lines += [f"      <category>{xml_text(topic.name)}</category>" for topic in article.topics]
@@ -108,12 +120,18 @@ def render_entry(article: Article, settings: Settings) -> bytes:
     return fragment(lines, "    ")
 
 
-# feedgen declares this on every RSS root; no element of feedpub's uses it.
-_UNUSED_CONTENT_NS = b' xmlns:content="http://purl.org/rss/1.0/modules/content/"'
+# feedgen declares this on every RSS root; only full content uses it.
+_CONTENT_NS = b' xmlns:content="http://purl.org/rss/1.0/modules/content/"'
+# Found in an entry's bytes, or in a view of the published file it is read
+# back from (a regular expression searches either without a copy).
+_CONTENT_ELEMENT = re.compile(rb"<content:encoded>")
 
 
-def render_document(plan: FeedPlan, entries: Sequence[bytes], settings: Settings) -> tuple[bytes, ...]:
-    """The feed of ``plan`` as chunks: feedgen's head, ``entries``, the tail."""
+def render_document(
+    plan: FeedPlan, entries: Sequence[bytes], settings: Settings, content: ContentMode = ContentMode.SUMMARY, /
+) -> tuple[bytes, ...]:
+    """The feed of ``plan`` as chunks: feedgen's head, ``entries``, the tail.
+    The ``content:`` namespace is declared only where an entry shows content."""
     feed = generator(settings)
     feed.load_extension("dc", atom=False, rss=True)
     feed.load_extension("media", atom=False, rss=True)
@@ -124,7 +142,9 @@ def render_document(plan: FeedPlan, entries: Sequence[bytes], settings: Settings
     feed.lastBuildDate(plan.updated)
     feed.pubDate(plan.updated)
     header = feed.rss_str(pretty=True, encoding="UTF-8", xml_declaration=True)
-    header = with_stylesheet(header.replace(_UNUSED_CONTENT_NS, b"", 1), plan, settings)
+    if content is not ContentMode.FULL or not any(map(_CONTENT_ELEMENT.search, entries)):
+        header = header.replace(_CONTENT_NS, b"", 1)  # declared for nothing otherwise
+    header = with_stylesheet(header, plan, settings)
     if settings.hub:
         header = _with_hubs(header, settings.hub)
     # The channel's plain text (the title and description of the settings, a
@@ -146,6 +166,8 @@ def _with_hubs(header: bytes, hubs: Sequence[str]) -> bytes:
 
 
 # --- checks ---------------------------------------------------------------------------
+
+CONTENT = "{http://purl.org/rss/1.0/modules/content/}"
 
 _RFC822 = re.compile(
     r"^(Mon|Tue|Wed|Thu|Fri|Sat|Sun), \d{2} (Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Oct|Nov|Dec) \d{4} "
@@ -247,6 +269,8 @@ def check(checker: Checker, rss: Any) -> None:
             _plain_text(checker, title, "item title")
         if description is not None:
             checker.text(description, "item description", html_allowed=True)
+        for content in item.findall(CONTENT + "encoded"):
+            checker.text(content, "item content", html_allowed=True)
         item_link = item.find("link")
         if item_link is not None:
             checker.url(item_link, (item_link.text or "").strip(), "item link")

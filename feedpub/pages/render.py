@@ -17,18 +17,20 @@ records' UTC times by hand.
 from __future__ import annotations
 
 import functools
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from email.utils import format_datetime
 from importlib import resources
 from typing import TYPE_CHECKING, Any
 
+from feedpub.model import ContentMode
 from feedpub.pages import INDEX, OPML, PAGE, PAGE_MEDIA_TYPE, PAGE_SUFFIX, STYLE, STYLESHEET, to_root
 
 if TYPE_CHECKING:
     import jinja2
 
+    from feedpub.formats import DocumentWriter, EntryWriter
     from feedpub.model import Article, FeedPlan
     from feedpub.settings import Settings
 
@@ -106,9 +108,11 @@ def _feed_links(plan: FeedPlan, settings: Settings, here: str) -> list[FeedLink]
 # --- a feed's page -------------------------------------------------------------------
 
 
-def render_entry(article: Article, settings: Settings) -> bytes:
+def render_entry(article: Article, settings: Settings, content: ContentMode = ContentMode.SUMMARY, /) -> bytes:
     """The article as an item of a feed's page: an ``<article>`` element
-    whose id is the article's (``item-`` and its uuid), the same in every page."""
+    whose id is the article's (``item-`` and its uuid), the same in every page.
+    A page shows the excerpt whatever the feeds' content mode: it is a list
+    to choose from, and the article is one link away."""
     lead = article.images[0] if article.images else None
     text = _template("item.html").render(
         anchor="item-" + article.id.rpartition(":")[2],
@@ -120,7 +124,9 @@ def render_entry(article: Article, settings: Settings) -> bytes:
     return text.encode("utf-8")
 
 
-def render_document(plan: FeedPlan, entries: Sequence[bytes], settings: Settings) -> tuple[bytes, ...]:
+def render_document(
+    plan: FeedPlan, entries: Sequence[bytes], settings: Settings, content: ContentMode = ContentMode.SUMMARY, /
+) -> tuple[bytes, ...]:
     """The page of ``plan`` as chunks: its head, ``entries``, its tail."""
     root = to_root(plan.name)
     text = _template("page.html").render(
@@ -157,8 +163,8 @@ class PageWriter:
     name: str
     suffix: str
     media_type: str
-    render_entry: Callable[[Article, Settings], bytes]
-    render_document: Callable[[FeedPlan, Sequence[bytes], Settings], tuple[bytes, ...]]
+    render_entry: EntryWriter
+    render_document: DocumentWriter
     separator: bytes = b""
 
 

@@ -25,7 +25,7 @@ from __future__ import annotations
 
 import os
 import stat
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -129,6 +129,8 @@ def publish(
     owned: OwnedPaths,
     meanwhile: Callable[[dict[str, str]], None] | None = None,
     after: Sequence[AfterPublish] = (),
+    records: Mapping[str, tuple[str, str]] | None = None,
+    last: tuple[Manifest, Problem | None] | None = None,
 ) -> PublishReport:
     """Bring ``output_dir`` to ``files``: write what changed, remove the files
     that left the plan, and record it all in the manifest.  Call it under the
@@ -139,13 +141,17 @@ def publish(
     ``meanwhile(hashes)`` (file -> sha256) runs once every file's bytes are
     written, while they are synced to disk (the disk's time, not the CPU's).
     ``after``: steps each given the report, in order, once the run changed
-    files (written or removed) and every file is in place."""
+    files (written or removed) and every file is in place.
+    ``records``: the ids the published records go by (record file -> id and
+    URL), kept in the manifest once every file is in place (None: the last
+    run's are kept).  ``last``: the manifest as ``load_manifest`` gave it,
+    when the caller read it under the same lock (it is then not read again)."""
     for item in files:
         if not is_owned(item.path, owned):
             raise OutputError(f"{item.path!r} is not a path feedpub writes")
     try:
         with OutputFolder(output_dir, create=True) as output:
-            report = _publish(output, files, owned, meanwhile)
+            report = _publish(output, files, owned, meanwhile, records, last)
     except OSError as exc:
         where = output_dir / exc.filename if isinstance(exc.filename, str) else output_dir
         raise OutputError(f"{where}: cannot write: {exc.strerror or exc}") from None
@@ -160,8 +166,10 @@ def _publish(
     files: Sequence[OutputFile],
     owned: OwnedPaths,
     meanwhile: Callable[[dict[str, str]], None] | None,
+    records: Mapping[str, tuple[str, str]] | None,
+    last: tuple[Manifest, Problem | None] | None,
 ) -> PublishReport:
-    old, problem = read_manifest(output, owned)
+    old, problem = read_manifest(output, owned) if last is None else last
     warnings: list[Problem] = [problem] if problem else []
     # Every folder a file goes into is opened (or refused) before anything is written.
     places = [_created(output, item.path) for item in files]
@@ -178,7 +186,7 @@ def _publish(
 
     # Record ownership of files about to be created before creating them.
     if not new_paths <= old.files.keys():
-        put_manifest(Manifest({**old.files, **{p: "" for p in new_paths - old.files.keys()}}, old.feeds))
+        put_manifest(Manifest({**old.files, **{p: "" for p in new_paths - old.files.keys()}}, old.feeds, old.records))
 
     def put(item: OutputFile, place: tuple[int, str], ready: Future[_Put]) -> None:
         """Compare or write the file, tell ``ready``, then sync what it wrote."""
@@ -249,7 +257,7 @@ def _publish(
                 raise failed[0]
             done = [ready.result() for ready in readies]
             hashes = {f.path: sha for f, (_, sha, _) in zip(files, done, strict=True)}
-            final = Manifest(hashes, new_feeds)
+            final = Manifest(hashes, new_feeds, old.records if records is None else dict(records))
             if meanwhile:
                 meanwhile(hashes)
             wait(putting)
@@ -279,7 +287,7 @@ def _publish(
                            if written is None)  # fmt: skip
             on_disk.update((r, w.sha256) for r, w in pending[:number])
             try:
-                put_manifest(Manifest(on_disk, old.feeds))
+                put_manifest(Manifest(on_disk, old.feeds, old.records))
             except OSError:
                 pass  # the error being raised says more
             if isinstance(exc, OSError):

@@ -1,7 +1,8 @@
 """The manifest: what the last run wrote, sealed, and read as hostile input.
 
 ``.feedpub-manifest.json`` records the files feedpub wrote and the items of
-each feed.  It is how a run knows which files it owns (a file that left the
+each feed, and the id each published record was published under (``records``:
+record file -> id and URL; see ``feedpub.ids``).  It is how a run knows which files it owns (a file that left the
 plan is deleted; files feedpub did not write are never touched) and what
 changed since the last run.  It must carry the seal feedpub puts on it (the
 sha256 of what it lists), and every file it names must be inside the output
@@ -29,12 +30,22 @@ _ENCODE_STRING = json.encoder.encode_basestring_ascii  # a JSON string literal, 
 _SHA256 = re.compile(r"^(?:[0-9a-f]{64})?$")  # "" : created by a run that may have died before writing it
 
 
+# Ids as feedpub makes them (``feedpub.records.fields.article_id``), and URLs
+# as it writes them, each followed by a line feed: a manifest that remembers
+# anything else is not its own.  (All of them at once: one search over the
+# joined values, not a match per record.)
+_IDS = re.compile(r"(?:urn:uuid:[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}\n)*")
+_URLS = re.compile(r"(?:https?://[^\s]+\n)*")
+
+
 @dataclass(frozen=True)
 class Manifest:
-    """What the last run wrote: file -> sha256, feed -> item ids."""
+    """What the last run wrote: file -> sha256, feed -> item ids; and record
+    file (relative to the records folder) -> (id, URL) it was published under."""
 
     files: dict[str, str] = field(default_factory=dict)
     feeds: dict[str, tuple[str, ...]] = field(default_factory=dict)
+    records: dict[str, tuple[str, str]] = field(default_factory=dict)
 
     def to_bytes(self) -> bytes:
         """JSON with one value per line, so that the manifests of two runs diff
@@ -52,8 +63,16 @@ class Manifest:
             f"{text(name)}:" + ("[\n" + ",\n".join(map(text, items)) + "\n]" if items else "[]")
             for name, items in sorted(self.feeds.items())
         ]
-        return [f'"format":{MANIFEST_FORMAT}', '"generator":"feedpub"', '"files":' + _mapping(files),
-                '"feeds":' + _mapping(feeds)]  # fmt: skip
+        fields = [f'"format":{MANIFEST_FORMAT}', '"generator":"feedpub"', '"files":' + _mapping(files),
+                  '"feeds":' + _mapping(feeds)]  # fmt: skip
+        if self.records:  # only then: a manifest that remembers no record reads as before it could
+            fields.append(
+                '"records":'
+                + _mapping(
+                    [f"{text(path)}:[{text(id_)},{text(url)}]" for path, (id_, url) in sorted(self.records.items())]
+                )
+            )
+        return fields
 
     @property
     def seal(self) -> str:
@@ -129,7 +148,26 @@ def _checked_manifest(document: object, owned: OwnedPaths) -> Manifest:
     for name, items in feeds.items():
         if not isinstance(items, list) or not all(isinstance(i, str) for i in items):
             raise ValueError(f"feed {name!r}: not a list of ids")
-    manifest = Manifest(files, {name: tuple(items) for name, items in feeds.items()})
+    manifest = Manifest(files, {name: tuple(items) for name, items in feeds.items()}, _records(document))
     if document.get("seal") != manifest.seal:
         raise ValueError("its seal does not match what it lists: changed since feedpub wrote it")
     return manifest
+
+
+def _records(document: dict[str, object]) -> dict[str, tuple[str, str]]:
+    """The ``records`` a manifest remembers (record file -> id and URL), or
+    ValueError.  Checked all at once: there is one per published record."""
+    records = document.get("records", {})
+    if not isinstance(records, dict):
+        raise ValueError("records: not a mapping")
+    values = list(records.values())
+    if set(map(type, values)) - {list} or set(map(len, values)) - {2}:
+        raise ValueError("records: not a mapping of record files to an id and a URL")
+    ids, urls = (list(column) for column in zip(*values, strict=True)) if values else ([], [])
+    if set(map(type, ids)) - {str} or set(map(type, urls)) - {str}:
+        raise ValueError("records: not a mapping of record files to an id and a URL")
+    if not _IDS.fullmatch("".join(map("{}\n".format, ids))):
+        raise ValueError("records: an id is not one feedpub makes")
+    if not _URLS.fullmatch("".join(map("{}\n".format, urls))):
+        raise ValueError("records: a URL is not one feedpub writes")
+    return dict(zip(records, zip(ids, urls, strict=True), strict=True))

@@ -11,15 +11,16 @@ from __future__ import annotations
 
 import dataclasses
 import hashlib
+import re
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
 from feedpub.errors import DateError, FieldError, Problem, Severity, URLError
-from feedpub.model import Article, Image, ParseResult, Provider, RelatedLink, Topic
+from feedpub.model import Article, ContentMode, Image, ParseResult, Provider, RelatedLink, Topic
 from feedpub.records.dates import format_rfc3339, parse_date
-from feedpub.records.frontmatter import Fields, read_mapping
+from feedpub.records.frontmatter import Document, Fields, read_mapping
 from feedpub.records.text import clean_text, show, topic_key, truncate
 from feedpub.records.urls import canonical_url
 from feedpub.settings import Settings
@@ -47,6 +48,7 @@ class _Context:
     settings: Settings
     warnings: list[tuple[str, str]] = field(default_factory=list)
     unshown: int = 0  # warnings past MAX_WARNINGS, counted only
+    url_field: str | None = None  # the field the article's link came from
 
     def warn(self, name: str, message: str | Callable[[], str]) -> None:
         """Report a change; ``message`` may be a function that makes it, so
@@ -153,10 +155,26 @@ def _url(ctx: _Context) -> str:
             continue
         for bad_name, message in failures:
             ctx.warn(bad_name, f"{message}; {name} is used instead")
+        ctx.url_field = name
         return url
     if failures:
         raise FieldError(failures[0][0], failures[0][1])
     raise FieldError("webUrl", "is missing (and there is no originalUrl either)")
+
+
+def _original_url(ctx: _Context) -> str | None:
+    """``originalUrl`` when the link is ``webUrl``: the page the article is
+    about (JSON Feed's ``external_url``), canonical like every URL."""
+    value = ctx.fields.get("originalUrl")
+    if value is None or ctx.url_field != "webUrl":
+        return None
+    if value == ctx.fields.get("webUrl"):
+        return None  # the same text: the same canonical URL, not worth computing again
+    try:
+        return canonical_url(value)
+    except URLError as exc:
+        ctx.warn("originalUrl", f"{exc}; the article has no external link")
+        return None
 
 
 def _provider(ctx: _Context) -> Provider | None:
@@ -312,6 +330,7 @@ _NORMALISERS: tuple[tuple[str, Callable[[_Context], Any]], ...] = (
     ("published", _published),
     ("updated", _updated),
     ("url", _url),
+    ("original_url", _original_url),
     ("provider", _provider),
     ("topics", _topics),
     ("images", _images),
@@ -339,9 +358,31 @@ RECORD_FIELDS: Fields = {
 _TEXT_FIELDS = {"title", "excerpt"}
 
 
-def _normalise(path: str, fields: dict[str, Any], settings: Settings) -> tuple[ParseResult, int]:
+# A body line that reads as a field feedpub reads: a second record, or fields
+# written below the closing line by mistake.
+_FIELD_LINE = re.compile(rf"[ \t]*({'|'.join(RECORD_FIELDS)})[ \t]*:(?:[ \t]|$)")
+
+
+def _content_html(ctx: _Context, body: str, url: str) -> str:
+    """The body as the entry's HTML content (``feedpub.records.body``)."""
+    from feedpub.records.body import body_html  # Markdown and the sanitiser: loaded for records with a body
+
+    first = body.lstrip().partition("\n")[0]
+    if (found := _FIELD_LINE.match(first)) is not None:
+        ctx.warn("body", f"begins with {found.group(1)!r} as a field would, below the closing '---' line; "
+                         "it is read as Markdown, not as a field")  # fmt: skip
+    if ctx.settings.content is not ContentMode.FULL:
+        return ""  # no entry shows it: not worth rendering (the mode is part of the cache's identity)
+    html = body_html(body, url)
+    if not html:
+        ctx.warn("body", "holds nothing that can be shown once unsafe markup is removed; the entry has no content")
+    return html
+
+
+def _normalise(path: str, fields: dict[str, Any], settings: Settings, body: str = "") -> tuple[ParseResult, int]:
     """An ``Article`` (with warnings) or the errors that keep it from being
-    published, before the cap on warnings: and how many it did not keep."""
+    published, before the cap on warnings: and how many it did not keep.
+    ``body``: the text after the closing ``---`` line."""
     ctx = _Context(fields, settings)
     values: dict[str, Any] = {}
     errors: list[Problem] = []
@@ -351,6 +392,10 @@ def _normalise(path: str, fields: dict[str, Any], settings: Settings) -> tuple[P
         except FieldError as exc:
             errors.append(Problem(path, exc.field, exc.message, line=exc.line))
     values["related"] = _related(ctx, values.get("url"))
+    if body and not errors:
+        values["content_html"] = _content_html(ctx, body, values["url"])
+    if values.get("original_url") == values.get("url"):
+        values["original_url"] = None  # the same page: nothing elsewhere to point at
     warnings = tuple(Problem(path, name, message, Severity.WARNING) for name, message in ctx.warnings)
     if errors:
         return ParseResult(path, None, tuple(errors) + warnings), ctx.unshown
@@ -371,6 +416,7 @@ def _normalise(path: str, fields: dict[str, Any], settings: Settings) -> tuple[P
         published=published,
         updated=updated,
         source=path,
+        url_field=ctx.url_field or "webUrl",
         **values,
     )
     return ParseResult(path, article, warnings), ctx.unshown
@@ -389,7 +435,7 @@ def parse_record(path: str, data: bytes, settings: Settings, size: int | None = 
     except FieldError as exc:
         field_name = None if exc.field.startswith("(") else exc.field
         return ParseResult(path, None, (Problem(path, field_name, exc.message, line=exc.line),))
-    result, unshown = _normalise(path, document.fields, settings)
+    result, unshown = _normalise(path, document.fields, settings, document.body)
     cuts = [
         Problem(
             path, name, f"YAML reads {show(comment)} as a comment and drops it; quote the value", Severity.WARNING, line
@@ -397,19 +443,16 @@ def parse_record(path: str, data: bytes, settings: Settings, size: int | None = 
         for name, line, comment in document.comment_cuts()
         if name in _TEXT_FIELDS
     ]
-    if document.trailing_line is not None:
-        cuts.append(_trailing_text_warning(path, document.trailing_line))
     kept, unshown = _at_most([*result.problems, *cuts], unshown)
     kept = tuple(
-        dataclasses.replace(p, line=document.line_of(p.field)) if p.field and p.line is None else p for p in kept
+        dataclasses.replace(p, line=_line_of(document, p.field)) if p.field and p.line is None else p for p in kept
     )
     return ParseResult(result.path, result.article, _with_count(kept, unshown))
 
 
-def _trailing_text_warning(path: str, line: int) -> Problem:
-    """Text after the closing ``---`` line: not read, so said."""
-    return Problem(path, None, "text after the closing '---' line is not read; a record holds its fields only",
-                   Severity.WARNING, line)  # fmt: skip
+def _line_of(document: Document, field_name: str) -> int | None:
+    """The file line of a field, the body's being where its text begins."""
+    return document.trailing_line if field_name == "body" else document.line_of(field_name)
 
 
 def _at_most(problems: Iterable[Problem], unshown: int) -> tuple[tuple[Problem, ...], int]:

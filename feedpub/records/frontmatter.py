@@ -236,8 +236,7 @@ def _front_matter_slowly(text: str) -> FrontMatter:
 
 def trailing_text(rest: str, rest_line: int) -> int | None:
     """The file line where text after the closing ``---`` line begins (None:
-    there is none but white space).  Records hold their fields only; what
-    follows is not read, and the one place that says so is here."""
+    there is none but white space): the record's body."""
     stripped = rest.lstrip()
     if not stripped:
         return None
@@ -437,6 +436,7 @@ class Document:
     plain: bool = False
     # Where text after the closing "---" line begins (None: there is none).
     trailing_line: int | None = None
+    body: str = ""  # the text after the closing "---" line, when there is any but white space
 
     @cached_property
     def _key_lines(self) -> dict[str, int]:
@@ -473,4 +473,5 @@ def read_mapping(data: bytes, fields: Fields | None = None) -> Document:
     for key in value:
         if not isinstance(key, str):
             raise FieldError("(yaml)", f"field name {key!r} is not text", first_line)
-    return Document(value, source, first_line, plain, trailing_text(rest, rest_line))
+    body_line = trailing_text(rest, rest_line)
+    return Document(value, source, first_line, plain, body_line, "" if body_line is None else rest)

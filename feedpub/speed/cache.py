@@ -52,7 +52,7 @@ from feedpub.speed.rows import (
 )
 from feedpub.speed.rows import digest as _digest
 
-SCHEMA = 13
+SCHEMA = 14
 KEPT_OUTPUTS = 4  # output folders whose published entries the cache keeps track of
 _PLACEMENT_TYPES = (str, str, int, str, bytes, bytes, bytes)
 

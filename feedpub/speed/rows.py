@@ -68,22 +68,22 @@ def article_to_json(article: Article) -> str:
             [[t.name, t.key] for t in article.topics],
             [[i.url, i.width, i.height] for i in article.images],
             [[r.url, r.title] for r in article.related],
-            article.draft, article.quality,
+            article.draft, article.quality, article.original_url, article.content_html, article.url_field,
         ]
     )  # fmt: skip
 
 
 def article_from_json(text: str, source: str) -> Article:
     try:
-        values = json.loads(text)
-        (id_, url, title, summary, published, updated, provider, topics, images, related, draft, quality) = values
+        (id_, url, title, summary, published, updated, provider, topics, images, related, draft, quality, original_url,
+         content_html, url_field) = json.loads(text)  # fmt: skip
         article = Article(
             id=id_, url=url, title=title, summary=summary,
             published=from_seconds(published), updated=from_seconds(updated),
             provider=None if provider is None else Provider(*provider),
             topics=tuple(Topic(*t) for t in topics), images=tuple(Image(*i) for i in images),
             related=tuple(RelatedLink(*r) for r in related), draft=bool(draft), source=source,
-            quality=_quality(quality),
+            quality=_quality(quality), original_url=original_url, content_html=content_html, url_field=url_field,
         )  # fmt: skip
     except DECODE_ERRORS as exc:
         raise Damaged(f"the article of {source!r} does not decode ({exc})") from None

@@ -1,0 +1,141 @@
+"""The id stability guard: a published record keeps the id readers know it by.
+
+An entry's id is derived from the article's URL
+(``feedpub.records.fields.article_id``), so an edit that changes the URL (the
+article moved, http became https) would give it a new id, and every reader
+would show it again as a new article.  So feedpub remembers, for each record
+file it published, the id and the URL it was published under; when a record's
+URL now gives another id, the remembered id is kept, with a warning naming
+the file, the field, the old and new URL and the two ids, unless the
+``accept_new_ids`` setting (``--accept-new-ids``) says to take the new one.
+The warning is given once, when the URL changes; the id stays kept after it.
+
+The memory is kept with the output, in the publisher's sealed manifest
+(``records``), never in the cache: the ids are part of what readers were
+given, so they must be the same whether or not a cache was used, and they
+go where the feeds go (a new output folder starts with no memory, as its
+readers start with no feeds).  What is remembered is the records the feeds
+show (the ids readers have): the memory is the size of the feeds, not of
+the folder.  A record file that leaves the folder is forgotten; one that
+stays, unpublished or rejected for a while, stays remembered.
+
+Pure functions of values: the pipeline reads the manifest and publishes.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from operator import attrgetter
+from pathlib import Path
+
+from feedpub.errors import Problem, Severity
+from feedpub.model import Article, Listing
+
+Remembered = Mapping[str, tuple[str, str]]  # record file (relative to the records folder) -> (id, URL)
+
+
+@dataclass(frozen=True)
+class Guarded:
+    """The listings with their remembered ids, and what changed."""
+
+    listings: dict[str, Listing | None]  # path -> listing (None: rejected), in the order given
+    kept: dict[str, str]  # path -> the remembered id it keeps (its URL gives another)
+    moved: dict[str, tuple[str, str]]  # path -> (remembered URL, the id the new URL gives): to warn about
+
+
+def _prefix(records_dir: Path) -> str:
+    """What the walk puts before a record's path inside the records folder."""
+    return os.path.join(os.fspath(records_dir), "")
+
+
+def record_key(path: str, records_dir: Path) -> str:
+    """How the memory names a record file: its path inside the records folder,
+    with "/" separators, whatever the folder was called on the command line."""
+    return _key(path, _prefix(records_dir))
+
+
+def _key(path: str, prefix: str) -> str:
+    relative = path[len(prefix) :] if path.startswith(prefix) else path
+    return relative if os.sep == "/" else relative.replace(os.sep, "/")
+
+
+def _record_path(key: str, prefix: str) -> str:
+    """The path the walk gives the record file ``key`` names (``record_key`` reversed)."""
+    return prefix + (key if os.sep == "/" else key.replace("/", os.sep))
+
+
+# The memory is the size of the feeds, the folder may be a hundred thousand
+# records: the functions below go through what is remembered, never through
+# every record.
+
+
+def guard(listings: Mapping[str, Listing | None], remembered: Remembered, records_dir: Path, accept: bool) -> Guarded:
+    """Give each listing whose URL now gives another id than the one its file
+    was published under that remembered id (unless ``accept``)."""
+    kept: dict[str, str] = {}
+    moved: dict[str, tuple[str, str]] = {}
+    replaced: dict[str, Listing] = {}
+    prefix = _prefix(records_dir)
+    for key, (old_id, old_url) in remembered.items():
+        path = _record_path(key, prefix)
+        listing = listings.get(path)
+        if listing is None or listing.id == old_id:
+            continue
+        if listing.url != old_url:  # this edit moved it: said once
+            moved[path] = (old_url, listing.id)
+        if not accept:
+            kept[path] = old_id
+            replaced[path] = listing._replace(id=old_id)
+    guarded = dict(listings)  # in the order given
+    guarded.update(replaced)
+    return Guarded(guarded, kept, moved)
+
+
+def remember(
+    shown: Iterable[Listing],
+    published: Iterable[Listing],
+    listings: Mapping[str, Listing | None],
+    remembered: Remembered,
+    records_dir: Path,
+) -> dict[str, tuple[str, str]]:
+    """The memory after this run: the id and URL of every record a feed
+    shows (the ids readers have), and what was remembered of the record
+    files still in the folder that are not published now (a draft, a
+    rejected record, for a while).  A record that is published but in no
+    feed (past the item limit) is no longer in readers' feeds: forgotten,
+    which keeps the memory the size of the feeds."""
+    memory = {}
+    prefix = _prefix(records_dir)
+    if remembered:
+        out = set(map(attrgetter("source"), published))
+        for key, value in remembered.items():
+            path = _record_path(key, prefix)
+            if path in listings and path not in out:
+                memory[key] = value
+    for listing in shown:
+        memory[_key(listing.source, prefix)] = (listing.id, listing.url)
+    return memory
+
+
+def warnings(guarded: Guarded, articles: Mapping[str, Article], accept: bool) -> list[Problem]:
+    """A warning for each record whose URL moved away from the one its id
+    came from; ``articles`` (by path) name the field the URL is in."""
+    problems = []
+    for path, (old_url, new_id) in guarded.moved.items():
+        article = articles.get(path)
+        listing = guarded.listings[path]
+        assert listing is not None  # only a published listing moves
+        field = article.url_field if article is not None else "webUrl"
+        if accept:
+            message = f"{old_url!r} became {listing.url!r}; the id becomes {new_id} (accept_new_ids)"
+        else:
+            old_id = guarded.kept[path]
+            message = (
+                f"{old_url!r} became {listing.url!r}, which would change the id from {old_id} to {new_id} "
+                f"and make readers show the article again; it keeps {old_id} "
+                "(accept_new_ids: true, or --accept-new-ids, takes the new one)"
+            )
+        problems.append(Problem(path, field, message, Severity.WARNING))
+    return problems

@@ -96,6 +96,22 @@ class ParseResult:
 
 
 @dataclass(frozen=True, slots=True)
+class History:
+    """Where a feed document stands among its feed's archive documents
+    (RFC 5005 section 4): each a feed name, the output path without suffix
+    (the format adds its own)."""
+
+    current: str | None = None  # the subscription document, named by an archive document; None: this is it
+    prev_archive: str | None = None  # the next older archive document
+    next_archive: str | None = None  # the next newer archive document
+
+    @property
+    def archive(self) -> bool:
+        """Whether the document is an archive document (``fh:archive``)."""
+        return self.current is not None
+
+
+@dataclass(frozen=True, slots=True)
 class FeedPlan:
     """What one feed holds, independent of its format."""
 
@@ -105,6 +121,7 @@ class FeedPlan:
     topic: str | None  # display name of the topic, None for the combined feed
     articles: tuple[Listing, ...]  # newest first, already limited
     updated: datetime
+    history: History | None = None  # its archive links; None: the feed has no archive documents
 
 
 @dataclass(frozen=True, slots=True)

@@ -41,10 +41,10 @@ from pathlib import Path
 from typing import Any
 
 from feedpub import __version__, formats
-from feedpub.errors import ConfigError, Problem, Severity
+from feedpub.errors import ConfigError, OutputError, Problem, Severity
 from feedpub.formats import FORMATS, load_document_writer
 from feedpub.model import Article, FeedPlan, Listing, OutputFile, ParseResult, PlannedOutput, Topic
-from feedpub.plan import OUTPUT_PATHS, Selection, plan_outputs, select
+from feedpub.plan import OUTPUT_PATHS, Selection, archive_bounds, plan_outputs, select
 from feedpub.publish import (
     MANIFEST_NAME,
     AfterPublish,
@@ -52,6 +52,7 @@ from feedpub.publish import (
     OutputFolder,
     PublishReport,
     clear_temporaries,
+    load_manifest,
     publish,
 )
 from feedpub.publish.lock import output_lock
@@ -477,7 +478,8 @@ def _oversized(outputs: Sequence[Output], settings: Settings) -> list[Problem]:
             str(settings.output_dir / o.path),
             None,
             f"is {size:,} bytes, over the {formats.MAX_FEED_BYTES:,} the W3C Feed Validation Service reads; "
-            "a smaller max_items keeps it under",
+            f"a smaller {'archive_items' if o.plan.history is not None and o.plan.history.archive else 'max_items'} "
+            "keeps it under",
             Severity.WARNING,
         )  # fmt: skip
         for o in outputs
@@ -618,7 +620,7 @@ def _run(
 
     listed = [listing for listing in records.listings.values() if listing is not None]
     selection = select(listed, settings, as_of, rejected=len(records.listings) - len(listed))
-    planned = plan_outputs(selection, settings)
+    planned = plan_outputs(selection, settings, _archive_bounds(settings))
 
     if progress:
         progress("render", 0, len(planned))
@@ -641,6 +643,20 @@ def _run(
         len(records.stamps), len(selection.articles), selection.skipped, _in_order(problems), len(outputs),
         outputs, selection, report, parsed=records.parsed,
     )  # fmt: skip
+
+
+def _archive_bounds(settings: Settings) -> dict[str, tuple[datetime, ...]]:
+    """The bounds of the archive pages the last run published, from the output
+    folder's manifest (what feedpub wrote there, sealed): the pages stay as
+    they are (``feedpub.plan.archive_pages``).  None known without archives,
+    or when there is no usable manifest."""
+    if not settings.archive_items:
+        return {}
+    try:
+        manifest, _ = load_manifest(settings.output_dir, OUTPUT_PATHS)
+    except (OSError, OutputError):  # the publisher reports it, or refuses the folder
+        return {}
+    return archive_bounds(manifest.files)
 
 
 def _unchanged(summary: dict[str, Any], records: int, problems: list[Problem]) -> BuildReport:

@@ -2,22 +2,23 @@
 
 Selection (drafts, scheduled records, duplicates), the order (newest first by
 publish time, ties by id), unique ``updated`` stamps, topic grouping and slugs,
-and the item limit all happen here, once, for every format.
+the item limit and the archive pages all happen here, once, for every format.
 """
 
 from __future__ import annotations
 
+import bisect
 import hashlib
 import os
 import re
 from collections import Counter, defaultdict
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from operator import attrgetter
 
 from feedpub.errors import Problem, Severity
-from feedpub.model import FeedPlan, Listing, OwnedPaths, PlannedFeed, PlannedOutput
+from feedpub.model import FeedPlan, History, Listing, OwnedPaths, PlannedFeed, PlannedOutput
 from feedpub.records.dates import format_rfc3339
 from feedpub.records.text import SLUG_MAX, slugify
 from feedpub.settings import Settings
@@ -31,6 +32,7 @@ LAST_SECOND = datetime.max.replace(microsecond=0, tzinfo=UTC)
 # a warning: it is more likely a mistyped year than a plan.
 FAR_AHEAD = timedelta(days=365)
 TOPICS_DIR = "topics"
+ARCHIVE_DIR = "archive"
 
 
 def _output_paths() -> OwnedPaths:
@@ -39,8 +41,16 @@ def _output_paths() -> OwnedPaths:
     from feedpub.formats import FORMATS
 
     suffixes = "|".join(re.escape(fmt.suffix) for fmt in FORMATS.values())
-    feed = rf"(?P<feed>all|{TOPICS_DIR}/[A-Za-z0-9][A-Za-z0-9_-]*)"
-    return OwnedPaths((rf"{feed}(?:{suffixes})",), ("", TOPICS_DIR))
+    name = rf"(?:all|{TOPICS_DIR}/[A-Za-z0-9][A-Za-z0-9_-]*)"
+    # An archive document of a feed: archive/<feed>/<its newest second>.
+    page = rf"{ARCHIVE_DIR}/{name}/{_PAGE_STAMP}"
+    return OwnedPaths(
+        (rf"(?P<feed>{name})(?:{suffixes})", rf"(?P<feed>{page})(?:{suffixes})"),
+        ("", TOPICS_DIR, f"{ARCHIVE_DIR}/all"),
+    )
+
+
+_PAGE_STAMP = r"[0-9]{8}T[0-9]{6}Z"  # an archive page's bound in its name: 20240131T235959Z
 
 
 # What the publisher may own in the output folder (and what it trusts a
@@ -236,9 +246,16 @@ def _limited(articles: Iterable[Listing], settings: Settings) -> tuple[Listing, 
     return articles if settings.max_items == 0 else articles[: settings.max_items]
 
 
-def _feed(name: str, title: str, subtitle: str, topic: str | None, articles: tuple[Listing, ...]) -> FeedPlan:
-    updated = max((a.updated for a in articles), default=EMPTY_FEED_DATE)
-    return FeedPlan(name=name, title=title, subtitle=subtitle, topic=topic, articles=articles, updated=updated)
+def _feed(
+    name: str,
+    title: str,
+    subtitle: str,
+    topic: str | None,
+    articles: tuple[Listing, ...],
+    history: History | None = None,
+) -> FeedPlan:
+    updated = max(map(_UPDATED, articles), default=EMPTY_FEED_DATE)
+    return FeedPlan(name, title, subtitle, topic, articles, updated, history)
 
 
 _DIGEST_MIN = 8  # hex digits of a slug's suffix: a longer one is seldom needed
@@ -284,22 +301,31 @@ def _common_prefix(a: str, b: str) -> int:
     return len(os.path.commonprefix((a, b)))
 
 
-def plan_outputs(selection: Selection, settings: Settings) -> tuple[PlannedOutput, ...]:
+def plan_outputs(
+    selection: Selection, settings: Settings, bounds: Mapping[str, Sequence[datetime]] | None = None
+) -> tuple[PlannedOutput, ...]:
     """Every file a build writes, in path order: each feed in each format of
-    the settings (the formats' registry gives its suffix and media type)."""
+    the settings (the formats' registry gives its suffix and media type).
+    ``bounds``: the archive pages the last run published (``archive_bounds``)."""
     from feedpub.formats import FORMATS
 
     planned = [
         PlannedFeed(feed.name + FORMATS[name].suffix, FORMATS[name].media_type, feed, name)
-        for feed in plan_feeds(selection, settings)
+        for feed in plan_feeds(selection, settings, bounds)
         for name in settings.formats
     ]
     return tuple(sorted(planned, key=attrgetter("path")))
 
 
-def plan_feeds(selection: Selection, settings: Settings) -> tuple[FeedPlan, ...]:
-    """The combined feed, then one feed per topic in slug order."""
-    plans = [_feed("all", settings.title, settings.subtitle, None, _limited(selection.articles, settings))]
+def plan_feeds(
+    selection: Selection, settings: Settings, bounds: Mapping[str, Sequence[datetime]] | None = None
+) -> tuple[FeedPlan, ...]:
+    """The combined feed, then one feed per topic in slug order; with
+    archives, each followed by its archive pages, oldest first."""
+    # (name, title, subtitle, topic, articles newest first) of each feed
+    feeds: list[tuple[str, str, str, str | None, Sequence[Listing]]] = [
+        ("all", settings.title, settings.subtitle, None, selection.articles)
+    ]
     members: dict[str, list[Listing]] = defaultdict(list)
     spellings: dict[str, Counter[str]] = defaultdict(Counter)
     for article in selection.articles:
@@ -310,13 +336,103 @@ def plan_feeds(selection: Selection, settings: Settings) -> tuple[FeedPlan, ...]
     for key in sorted(members, key=lambda k: slugs[k]):
         # The spelling most records use names the feed; ties go to the first in code-point order.
         name = min(spellings[key].items(), key=lambda item: (-item[1], item[0]))[0]
-        plans.append(
-            _feed(
-                f"{TOPICS_DIR}/{slugs[key]}",
-                f"{settings.title}: {name}",
-                f"{settings.subtitle}, on {name}",
-                name,
-                _limited(members[key], settings),
-            )
-        )
+        feeds.append(
+            (f"{TOPICS_DIR}/{slugs[key]}", f"{settings.title}: {name}", f"{settings.subtitle}, on {name}", name,
+             tuple(members[key]))
+        )  # fmt: skip
+    plans: list[FeedPlan] = []
+    for name, title, subtitle, about, articles in feeds:
+        if not settings.archive_items:
+            plans.append(_feed(name, title, subtitle, about, _limited(articles, settings)))
+            continue
+        earlier = () if bounds is None else bounds.get(name, ())
+        shown, pages = archive_pages(articles, earlier, settings.archive_items, settings.max_items)
+        names = [f"{ARCHIVE_DIR}/{name}/{_stamp(bound)}" for bound, _ in pages]
+        history = History(prev_archive=names[-1]) if names else None
+        plans.append(_feed(name, title, subtitle, about, shown, history))
+        for number, (_, page) in enumerate(pages):
+            older = names[number - 1] if number else None
+            newer = names[number + 1] if number + 1 < len(names) else None
+            plans.append(_feed(names[number], title, subtitle, about, page, History(name, older, newer)))
     return tuple(plans)
+
+
+# --- archives (RFC 5005 section 4) ----------------------------------------------------------
+#
+# A feed's archive pages are named by their bound: the newest publish second a
+# page may hold.  Page i holds the feed's articles published after page i-1's
+# bound and up to its own; a page is closed, with the bound of its newest
+# article, once it holds ``archive_items`` articles and an article newer than
+# they are exists.  The bounds of the pages the last run published are read
+# back from the output folder's manifest and kept: so a page never takes an
+# article from another, whatever is added or removed, and an edit or a
+# deletion changes only the page whose range holds the article.  A page left
+# with no article is dropped.  With no earlier pages (a new output folder),
+# the bounds follow from the articles alone.
+
+
+def _stamp(bound: datetime) -> str:
+    """A page's bound as its name: 20240131T235959Z (no strftime: every year has four digits)."""
+    return f"{bound.year:04d}{bound.month:02d}{bound.day:02d}T{bound.hour:02d}{bound.minute:02d}{bound.second:02d}Z"
+
+
+_ARCHIVE_PAGE = re.compile(
+    rf"{ARCHIVE_DIR}/(?P<feed>all|{TOPICS_DIR}/[A-Za-z0-9][A-Za-z0-9_-]*)/(?P<bound>{_PAGE_STAMP})\.[^/]*"
+)
+
+
+def archive_bounds(paths: Iterable[str]) -> dict[str, tuple[datetime, ...]]:
+    """The bounds of the archive pages among ``paths`` (the files a last run
+    published), by feed name, oldest first.  A path that is not an archive
+    page of a format, or names no moment of the calendar, is passed over."""
+    found: dict[str, set[datetime]] = defaultdict(set)
+    for path in paths:
+        match = _ARCHIVE_PAGE.fullmatch(path)
+        if match is None or not OUTPUT_PATHS.owns(path):
+            continue
+        try:
+            bound = datetime.strptime(match["bound"], "%Y%m%dT%H%M%SZ").replace(tzinfo=UTC)
+        except ValueError:
+            continue
+        found[match["feed"]].add(bound)
+    return {feed: tuple(sorted(found[feed])) for feed in sorted(found)}
+
+
+def archive_pages(
+    articles: Sequence[Listing], earlier: Sequence[datetime], size: int, limit: int
+) -> tuple[tuple[Listing, ...], list[tuple[datetime, tuple[Listing, ...]]]]:
+    """A feed's subscription document and its archive pages, oldest first.
+
+    ``articles``: the feed's, newest first; ``earlier``: the bounds of its
+    pages the last run published; ``size``: articles a page closes with;
+    ``limit``: the subscription document's items (``max_items``; 0: all).
+    Pages are published from the second on (see below).  The subscription
+    document shows the ``limit`` newest articles, and every article newer
+    than the newest page when there are more: each article is
+    on exactly one page or in the subscription document, or both (the newest
+    pages' articles may be shown in the subscription document too)."""
+    bounds = sorted(set(earlier))
+    published = [article.published for article in reversed(articles)]  # oldest first
+    start = bisect.bisect_right(published, bounds[-1]) if bounds else 0
+    count = 0
+    for number in range(start, len(published)):
+        count += 1
+        if count >= size and number + 1 < len(published) and published[number + 1] > published[number]:
+            bounds.append(published[number])
+            count = 0
+    pages: list[list[Listing]] = [[] for _ in bounds]
+    newer = 0  # articles newer than every page
+    for article in articles:
+        number = bisect.bisect_left(bounds, article.published)
+        if number == len(bounds):
+            newer += 1
+        else:
+            pages[number].append(article)
+    kept = [(bound, tuple(page)) for bound, page in zip(bounds, pages, strict=True) if page]
+    if len(kept) == 1:
+        # A lone archive document has no other to link to, which validators
+        # take for an incomplete archive: its articles wait in the
+        # subscription document until a second page is full.
+        kept, newer = [], len(articles)
+    shown = tuple(articles[: max(newer, limit)]) if limit else tuple(articles)
+    return shown, kept

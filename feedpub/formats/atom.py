@@ -25,6 +25,7 @@ from feedpub.formats.common import (
     related_links,
     self_url,
     splice,
+    with_history,
     xml_attr,
     xml_text,
 )
@@ -85,7 +86,10 @@ def render_document(plan: FeedPlan, entries: Sequence[bytes], settings: Settings
     feed = generator(settings)
     feed.load_extension("media", atom=True, rss=False)
     url = self_url(plan, SUFFIX, settings)
-    feed.id(url)
+    # An archive document is part of the feed its subscription document is:
+    # the same feed id (RFC 5005 section 4).
+    current = plan.history.current if plan.history is not None else None
+    feed.id(url if current is None else settings.base_url + current + SUFFIX)
     feed.title(plan.title)
     feed.subtitle(plan.subtitle)
     feed.author({"name": settings.author})
@@ -94,6 +98,7 @@ def render_document(plan: FeedPlan, entries: Sequence[bytes], settings: Settings
     feed.link(href=url, rel="self", type=MEDIA_TYPE)
     feed.updated(plan.updated)
     header = feed.atom_str(pretty=True, encoding="UTF-8", xml_declaration=True)
+    header = with_history(header, plan, SUFFIX, MEDIA_TYPE, settings, b"<feed", "  <link")
     return splice(header, b"</feed>", entries)
 
 

@@ -14,6 +14,12 @@ What the spec leaves open is decided so:
   have content); ``summary`` is the excerpt, left out when there is none;
 - ``image`` is the lead image;
 - ``external_url`` is left out: an article holds one URL, its canonical link;
+- with archive pages (RFC 5005 section 4), ``next_url`` leads from a
+  subscription document to its newest archive page and from each page to the
+  one before it, as the ``prev-archive`` links of the XML formats do; the
+  ``_feedpub`` extension object of the feed holds the links themselves
+  (``current``, ``prev_archive``, ``next_archive``) and, on an archive page,
+  ``"archive": true`` (``fh:archive``);
 - the related articles are in the ``_feedpub`` extension object as
   ``related``, a list of ``{"url", "title"}``.  The spec asks an extension for
   an ``about`` URL describing it; feedpub has no address of its own to give
@@ -33,7 +39,7 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from feedpub.formats import Format
-from feedpub.formats.common import HTTP_URL, self_url
+from feedpub.formats.common import HTTP_URL, history_urls, self_url
 
 if TYPE_CHECKING:
     from feedpub.check import Checker
@@ -82,7 +88,7 @@ def render_entry(article: Article, settings: Settings) -> bytes:
 def render_document(plan: FeedPlan, entries: Sequence[bytes], settings: Settings) -> tuple[bytes, ...]:
     """The feed of ``plan`` as chunks: the head, the items with a separator
     chunk between each two, the tail."""
-    head = {
+    head: dict[str, Any] = {
         "version": VERSION,
         "title": plan.title,
         "home_page_url": settings.home_url,
@@ -91,6 +97,14 @@ def render_document(plan: FeedPlan, entries: Sequence[bytes], settings: Settings
         "language": settings.language,
         "authors": [{"name": settings.author}],
     }
+    links = dict(history_urls(plan, SUFFIX, settings))
+    if "prev-archive" in links:
+        # JSON Feed's own way on to older items (next_url), which readers may follow.
+        head["next_url"] = links["prev-archive"]
+    if links:
+        # RFC 5005's archive links and marker, in the extension object.
+        archive = {"archive": True} if "current" in links else {}
+        head[EXTENSION] = archive | {rel.replace("-", "_"): url for rel, url in links.items()}
     lines = ["{", *(f"  {_ENCODE(key)}: {_ENCODE(value)}," for key, value in head.items()), '  "items": [', ""]
     chunks = [("\n".join(lines)).encode("utf-8")]
     for number, entry in enumerate(entries):

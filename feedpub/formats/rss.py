@@ -30,6 +30,7 @@ from feedpub.formats.common import (
     related_links,
     self_url,
     splice,
+    with_history,
     xml_attr,
     xml_text,
 )
@@ -127,6 +128,8 @@ def render_document(plan: FeedPlan, entries: Sequence[bytes], settings: Settings
     # topic's name) written as the items write theirs (see _title): lxml
     # writes entity references, which draw CharacterData warnings.
     header = header.replace(b"&lt;", b"&#x3C;").replace(b"&amp;", b"&#x26;").replace(b"&gt;", b"&#x3E;")
+    # RFC 5005 in RSS 2.0 (its appendix B): the links as atom:link, fh:archive in the channel.
+    header = with_history(header, plan, SUFFIX, MEDIA_TYPE, settings, b"<rss", "    <atom:link")
     return splice(header, b"  </channel>", entries)
 
 

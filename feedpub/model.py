@@ -150,6 +150,10 @@ class OutputFile:
     chunks: tuple[bytes, ...]  # the file's bytes, in pieces
     feed: str | None = None  # the feed it renders ("all", "topics/ai"), shared by its formats; None: not a feed
     items: tuple[str, ...] = ()  # a feed's entry ids, in feed order
+    # The sha256 (hex) of the bytes the last run wrote at ``path``, when the
+    # plan knows the file is to stay as it is: then ``chunks`` is empty and
+    # the file is kept, not read nor written (the manifest must agree).
+    kept: str | None = None
 
 
 @dataclass(frozen=True)

@@ -33,6 +33,7 @@ import itertools
 import json
 import operator
 import os
+import stat
 import traceback
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, replace
@@ -80,6 +81,7 @@ class Output:
     format: str
     chunks: tuple[bytes, ...]
     media_type: str
+    kept: str | None = None  # the sha256 of the file left as the last run wrote it (no chunks then)
 
     @property
     def data(self) -> bytes:
@@ -88,7 +90,7 @@ class Output:
     def file(self) -> OutputFile:
         """The file the publisher writes."""
         return OutputFile(self.path, self.media_type, self.chunks, self.plan.name,
-                          tuple(map(_ID, self.plan.articles)))  # fmt: skip
+                          tuple(map(_ID, self.plan.articles)), self.kept)  # fmt: skip
 
 
 @dataclass(frozen=True)
@@ -319,7 +321,8 @@ def parse(scan: Scan, settings: Settings, store: Store, progress: Progress | Non
     topics_cache: dict[str, tuple[Topic, ...]] = {}
     parsed_count = 0
     restamped = False
-    for parsed in parse_files(scan.todo, settings, settings.max_items == 0, progress, load_document_writer):
+    every = settings.max_items == 0 or settings.archive_items > 0  # every article is shown
+    for parsed in parse_files(scan.todo, settings, every, progress, load_document_writer):
         parsed_count += 1
         stamp = parsed.stamp  # the file as read, which the walk may have seen before a change
         if stamps.get(parsed.path) != stamp:
@@ -620,12 +623,22 @@ def _run(
 
     listed = [listing for listing in records.listings.values() if listing is not None]
     selection = select(listed, settings, as_of, rejected=len(records.listings) - len(listed))
-    planned = plan_outputs(selection, settings, _archive_bounds(settings))
+    last_files = _last_files(settings)
+    planned = plan_outputs(selection, settings, archive_bounds(last_files) if settings.archive_items else None)
 
     if progress:
         progress("render", 0, len(planned))
     entries = Entries(settings, store, records)
-    outputs = render(planned, settings, records.early, entries.of)
+    sources = _page_sources(planned, settings, records) if store.remembers else {}
+    kept = _kept(sources, settings, store, last_files) if sources else {}
+    outputs = render([file for file in planned if file.path not in kept], settings, records.early, entries.of)
+    if kept:
+        rendered = {output.path: output for output in outputs}
+        outputs = tuple(
+            rendered[file.path] if file.path not in kept
+            else Output(file.path, file.feed, file.format, (), file.media_type, kept[file.path])
+            for file in planned
+        )  # fmt: skip
     run_problems = [*selection.problems, *_oversized(outputs, settings)]
     problems = [*notes, *records.problems, *run_problems]
 
@@ -634,29 +647,83 @@ def _run(
         placements: list[entry_index.Placement] = []
 
         def place(hashes: dict[str, str]) -> None:  # while the files are synced to disk
-            placements.extend(entries.placements(outputs, hashes))
+            placements.extend(entries.placements([o for o in outputs if o.kept is None], hashes))
 
         files = [output.file() for output in outputs]
         report = publish(settings.output_dir, files, OUTPUT_PATHS, place if store.remembers else None, after)
-        problems += _remember(store, settings, as_of, records.state, selection, run_problems, outputs, placements)
+        pages = {path: [source, report.hashes[path]] for path, source in sources.items()}
+        problems += _remember(store, settings, as_of, records.state, selection, run_problems, outputs, placements,
+                              pages)  # fmt: skip
     return BuildReport(
         len(records.stamps), len(selection.articles), selection.skipped, _in_order(problems), len(outputs),
         outputs, selection, report, parsed=records.parsed,
     )  # fmt: skip
 
 
-def _archive_bounds(settings: Settings) -> dict[str, tuple[datetime, ...]]:
-    """The bounds of the archive pages the last run published, from the output
-    folder's manifest (what feedpub wrote there, sealed): the pages stay as
-    they are (``feedpub.plan.archive_pages``).  None known without archives,
-    or when there is no usable manifest."""
+def _last_files(settings: Settings) -> dict[str, str]:
+    """The files the last run published (path -> sha256), from the output
+    folder's manifest (what feedpub wrote there, sealed), when there are
+    archives: the bounds of their pages stay as they are
+    (``feedpub.plan.archive_pages``).  None without a usable manifest."""
     if not settings.archive_items:
         return {}
     try:
         manifest, _ = load_manifest(settings.output_dir, OUTPUT_PATHS)
     except (OSError, OutputError):  # the publisher reports it, or refuses the folder
         return {}
-    return archive_bounds(manifest.files)
+    return manifest.files
+
+
+def _page_sources(planned: Sequence[PlannedOutput], settings: Settings, records: Records) -> dict[str, str]:
+    """For each archive page planned, a digest of everything its bytes follow
+    from: feedpub's version, the settings, the page's path, head and links,
+    and per article the sha256 of its record's bytes and the updated stamp
+    the page gives it.  A page whose digest is the one its file was written
+    with, in a file still as it was written, is kept, not rendered again."""
+    common = json.dumps([__version__, repr(replace(settings, lock_timeout=0, jobs=0))])
+    of_plan: dict[str, bytes] = {}
+    sources = {}
+    for file in planned:
+        plan = file.feed
+        if plan.history is None or not plan.history.archive:
+            continue
+        digest = of_plan.get(plan.name)
+        if digest is None:
+            history = plan.history
+            head = json.dumps([common, plan.name, plan.title, plan.subtitle, plan.topic, to_seconds(plan.updated),
+                               history.current, history.prev_archive, history.next_archive])  # fmt: skip
+            hashed = hashlib.sha256(head.encode("ascii"))
+            for article in plan.articles:
+                hashed.update(entry_index.entry_key(records.sha256(article.source), to_seconds(article.updated)))
+            digest = of_plan[plan.name] = hashed.digest()
+        sources[file.path] = hashlib.sha256(digest + file.path.encode("utf-8", "surrogateescape")).hexdigest()
+    return sources
+
+
+def _kept(
+    sources: Mapping[str, str], settings: Settings, store: Store, last_files: Mapping[str, str]
+) -> dict[str, str]:
+    """The archive pages (path -> sha256) to keep as the last run wrote them:
+    the same digest of what they follow from (``_page_sources``), and the file
+    as that run left it (the manifest's sha256, the size and modification time
+    the store recorded after publishing)."""
+    last = store.last_run()
+    if last is None:
+        return {}
+    earlier = last.get("pages", {})
+    stamps = store.output_stamps()
+    kept = {}
+    for path, source in sources.items():
+        was = earlier.get(path)
+        if was is None or was[0] != source or last_files.get(path) != was[1] or path not in stamps:
+            continue
+        try:
+            info = os.stat(settings.output_dir / path, follow_symlinks=False)
+        except OSError:
+            continue
+        if stat.S_ISREG(info.st_mode) and (info.st_size, info.st_mtime_ns) == stamps[path]:
+            kept[path] = was[1]
+    return kept
 
 
 def _unchanged(summary: dict[str, Any], records: int, problems: list[Problem]) -> BuildReport:
@@ -679,6 +746,7 @@ def _remember(
     run_problems: list[Problem],
     outputs: Sequence[Output],
     placements: list[entry_index.Placement],
+    pages: dict[str, list[str]],
 ) -> list[Problem]:
     """Keep for the next run where the entries are and the summary of this
     one.  The feeds are published: a failure here (a full disk, a folder made
@@ -694,6 +762,7 @@ def _remember(
         "skipped": selection.skipped,
         "problems": [[p.path, p.field, p.message, p.severity.value, p.line] for p in run_problems],
         "files": [[o.path, o.plan.name, len(o.plan.articles)] for o in outputs],
+        "pages": pages,  # archive page -> [the digest of what it follows from, its sha256]
     }
     try:
         store.place(_output_key(settings), placements)

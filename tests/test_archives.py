@@ -328,3 +328,63 @@ def test_archive_bounds_reads_the_pages_of_a_manifest() -> None:
         "all": (datetime(2020, 1, 1, tzinfo=UTC), datetime(2020, 2, 1, tzinfo=UTC)),
         "topics/ai": (datetime(2020, 3, 1, 12, tzinfo=UTC),),
     }
+
+
+# --- pages kept without rendering ------------------------------------------------------------
+
+
+def test_a_cached_run_keeps_unchanged_pages_unread_and_writes_what_a_run_without_the_cache_writes(
+    records: Path, tmp_path: Path
+) -> None:
+    import shutil
+
+    out, copy = tmp_path / "out", tmp_path / "copy"
+    settings = _settings(records, out, cache_dir=tmp_path / "cache")
+    _fill(records, range(1, 80))
+    build(settings, as_of=AS_OF)
+    shutil.copytree(out, copy)  # the same earlier pages, for a run without the cache
+    _write(records, 20, title="Record 20, corrected")
+    _fill(records, range(80, 95))
+    report = build(settings, as_of=AS_OF)
+    kept = {o.path for o in report.outputs if o.kept is not None}
+    assert kept and all(path.startswith("archive/") for path in kept)
+    assert not kept & set(report.publish.written)
+    plain = build(dataclasses.replace(settings, output_dir=copy, cache_dir=None), as_of=AS_OF)
+    assert all(o.kept is None for o in plain.outputs)
+    assert {p: e[0] for p, e in _files(copy).items()} == {p: e[0] for p, e in _files(out).items()}
+
+
+@pytest.mark.parametrize("damage", ["edited", "removed"])
+def test_a_page_changed_by_hand_is_written_again(records: Path, tmp_path: Path, damage: str) -> None:
+    out = tmp_path / "out"
+    settings = _settings(records, out, cache_dir=tmp_path / "cache")
+    _fill(records, range(1, 60))
+    build(settings, as_of=AS_OF)
+    before = _files(out)
+    page = out / sorted(p for p in before if p.startswith("archive/all/"))[0]
+    if damage == "edited":
+        page.write_bytes(page.read_bytes().replace(b"Record", b"Recxrd"))
+    else:
+        page.unlink()
+    _write(records, 59, title="Record 59, corrected")  # a run with something to do
+    build(settings, as_of=AS_OF)
+    assert page.read_bytes() == before[str(page.relative_to(out))][0]
+
+
+def test_the_publisher_keeps_a_file_only_as_its_manifest_has_it(tmp_path: Path) -> None:
+    from feedpub.errors import OutputError
+    from feedpub.model import OutputFile
+    from feedpub.publish import publish
+
+    out = tmp_path / "out"
+    first = publish(out, [OutputFile("all.atom.xml", "application/atom+xml", (b"<feed/>\n",))], OUTPUT_PATHS)
+    sha = first.hashes["all.atom.xml"]
+    stamp = (out / "all.atom.xml").stat().st_mtime_ns
+    kept = publish(out, [OutputFile("all.atom.xml", "application/atom+xml", (), kept=sha)], OUTPUT_PATHS)
+    assert kept.unchanged == ("all.atom.xml",) and kept.hashes == {"all.atom.xml": sha}
+    assert (out / "all.atom.xml").stat().st_mtime_ns == stamp
+    for wrong in [OutputFile("all.atom.xml", "application/atom+xml", (), kept="0" * 64),
+                  OutputFile("all.rss.xml", "application/rss+xml", (), kept=sha)]:  # fmt: skip
+        with pytest.raises(OutputError, match="changed while the run was planned"):
+            publish(out, [wrong], OUTPUT_PATHS)
+    assert (out / "all.atom.xml").read_bytes() == b"<feed/>\n"

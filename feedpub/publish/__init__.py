@@ -193,7 +193,12 @@ def _publish(
             if mode is not None and stat.S_ISDIR(mode):
                 what = "a feed" if item.feed is not None else "a file"
                 raise OutputError(f"{path}: is a folder where {what} goes; remove it")
-            if mode is not None and stat.S_ISREG(mode):
+            if item.kept is not None:
+                # Kept by the plan: it must still be the file the manifest says the last run left.
+                if mode is None or not stat.S_ISREG(mode) or old.files.get(item.path) != item.kept:
+                    raise OutputError(f"{path}: changed while the run was planned; build again")
+                sha256 = item.kept
+            elif mode is not None and stat.S_ISREG(mode):
                 sha256 = writer.digest_if_same(folder, name, item.chunks)
                 if sha256 is None and item.path not in old.files and not problem:
                     warnings.append(_warning(path, "replaced a file feedpub did not write"))
@@ -242,7 +247,10 @@ def _publish(
             # meanwhile is raised here, inside the ``try``.
             with signals.held():
                 for item, place, ready in zip(files, places, readies, strict=True):
-                    putting.append(pool.submit(put, item, place, ready))
+                    if item.kept is not None:  # one stat, nothing to write: no thread's work
+                        put(item, place, ready)
+                    else:
+                        putting.append(pool.submit(put, item, place, ready))
             wait(readies)
             failed = [exc for ready in readies if (exc := ready.exception()) is not None]
             if failed:

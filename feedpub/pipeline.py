@@ -88,7 +88,10 @@ class Output:
         return b"".join(self.chunks)
 
     def file(self) -> OutputFile:
-        """The file the publisher writes."""
+        """The file the publisher writes.  An archive page is a file of its
+        feed, not a feed of its own: the manifest lists no items for it."""
+        if self.plan.history is not None and self.plan.history.archive:
+            return OutputFile(self.path, self.media_type, self.chunks, kept=self.kept)
         return OutputFile(self.path, self.media_type, self.chunks, self.plan.name,
                           tuple(map(_ID, self.plan.articles)), self.kept)  # fmt: skip
 
@@ -629,7 +632,7 @@ def _run(
     if progress:
         progress("render", 0, len(planned))
     entries = Entries(settings, store, records)
-    sources = _page_sources(planned, settings, records) if store.remembers else {}
+    sources = _page_sources(planned, settings, records, selection.articles) if store.remembers else {}
     kept = _kept(sources, settings, store, last_files) if sources else {}
     outputs = render([file for file in planned if file.path not in kept], settings, records.early, entries.of)
     if kept:
@@ -674,7 +677,9 @@ def _last_files(settings: Settings) -> dict[str, str]:
     return manifest.files
 
 
-def _page_sources(planned: Sequence[PlannedOutput], settings: Settings, records: Records) -> dict[str, str]:
+def _page_sources(
+    planned: Sequence[PlannedOutput], settings: Settings, records: Records, articles: Sequence[Listing]
+) -> dict[str, str]:
     """For each archive page planned, a digest of everything its bytes follow
     from: feedpub's version, the settings, the page's path, head and links,
     and per article the sha256 of its record's bytes and the updated stamp
@@ -683,6 +688,12 @@ def _page_sources(planned: Sequence[PlannedOutput], settings: Settings, records:
     common = json.dumps([__version__, repr(replace(settings, lock_timeout=0, jobs=0))])
     of_plan: dict[str, bytes] = {}
     sources = {}
+    if not any(file.feed.history is not None and file.feed.history.archive for file in planned):
+        return {}
+    # Each article's entry key, by its record's path: once, whatever its pages.
+    seconds = map(to_seconds, map(_UPDATED, articles))
+    keys = dict(zip(map(_SOURCE, articles), map(entry_index.entry_key, map(records.sha256, map(_SOURCE, articles)),
+                                                 seconds), strict=True))  # fmt: skip
     for file in planned:
         plan = file.feed
         if plan.history is None or not plan.history.archive:
@@ -693,8 +704,7 @@ def _page_sources(planned: Sequence[PlannedOutput], settings: Settings, records:
             head = json.dumps([common, plan.name, plan.title, plan.subtitle, plan.topic, to_seconds(plan.updated),
                                history.current, history.prev_archive, history.next_archive])  # fmt: skip
             hashed = hashlib.sha256(head.encode("ascii"))
-            for article in plan.articles:
-                hashed.update(entry_index.entry_key(records.sha256(article.source), to_seconds(article.updated)))
+            hashed.update(b"".join(map(keys.__getitem__, map(_SOURCE, plan.articles))))
             digest = of_plan[plan.name] = hashed.digest()
         sources[file.path] = hashlib.sha256(digest + file.path.encode("utf-8", "surrogateescape")).hexdigest()
     return sources
@@ -730,7 +740,7 @@ def _unchanged(summary: dict[str, Any], records: int, problems: list[Problem]) -
     """The report of a run with nothing to do: the last run's, every file unchanged."""
     of_the_run = [Problem(path, field, message, Severity(severity), line)
                   for path, field, message, severity, line in summary["problems"]]  # fmt: skip
-    changes = tuple(FileChange(path, feed, "unchanged", items, 0, 0) for path, feed, items in summary["files"])
+    changes = tuple(FileChange(path, feed or None, "unchanged", items, 0, 0) for path, feed, items in summary["files"])
     return BuildReport(
         records, summary["published"], summary["skipped"], _in_order([*problems, *of_the_run]), len(changes),
         publish=PublishReport(changes),
@@ -761,7 +771,9 @@ def _remember(
         "published": len(selection.articles),
         "skipped": selection.skipped,
         "problems": [[p.path, p.field, p.message, p.severity.value, p.line] for p in run_problems],
-        "files": [[o.path, o.plan.name, len(o.plan.articles)] for o in outputs],
+        "files": [
+            [o.path, f.feed or "", len(f.items)] for o, f in zip(outputs, map(Output.file, outputs), strict=True)
+        ],
         "pages": pages,  # archive page -> [the digest of what it follows from, its sha256]
     }
     try:

@@ -42,10 +42,11 @@ def _output_paths() -> OwnedPaths:
 
     suffixes = "|".join(re.escape(fmt.suffix) for fmt in FORMATS.values())
     name = rf"(?:all|{TOPICS_DIR}/[A-Za-z0-9][A-Za-z0-9_-]*)"
-    # An archive document of a feed: archive/<feed>/<its newest second>.
+    # An archive page of a feed, archive/<feed>/<its newest second>: a file
+    # of that feed, not a feed of its own (the manifest lists no items for it).
     page = rf"{ARCHIVE_DIR}/{name}/{_PAGE_STAMP}"
     return OwnedPaths(
-        (rf"(?P<feed>{name})(?:{suffixes})", rf"(?P<feed>{page})(?:{suffixes})"),
+        (rf"(?P<feed>{name})(?:{suffixes})", rf"{page}(?:{suffixes})"),
         ("", TOPICS_DIR, f"{ARCHIVE_DIR}/all"),
     )
 
@@ -412,7 +413,7 @@ def archive_pages(
     on exactly one page or in the subscription document, or both (the newest
     pages' articles may be shown in the subscription document too)."""
     bounds = sorted(set(earlier))
-    published = [article.published for article in reversed(articles)]  # oldest first
+    published = list(map(_PUBLISHED, reversed(articles)))  # oldest first
     start = bisect.bisect_right(published, bounds[-1]) if bounds else 0
     count = 0
     for number in range(start, len(published)):
@@ -420,14 +421,12 @@ def archive_pages(
         if count >= size and number + 1 < len(published) and published[number + 1] > published[number]:
             bounds.append(published[number])
             count = 0
-    pages: list[list[Listing]] = [[] for _ in bounds]
-    newer = 0  # articles newer than every page
-    for article in articles:
-        number = bisect.bisect_left(bounds, article.published)
-        if number == len(bounds):
-            newer += 1
-        else:
-            pages[number].append(article)
+    # Each page is a slice of the newest-first articles: those published up
+    # to its bound, less those up to the bound before.
+    total = len(articles)
+    ends = [total - bisect.bisect_right(published, bound) for bound in bounds]  # where each page starts, newest first
+    pages = [articles[end : total if number == 0 else ends[number - 1]] for number, end in enumerate(ends)]
+    newer = ends[-1] if ends else total  # articles newer than every page
     kept = [(bound, tuple(page)) for bound, page in zip(bounds, pages, strict=True) if page]
     if len(kept) == 1:
         # A lone archive document has no other to link to, which validators

@@ -164,7 +164,8 @@ def _publish(
     old, problem = read_manifest(output, owned)
     warnings: list[Problem] = [problem] if problem else []
     # Every folder a file goes into is opened (or refused) before anything is written.
-    places = [_created(output, item.path) for item in files]
+    # (A kept file is neither read nor written: it needs no folder opened.)
+    places = [None if item.kept is not None else _created(output, item.path) for item in files]
     root = output.folder((), create=False)
     assert root is not None  # the output folder is open: it was created if missing
     if kind_of(root, MANIFEST_NAME) == "a folder":  # it could not be replaced: stop before anything is
@@ -180,6 +181,18 @@ def _publish(
     if not new_paths <= old.files.keys():
         put_manifest(Manifest({**old.files, **{p: "" for p in new_paths - old.files.keys()}}, old.feeds))
 
+    def keep(item: OutputFile, ready: Future[_Put]) -> None:
+        """A file the plan keeps as the last run left it (the plan checked the
+        file itself): the manifest must say the same."""
+        kept = item.kept
+        if kept is None or old.files.get(item.path) != kept:
+            raise OutputError(f"{output.path / item.path}: changed while the run was planned; build again")
+        before = set(old.feeds.get(item.feed, ())) if item.feed is not None else set()
+        after = set(item.items)
+        change = FileChange(item.path, item.feed, "unchanged", len(item.items), len(after - before),
+                            len(before - after))  # fmt: skip
+        ready.set_result((change, kept, None))
+
     def put(item: OutputFile, place: tuple[int, str], ready: Future[_Put]) -> None:
         """Compare or write the file, tell ``ready``, then sync what it wrote."""
         folder, name = place
@@ -193,12 +206,7 @@ def _publish(
             if mode is not None and stat.S_ISDIR(mode):
                 what = "a feed" if item.feed is not None else "a file"
                 raise OutputError(f"{path}: is a folder where {what} goes; remove it")
-            if item.kept is not None:
-                # Kept by the plan: it must still be the file the manifest says the last run left.
-                if mode is None or not stat.S_ISREG(mode) or old.files.get(item.path) != item.kept:
-                    raise OutputError(f"{path}: changed while the run was planned; build again")
-                sha256 = item.kept
-            elif mode is not None and stat.S_ISREG(mode):
+            if mode is not None and stat.S_ISREG(mode):
                 sha256 = writer.digest_if_same(folder, name, item.chunks)
                 if sha256 is None and item.path not in old.files and not problem:
                     warnings.append(_warning(path, "replaced a file feedpub did not write"))
@@ -247,8 +255,8 @@ def _publish(
             # meanwhile is raised here, inside the ``try``.
             with signals.held():
                 for item, place, ready in zip(files, places, readies, strict=True):
-                    if item.kept is not None:  # one stat, nothing to write: no thread's work
-                        put(item, place, ready)
+                    if place is None:  # kept: nothing to read or write, no thread's work
+                        keep(item, ready)
                     else:
                         putting.append(pool.submit(put, item, place, ready))
             wait(readies)

@@ -198,9 +198,10 @@ def _state(settings: Settings, stamps: dict[str, Stamp]) -> str:
 
 def _output_stamps(output_dir: Path, paths: Sequence[str]) -> dict[str, tuple[int, int]]:
     stamps = {}
+    folder = os.fspath(output_dir)  # joined as strings: with archive pages, there are many
     for relative in [*paths, MANIFEST_NAME]:
         try:
-            info = os.stat(output_dir / relative)
+            info = os.stat(os.path.join(folder, relative))
         except OSError:
             continue
         stamps[relative] = (info.st_size, info.st_mtime_ns)
@@ -701,9 +702,10 @@ def _page_sources(
         digest = of_plan.get(plan.name)
         if digest is None:
             history = plan.history
-            head = json.dumps([common, plan.name, plan.title, plan.subtitle, plan.topic, to_seconds(plan.updated),
-                               history.current, history.prev_archive, history.next_archive])  # fmt: skip
-            hashed = hashlib.sha256(head.encode("ascii"))
+            head = "\0".join(map(str, [common, plan.name, plan.title, plan.subtitle, plan.topic,
+                                        to_seconds(plan.updated), history.current, history.prev_archive,
+                                        history.next_archive]))  # fmt: skip
+            hashed = hashlib.sha256(head.encode("utf-8", "surrogatepass"))
             hashed.update(b"".join(map(keys.__getitem__, map(_SOURCE, plan.articles))))
             digest = of_plan[plan.name] = hashed.digest()
         sources[file.path] = hashlib.sha256(digest + file.path.encode("utf-8", "surrogateescape")).hexdigest()
@@ -723,12 +725,13 @@ def _kept(
     earlier = last.get("pages", {})
     stamps = store.output_stamps()
     kept = {}
+    folder = os.fspath(settings.output_dir)
     for path, source in sources.items():
         was = earlier.get(path)
         if was is None or was[0] != source or last_files.get(path) != was[1] or path not in stamps:
             continue
         try:
-            info = os.stat(settings.output_dir / path, follow_symlinks=False)
+            info = os.stat(os.path.join(folder, path), follow_symlinks=False)
         except OSError:
             continue
         if stat.S_ISREG(info.st_mode) and (info.st_size, info.st_mtime_ns) == stamps[path]:

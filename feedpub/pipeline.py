@@ -196,10 +196,17 @@ def _state(settings: Settings, stamps: dict[str, Stamp]) -> str:
     return digest.hexdigest()
 
 
-def _output_stamps(output_dir: Path, paths: Sequence[str]) -> dict[str, tuple[int, int]]:
+def _output_stamps(
+    output_dir: Path, paths: Sequence[str], known: Mapping[str, tuple[int, int]] | None = None
+) -> dict[str, tuple[int, int]]:
+    """The size and modification time of each file at ``paths`` and of the
+    manifest; ``known``: stamps of files this run did not touch, taken earlier in it."""
     stamps = {}
     folder = os.fspath(output_dir)  # joined as strings: with archive pages, there are many
     for relative in [*paths, MANIFEST_NAME]:
+        if known is not None and relative in known:
+            stamps[relative] = known[relative]
+            continue
         try:
             info = os.stat(os.path.join(folder, relative))
         except OSError:
@@ -640,7 +647,7 @@ def _run(
         rendered = {output.path: output for output in outputs}
         outputs = tuple(
             rendered[file.path] if file.path not in kept
-            else Output(file.path, file.feed, file.format, (), file.media_type, kept[file.path])
+            else Output(file.path, file.feed, file.format, (), file.media_type, kept[file.path][0])
             for file in planned
         )  # fmt: skip
     run_problems = [*selection.problems, *_oversized(outputs, settings)]
@@ -656,8 +663,9 @@ def _run(
         files = [output.file() for output in outputs]
         report = publish(settings.output_dir, files, OUTPUT_PATHS, place if store.remembers else None, after)
         pages = {path: [source, report.hashes[path]] for path, source in sources.items()}
+        known = {path: stamp for path, (_, stamp) in kept.items()}  # the kept files' stamps, as _kept read them
         problems += _remember(store, settings, as_of, records.state, selection, run_problems, outputs, placements,
-                              pages)  # fmt: skip
+                              pages, known)  # fmt: skip
     return BuildReport(
         len(records.stamps), len(selection.articles), selection.skipped, _in_order(problems), len(outputs),
         outputs, selection, report, parsed=records.parsed,
@@ -714,8 +722,8 @@ def _page_sources(
 
 def _kept(
     sources: Mapping[str, str], settings: Settings, store: Store, last_files: Mapping[str, str]
-) -> dict[str, str]:
-    """The archive pages (path -> sha256) to keep as the last run wrote them:
+) -> dict[str, tuple[str, tuple[int, int]]]:
+    """The archive pages to keep as the last run wrote them (path -> sha256, (size, mtime)):
     the same digest of what they follow from (``_page_sources``), and the file
     as that run left it (the manifest's sha256, the size and modification time
     the store recorded after publishing)."""
@@ -735,7 +743,7 @@ def _kept(
         except OSError:
             continue
         if stat.S_ISREG(info.st_mode) and (info.st_size, info.st_mtime_ns) == stamps[path]:
-            kept[path] = was[1]
+            kept[path] = (was[1], (info.st_size, info.st_mtime_ns))
     return kept
 
 
@@ -760,6 +768,7 @@ def _remember(
     outputs: Sequence[Output],
     placements: list[entry_index.Placement],
     pages: dict[str, list[str]],
+    known: Mapping[str, tuple[int, int]],
 ) -> list[Problem]:
     """Keep for the next run where the entries are and the summary of this
     one.  The feeds are published: a failure here (a full disk, a folder made
@@ -781,7 +790,7 @@ def _remember(
     }
     try:
         store.place(_output_key(settings), placements)
-        store.remember(json.dumps(summary), _output_stamps(settings.output_dir, [o.path for o in outputs]))
+        store.remember(json.dumps(summary), _output_stamps(settings.output_dir, [o.path for o in outputs], known))
     except store.unsaved as exc:
         store.broken = True
         return [_cache_warning(settings, f"cache {store.path} not saved ({exc}); the feeds are published")]

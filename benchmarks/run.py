@@ -2,6 +2,7 @@
 
     .venv/bin/python benchmarks/run.py [--sizes 1000,10000,100000] [--topics 2000,20000] [--work DIR]
                                        [--options="--no-pages"]
+                                       [--archive-items N] [--archives-only]
 
 For each size it makes (or reuses) a synthetic corpus with make_corpus.py,
 then measures, in this one run on this machine:
@@ -13,6 +14,10 @@ then measures, in this one run on this machine:
   10,000 records: short runs are the noisiest);
 - a rebuild with nothing changed; after one record changed, one added, one
   deleted (default limit, warm cache); and one changed with no item limit;
+- with archive pages (``--archive-items``, 50 by default): a full build from
+  a cold cache, a rebuild with nothing changed, and after the newest record
+  changed (in the subscription documents), the oldest changed and the oldest
+  deleted (on the oldest pages);
 - the peak resident memory of the build process and of its largest helper process.
 
 With ``--topics``, for each count T it also builds a folder of T records
@@ -123,11 +128,45 @@ def cold_build(folder: Path, out: Path, cache: Path, repeat: int, *extra: str) -
     return sorted(runs, key=lambda run: run["seconds"])[len(runs) // 2]
 
 
-def measure(size: int, work: Path, repeat: int) -> dict:
+def oldest_record(folder: Path) -> Path:
+    best = None
+    for path in sorted(folder.iterdir()):
+        text = path.read_text("utf-8")
+        when = text.split("publishedDateTime: ", 1)[1].split("\n", 1)[0]
+        if "published: true" in text and (best is None or when < best[0]):
+            best = (when, path)
+    return best[1]
+
+
+def measure_archives(folder: Path, base: Path, repeat: int, items: int) -> dict:
+    """Builds with archive pages of ``items``: cold, unchanged, and after the
+    newest record changed, the oldest changed, and the oldest deleted."""
+    out, cache = base / "out-archives", base / "cache-archives"
+    extra = ("--archive-items", str(items))
+    figures = {"full, archives": cold_build(folder, out, cache, repeat, *extra)}
+    figures["no change, archives"] = run_build(folder, out, cache, *extra)
+    for name, target in (("newest", newest_record(folder)), ("oldest", oldest_record(folder))):
+        original = target.read_bytes()
+        try:
+            target.write_bytes(original.replace(b'title: "', b'title: "Updated: ', 1))
+            figures[f"{name} changed, archives"] = run_build(folder, out, cache, *extra)
+            if name == "oldest":
+                target.unlink()
+                figures["oldest deleted, archives"] = run_build(folder, out, cache, *extra)
+        finally:
+            target.write_bytes(original)
+    return figures
+
+
+def measure(size: int, work: Path, repeat: int, archive_items: int = 0, archives_only: bool = False) -> dict:
     folder = corpus(size, work)
     base = work / f"run-{size}"
     shutil.rmtree(base, ignore_errors=True)
     figures = {"floor": sorted(floor(folder) for _ in range(repeat))[repeat // 2]}
+    if archive_items:
+        figures.update(measure_archives(folder, base, repeat, archive_items))
+    if archives_only:
+        return figures
     figures["full"] = cold_build(folder, base / "out", base / "cache", repeat)
     figures["full, no limit"] = cold_build(folder, base / "out-all", base / "cache-all", repeat, "--max-items", "0")
     figures["no change"] = run_build(folder, base / "out", base / "cache")
@@ -203,6 +242,13 @@ def main(argv: list[str] | None = None) -> int:
         help="take the median of this many floors and cold builds (default: 3 up to 10,000 records, then 1)",
     )
     parser.add_argument("--options", default="", help="options every build gets, such as --no-pages")
+    parser.add_argument(
+        "--archive-items",
+        type=int,
+        default=50,
+        help="also build with archive pages of this many items (default 50; 0: not)",
+    )
+    parser.add_argument("--archives-only", action="store_true", help="measure the floor and the archive builds only")
     args = parser.parse_args(argv)
     OPTIONS[:] = args.options.split()
     args.work.mkdir(parents=True, exist_ok=True)
@@ -213,13 +259,14 @@ def main(argv: list[str] | None = None) -> int:
     help_seconds, empty_seconds = startup()
     print(f"start-up: feedpub --help {help_seconds:.3f} s; a build of an empty folder {empty_seconds:.3f} s")
     for size in (int(s) for s in args.sizes.split(",") if s):
-        figures = measure(size, args.work, args.repeat or (3 if size <= 10_000 else 1))
+        repeat = args.repeat or (3 if size <= 10_000 else 1)
+        figures = measure(size, args.work, repeat, args.archive_items, args.archives_only)
         base = figures.pop("floor")
         print(f"\n{size} records: floor (read + PyYAML C loader, one core) {base:.2f} s")
         for name, figure in figures.items():
             files = figure["summary"]["files"]
             print(
-                f"  {name:<22} {figure['seconds']:7.2f} s  {figure['seconds'] / base:5.2f} x floor  "
+                f"  {name:<26} {figure['seconds']:7.2f} s  {figure['seconds'] / base:5.2f} x floor  "
                 f"peak RSS {figure['rss_mb']:6.0f} MB (largest helper {figure['helper_mb']:4.0f} MB)  "
                 f"written {files['written']}, unchanged {files['unchanged']}, removed {files['removed']}"
             )

@@ -120,6 +120,22 @@ class ParseResult:
 
 
 @dataclass(frozen=True, slots=True)
+class History:
+    """Where a feed document stands among its feed's archive documents
+    (RFC 5005 section 4): each a feed name, the output path without suffix
+    (the format adds its own)."""
+
+    current: str | None = None  # the subscription document, named by an archive document; None: this is it
+    prev_archive: str | None = None  # the next older archive document
+    next_archive: str | None = None  # the next newer archive document
+
+    @property
+    def archive(self) -> bool:
+        """Whether the document is an archive document (``fh:archive``)."""
+        return self.current is not None
+
+
+@dataclass(frozen=True, slots=True)
 class FeedPlan:
     """What one feed holds, independent of its format."""
 
@@ -134,6 +150,7 @@ class FeedPlan:
     max_items: int = 0  # the limit its articles were cut to; 0: none
     content: str = "summary"  # what an entry holds: "summary", or "full" (the record's body)
     total: int = 0  # the articles it would hold with no item limit
+    history: History | None = None  # its archive links; None: the feed has no archive documents
 
 
 @dataclass(frozen=True, slots=True)
@@ -194,6 +211,10 @@ class OutputFile:
     chunks: tuple[bytes, ...]  # the file's bytes, in pieces
     feed: str | None = None  # the feed it renders ("all", "topics/ai"), shared by its formats; None: not a feed
     items: tuple[str, ...] = ()  # a feed's entry ids, in feed order
+    # The sha256 (hex) of the bytes the last run wrote at ``path``, when the
+    # plan knows the file is to stay as it is: then ``chunks`` is empty and
+    # the file is kept, not read nor written (the manifest must agree).
+    kept: str | None = None
 
 
 @dataclass(frozen=True)

@@ -33,6 +33,7 @@ import itertools
 import json
 import operator
 import os
+import stat
 import traceback
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, replace
@@ -58,7 +59,7 @@ from feedpub.model import (
 from feedpub.pages import PAGE
 from feedpub.pages.render import PAGE_WRITER, asset, render_site_file
 from feedpub.pages.render import load as load_pages
-from feedpub.plan import OUTPUT_PATHS, Selection, plan_outputs, select, unmatched_names
+from feedpub.plan import OUTPUT_PATHS, Selection, archive_bounds, is_archive, plan_outputs, select, unmatched_names
 from feedpub.publish import (
     MANIFEST_NAME,
     AfterPublish,
@@ -96,6 +97,7 @@ class Output:
     format: str | None  # the entries' writer: a format's name, or PAGE; None: no entries
     chunks: tuple[bytes, ...]
     media_type: str
+    kept: str | None = None  # the sha256 of the file left as the last run wrote it (no chunks then)
 
     @property
     def data(self) -> bytes:
@@ -107,11 +109,12 @@ class Output:
         return self.format in FORMATS
 
     def file(self) -> OutputFile:
-        """The file the publisher writes."""
-        if self.plan is None:
-            return OutputFile(self.path, self.media_type, self.chunks)
+        """The file the publisher writes.  An archive page is a file of its
+        feed, not a feed of its own: the manifest lists no items for it."""
+        if self.plan is None or is_archive(self.plan):
+            return OutputFile(self.path, self.media_type, self.chunks, kept=self.kept)
         return OutputFile(self.path, self.media_type, self.chunks, self.plan.name,
-                          tuple(map(_ID, self.plan.articles)))  # fmt: skip
+                          tuple(map(_ID, self.plan.articles)), self.kept)  # fmt: skip
 
 
 @dataclass(frozen=True)
@@ -214,11 +217,19 @@ def _state(settings: Settings, stamps: dict[str, Stamp]) -> str:
     return digest.hexdigest()
 
 
-def _output_stamps(output_dir: Path, paths: Sequence[str]) -> dict[str, tuple[int, int]]:
+def _output_stamps(
+    output_dir: Path, paths: Sequence[str], known: Mapping[str, tuple[int, int]] | None = None
+) -> dict[str, tuple[int, int]]:
+    """The size and modification time of each file at ``paths`` and of the
+    manifest; ``known``: stamps of files this run did not touch, taken earlier in it."""
     stamps = {}
+    folder = os.fspath(output_dir)  # joined as strings: with archive pages, there are many
     for relative in [*paths, MANIFEST_NAME]:
+        if known is not None and relative in known:
+            stamps[relative] = known[relative]
+            continue
         try:
-            info = os.stat(output_dir / relative)
+            info = os.stat(os.path.join(folder, relative))
         except OSError:
             continue
         stamps[relative] = (info.st_size, info.st_mtime_ns)
@@ -343,7 +354,8 @@ def parse(scan: Scan, settings: Settings, store: Store, progress: Progress | Non
     parsed_count = 0
     restamped = False
     meanwhile = functools.partial(_load_writers, settings)
-    for parsed in parse_files(scan.todo, settings, settings.max_items == 0, progress, meanwhile):
+    every = settings.max_items == 0 or settings.archive_items > 0  # every article is shown
+    for parsed in parse_files(scan.todo, settings, every, progress, meanwhile):
         parsed_count += 1
         stamp = parsed.stamp  # the file as read, which the walk may have seen before a change
         if stamps.get(parsed.path) != stamp:
@@ -562,7 +574,8 @@ def _oversized(outputs: Sequence[Output], settings: Settings) -> list[Problem]:
             str(settings.output_dir / o.path),
             None,
             f"is {size:,} bytes, over the {formats.MAX_FEED_BYTES:,} the W3C Feed Validation Service reads; "
-            "a smaller max_items keeps it under",
+            f"a smaller {'archive_items' if o.plan is not None and is_archive(o.plan) else 'max_items'} "
+            "keeps it under",
             Severity.WARNING,
         )  # fmt: skip
         for o in outputs
@@ -711,13 +724,22 @@ def _run(
 
     listed = [listing for listing in records.listings.values() if listing is not None]
     selection = select(listed, settings, as_of, rejected=len(records.listings) - len(listed))
-    planned = plan_outputs(selection, settings)
+    last_files = {} if last is None or not settings.archive_items else last[0].files  # what the last run published
+    planned = plan_outputs(selection, settings, archive_bounds(last_files) if settings.archive_items else None)
 
     if progress:
         progress("render", 0, len(planned))
     paged = frozenset(article.id for file in planned if isinstance(file, PlannedPage) for article in file.feed.articles)
     entries = Entries(settings, store, records, paged, guarded.kept)
-    outputs = render(planned, settings, records.early, entries.of)
+    sources = _page_sources(planned, settings, selection.articles, entries) if store.remembers else {}
+    kept_pages = _kept(sources, settings, store, last_files) if sources else {}
+    outputs = render([file for file in planned if file.path not in kept_pages], settings, records.early, entries.of)
+    if kept_pages:
+        rendered = {output.path: output for output in outputs}
+        outputs = tuple(
+            rendered[file.path] if file.path not in kept_pages else _kept_output(file, kept_pages[file.path][0])
+            for file in planned
+        )
     run_problems = [*selection.problems, *unmatched_names(selection, settings), *_oversized(outputs, settings)]
     # The id warnings are not the run's to repeat when nothing changes: they
     # are given once, when a URL moves (the manifest then remembers the move).
@@ -728,7 +750,7 @@ def _run(
         placements: list[entry_index.Placement] = []
 
         def place(hashes: dict[str, str]) -> None:  # while the files are synced to disk
-            placements.extend(entries.placements(outputs, hashes))
+            placements.extend(entries.placements([o for o in outputs if o.kept is None], hashes))
 
         files = [output.file() for output in outputs]
         # Each feed once, whatever its formats (its page shows no article it does not).
@@ -738,7 +760,10 @@ def _run(
         report = publish(
             settings.output_dir, files, OUTPUT_PATHS, place if store.remembers else None, after, memory, last
         )
-        problems += _remember(store, settings, as_of, records.state, selection, run_problems, outputs, placements)
+        pages = {path: [source, report.hashes[path]] for path, source in sources.items()}
+        known = {path: stamp for path, (_, stamp) in kept_pages.items()}  # the kept files' stamps, as _kept read them
+        problems += _remember(store, settings, as_of, records.state, selection, run_problems, outputs, placements,
+                              pages, known)  # fmt: skip
     feed_files = sum(1 for output in outputs if output.is_feed)
     return BuildReport(
         len(records.stamps), len(selection.articles), selection.skipped, _in_order(problems), feed_files,
@@ -754,6 +779,78 @@ def _last_manifest(settings: Settings) -> tuple[Manifest, Problem | None] | None
         return load_manifest(settings.output_dir, OUTPUT_PATHS)
     except (OSError, OutputError):
         return None
+
+
+def _page_sources(
+    planned: Sequence[PlannedOutput], settings: Settings, articles: Sequence[Listing], entries: Entries
+) -> dict[str, str]:
+    """For each archive page planned, a digest of everything its bytes follow
+    from: feedpub's version, the settings, the page's path, head and links,
+    and per article its entries' key (``Entries.key``: the sha256 of its
+    record's bytes, and of the id it keeps when its URL no longer gives it,
+    and the updated stamp the page gives it).  A page whose digest is the
+    one its file was written with, in a file still as it was written, is
+    kept, not rendered again."""
+    pages = [file for file in planned if isinstance(file, PlannedFeed) and is_archive(file.feed)]
+    if not pages:
+        return {}
+    common = json.dumps([__version__, repr(replace(settings, lock_timeout=0, jobs=0))])
+    of_plan: dict[str, bytes] = {}
+    sources = {}
+    # Each article's entry key, by its record's path: once, whatever its pages.
+    sha256 = entries.records.sha256
+    seconds = map(to_seconds, map(_UPDATED, articles))
+    keys = dict(zip(map(_SOURCE, articles), map(entry_index.entry_key, map(sha256, map(_SOURCE, articles)), seconds),
+                    strict=True))  # fmt: skip
+    if entries.kept:  # a record that keeps an earlier id: its entries are other bytes
+        keys.update((listing.source, entries.key(listing)) for listing in articles if listing.source in entries.kept)
+    for file in pages:
+        plan = file.feed
+        digest = of_plan.get(plan.name)
+        if digest is None:
+            history = plan.history
+            assert history is not None
+            head = "\0".join(map(str, [common, plan.name, plan.title, plan.subtitle, plan.topic,
+                                        to_seconds(plan.updated), history.current, history.prev_archive,
+                                        history.next_archive]))  # fmt: skip
+            hashed = hashlib.sha256(head.encode("utf-8", "surrogatepass"))
+            hashed.update(b"".join(map(keys.__getitem__, map(_SOURCE, plan.articles))))
+            digest = of_plan[plan.name] = hashed.digest()
+        sources[file.path] = hashlib.sha256(digest + file.path.encode("utf-8", "surrogateescape")).hexdigest()
+    return sources
+
+
+def _kept_output(file: PlannedOutput, sha256: str) -> Output:
+    """The output of an archive page kept as the last run wrote it: no bytes."""
+    assert isinstance(file, PlannedFeed)
+    return Output(file.path, file.feed, file.format, (), file.media_type, sha256)
+
+
+def _kept(
+    sources: Mapping[str, str], settings: Settings, store: Store, last_files: Mapping[str, str]
+) -> dict[str, tuple[str, tuple[int, int]]]:
+    """The archive pages to keep as the last run wrote them (path -> sha256, (size, mtime)):
+    the same digest of what they follow from (``_page_sources``), and the file
+    as that run left it (the manifest's sha256, the size and modification time
+    the store recorded after publishing)."""
+    last = store.last_run()
+    if last is None:
+        return {}
+    earlier = last.get("pages", {})
+    stamps = store.output_stamps()
+    kept = {}
+    folder = os.fspath(settings.output_dir)
+    for path, source in sources.items():
+        was = earlier.get(path)
+        if was is None or was[0] != source or last_files.get(path) != was[1] or path not in stamps:
+            continue
+        try:
+            info = os.stat(os.path.join(folder, path), follow_symlinks=False)
+        except OSError:
+            continue
+        if stat.S_ISREG(info.st_mode) and (info.st_size, info.st_mtime_ns) == stamps[path]:
+            kept[path] = (was[1], (info.st_size, info.st_mtime_ns))
+    return kept
 
 
 def _unchanged(summary: dict[str, Any], records: int, problems: list[Problem]) -> BuildReport:
@@ -778,6 +875,8 @@ def _remember(
     run_problems: list[Problem],
     outputs: Sequence[Output],
     placements: list[entry_index.Placement],
+    pages: dict[str, list[str]],
+    known: Mapping[str, tuple[int, int]],
 ) -> list[Problem]:
     """Keep for the next run where the entries are and the summary of this
     one.  The feeds are published: a failure here (a full disk, a folder made
@@ -793,12 +892,14 @@ def _remember(
         "skipped": selection.skipped,
         "problems": [[p.path, p.field, p.message, p.severity.value, p.line] for p in run_problems],
         "files": [
-            [o.path, None, 0] if o.plan is None else [o.path, o.plan.name, len(o.plan.articles)] for o in outputs
+            [o.path, None, 0] if o.plan is None or is_archive(o.plan) else [o.path, o.plan.name, len(o.plan.articles)]
+            for o in outputs
         ],
+        "pages": pages,  # archive page -> [the digest of what it follows from, its sha256]
     }
     try:
         store.place(_output_key(settings), placements)
-        store.remember(json.dumps(summary), _output_stamps(settings.output_dir, [o.path for o in outputs]))
+        store.remember(json.dumps(summary), _output_stamps(settings.output_dir, [o.path for o in outputs], known))
     except store.unsaved as exc:
         store.broken = True
         return [_cache_warning(settings, f"cache {store.path} not saved ({exc}); the feeds are published")]

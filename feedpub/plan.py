@@ -2,17 +2,18 @@
 
 Selection (drafts, scheduled records, duplicates), the order (newest first by
 publish time, ties by id), unique ``updated`` stamps, topic grouping and slugs,
-and the item limit all happen here, once, for every format.
+the item limit and the archive pages all happen here, once, for every format.
 """
 
 from __future__ import annotations
 
+import bisect
 import dataclasses
 import hashlib
 import os
 import re
 from collections import Counter, defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from fnmatch import fnmatchcase
@@ -22,6 +23,7 @@ from typing import Any
 from feedpub.errors import Problem, Severity
 from feedpub.model import (
     FeedPlan,
+    History,
     Listing,
     OwnedPaths,
     PlannedAsset,
@@ -56,20 +58,34 @@ FAR_AHEAD = timedelta(days=365)
 TOPICS_DIR = "topics"
 CUSTOM_DIR = "custom"  # the feeds of a selection the feeds: section defines
 PROVIDERS_DIR = "providers"  # one feed per provider, with provider_feeds
+ARCHIVE_DIR = "archive"  # archive/<feed>/<bound>: the archive pages of each feed
 
 
 def _output_paths() -> OwnedPaths:
     """The paths of the files a plan can produce: ``all``, ``topics/<slug>``,
     ``custom/<name>`` or ``providers/<slug>`` (the feed), with a format's
-    suffix (the formats' registry says which) or a page's; and the files
-    about every feed, by name.  Each kind of feed has its own folder, so no
-    name of one can be the name of another."""
+    suffix (the formats' registry says which) or a page's; the archive pages
+    of each feed, ``archive/<feed>/<bound>`` with a format's suffix; and the
+    files about every feed, by name.  Each kind of feed has its own folder,
+    so no name of one can be the name of another."""
     from feedpub.formats import FORMATS
 
-    suffixes = "|".join(re.escape(suffix) for suffix in (*(fmt.suffix for fmt in FORMATS.values()), PAGE_SUFFIX))
-    feed = rf"(?P<feed>all|(?:{TOPICS_DIR}|{CUSTOM_DIR}|{PROVIDERS_DIR})/[A-Za-z0-9][A-Za-z0-9_-]*)"
+    formats = [re.escape(fmt.suffix) for fmt in FORMATS.values()]
+    suffixes = "|".join((*formats, re.escape(PAGE_SUFFIX)))
+    feed = rf"(?P<feed>{_FEED_NAME})"
+    # An archive page of a feed, archive/<feed>/<its newest second>: a file
+    # of that feed, not a feed of its own (the manifest lists no items for
+    # it), in the feed's formats only (no page of its own).
+    page = rf"{ARCHIVE_DIR}/{_FEED_NAME}/{_PAGE_STAMP}(?:{'|'.join(formats)})"
     site = "|".join(map(re.escape, (INDEX, OPML, STYLESHEET, *ASSETS)))
-    return OwnedPaths((rf"{feed}(?:{suffixes})", site), ("", TOPICS_DIR, CUSTOM_DIR, PROVIDERS_DIR))
+    return OwnedPaths(
+        (rf"{feed}(?:{suffixes})", page, site),
+        ("", TOPICS_DIR, CUSTOM_DIR, PROVIDERS_DIR, f"{ARCHIVE_DIR}/all"),
+    )
+
+
+_FEED_NAME = rf"(?:all|(?:{TOPICS_DIR}|{CUSTOM_DIR}|{PROVIDERS_DIR})/[A-Za-z0-9][A-Za-z0-9_-]*)"
+_PAGE_STAMP = r"[0-9]{8}T[0-9]{6}Z"  # an archive page's bound in its name: 20240131T235959Z
 
 
 # What the publisher may own in the output folder (and what it trusts a
@@ -268,11 +284,15 @@ def _shaped(
     settings: Settings,
     title: str,
     subtitle: str,
-) -> FeedPlan:
+    bounds: Mapping[str, Sequence[datetime]] | None = None,
+) -> list[FeedPlan]:
     """The feed ``name`` of ``articles`` (newest first), shaped by the first
     of ``shapes`` that sets each key, else by ``settings``; ``title`` and
     ``subtitle`` are the defaults.  In a title or subtitle the ``feeds:``
-    section gives a topic's or provider's feed, ``{name}`` is its name."""
+    section gives a topic's or provider's feed, ``{name}`` is its name.
+    With ``archive_items``, the feed's archive pages follow it, oldest
+    first, cut from the articles its minimum quality keeps (``bounds``: the
+    pages the last run published, ``archive_bounds``)."""
 
     def first(key: str) -> Any:
         return next((value for shape in shapes if (value := getattr(shape, key)) is not None), None)
@@ -286,15 +306,27 @@ def _shaped(
     minimum = first("min_quality")
     if minimum is not None:
         articles = [a for a in articles if a.quality is not None and a.quality >= minimum]
-    chosen = tuple(articles) if limit == 0 else tuple(articles[:limit])
-    updated = max((a.updated for a in chosen), default=EMPTY_FEED_DATE)
-    formats = first("formats")
-    return FeedPlan(
-        name=name, title=title, subtitle=subtitle, topic=topic, articles=chosen, updated=updated,
-        total=len(articles),
-        formats=settings.formats if formats is None else formats, max_items=limit,
-        content=first("content") or "summary",
-    )  # fmt: skip
+    formats = settings.formats if (chosen_formats := first("formats")) is None else chosen_formats
+    content = first("content") or "summary"
+
+    def feed(name: str, chosen: tuple[Listing, ...], total: int, history: History | None = None) -> FeedPlan:
+        updated = max(map(_UPDATED, chosen), default=EMPTY_FEED_DATE)
+        return FeedPlan(
+            name=name, title=title, subtitle=subtitle, topic=topic, articles=chosen, updated=updated,
+            formats=formats, max_items=limit, content=content, total=total, history=history,
+        )  # fmt: skip
+
+    if not settings.archive_items:
+        return [feed(name, tuple(articles) if limit == 0 else tuple(articles[:limit]), len(articles))]
+    earlier = () if bounds is None else bounds.get(name, ())
+    shown, pages = archive_pages(articles, earlier, settings.archive_items, limit)
+    names = [f"{ARCHIVE_DIR}/{name}/{_stamp(bound)}" for bound, _ in pages]
+    plans = [feed(name, shown, len(articles), History(prev_archive=names[-1]) if names else None)]
+    for number, (_, page) in enumerate(pages):
+        older = names[number - 1] if number else None
+        newer = names[number + 1] if number + 1 < len(names) else None
+        plans.append(feed(names[number], page, len(page), History(name, older, newer)))
+    return plans
 
 
 _DIGEST_MIN = 8  # hex digits of a slug's suffix: a longer one is seldom needed
@@ -340,22 +372,26 @@ def _common_prefix(a: str, b: str) -> int:
     return len(os.path.commonprefix((a, b)))
 
 
-def plan_outputs(selection: Selection, settings: Settings) -> tuple[PlannedOutput, ...]:
+def plan_outputs(
+    selection: Selection, settings: Settings, bounds: Mapping[str, Sequence[datetime]] | None = None
+) -> tuple[PlannedOutput, ...]:
     """Every file a build writes, in path order: each feed in each of its
     formats (the formats' registry gives its suffix and media type; a feed
-    the ``feeds:`` section gives no formats has no file); with ``pages``,
-    each written feed's page, the index page, the OPML list, the feeds'
-    stylesheet and the assets they use."""
+    the ``feeds:`` section gives no formats has no file), with its archive
+    pages; with ``pages``, each written feed's page, the index page, the OPML
+    list, the feeds' stylesheet and the assets they use.  ``bounds``: the
+    archive pages the last run published (``archive_bounds``)."""
     from feedpub.formats import FORMATS
 
-    feeds = plan_feeds(selection, settings)
+    feeds = plan_feeds(selection, settings, bounds)
     planned: list[PlannedOutput] = [
         PlannedFeed(feed.name + FORMATS[name].suffix, FORMATS[name].media_type, feed, name)
         for feed in feeds
         for name in feed.formats
     ]
     if settings.pages:
-        written = tuple(feed for feed in feeds if feed.formats)
+        # An archive page is a file of its feed: it has no page, row or outline of its own.
+        written = tuple(feed for feed in feeds if feed.formats and not is_archive(feed))
         planned += [PlannedPage(feed.name + PAGE_SUFFIX, PAGE_MEDIA_TYPE, _page(feed)) for feed in written]
         planned += [
             PlannedSiteFile(INDEX, PAGE_MEDIA_TYPE, INDEX, written),
@@ -366,6 +402,11 @@ def plan_outputs(selection: Selection, settings: Settings) -> tuple[PlannedOutpu
     return tuple(sorted(planned, key=attrgetter("path")))
 
 
+def is_archive(feed: FeedPlan) -> bool:
+    """Whether ``feed`` is an archive page of a feed (RFC 5005's archive document)."""
+    return feed.history is not None and feed.history.archive
+
+
 def _page(feed: FeedPlan) -> FeedPlan:
     """What a feed's page shows: its newest PAGE_MAX_ITEMS items."""
     if len(feed.articles) <= PAGE_MAX_ITEMS:
@@ -373,12 +414,15 @@ def _page(feed: FeedPlan) -> FeedPlan:
     return dataclasses.replace(feed, articles=feed.articles[:PAGE_MAX_ITEMS])
 
 
-def plan_feeds(selection: Selection, settings: Settings) -> tuple[FeedPlan, ...]:
+def plan_feeds(
+    selection: Selection, settings: Settings, bounds: Mapping[str, Sequence[datetime]] | None = None
+) -> tuple[FeedPlan, ...]:
     """The combined feed, then one feed per topic in slug order, the custom
     feeds in name order and, with ``provider_feeds``, one feed per provider
-    in slug order: each shaped as the ``feeds:`` section says."""
+    in slug order: each shaped as the ``feeds:`` section says, and with
+    archives each followed by its archive pages, oldest first."""
     feeds = settings.feeds
-    plans = [_shaped("all", None, selection.articles, (feeds.all,), settings, settings.title, settings.subtitle)]
+    plans = _shaped("all", None, selection.articles, (feeds.all,), settings, settings.title, settings.subtitle, bounds)
     members: dict[str, list[Listing]] = defaultdict(list)
     spellings: dict[str, Counter[str]] = defaultdict(Counter)
     for article in selection.articles:
@@ -390,27 +434,22 @@ def plan_feeds(selection: Selection, settings: Settings) -> tuple[FeedPlan, ...]
     for key in sorted(members, key=lambda k: slugs[k]):
         # The spelling most records use names the feed; ties go to the first in code-point order.
         name = _most_used(spellings[key])
-        plans.append(
-            _shaped(f"{TOPICS_DIR}/{slugs[key]}", name, members[key], rules.shapes(key, slugs[key]), settings,
-                    f"{settings.title}: {name}", f"{settings.subtitle}, on {name}")
-        )  # fmt: skip
+        plans += _shaped(f"{TOPICS_DIR}/{slugs[key]}", name, members[key], rules.shapes(key, slugs[key]), settings,
+                         f"{settings.title}: {name}", f"{settings.subtitle}, on {name}", bounds)  # fmt: skip
     providers = _by_provider(selection.articles) if feeds.custom or settings.provider_feeds else None
     for custom in sorted(feeds.custom, key=attrgetter("name")):
         assert providers is not None
         chosen = _custom_selection(selection.articles, custom, slugs, providers)
-        plans.append(
-            _shaped(f"{CUSTOM_DIR}/{custom.name}", None, chosen, (custom.shape,), settings,
-                    f"{settings.title}: {custom.name}", settings.subtitle)
-        )  # fmt: skip
+        plans += _shaped(f"{CUSTOM_DIR}/{custom.name}", None, chosen, (custom.shape,), settings,
+                         f"{settings.title}: {custom.name}", settings.subtitle, bounds)  # fmt: skip
     if settings.provider_feeds:
         assert providers is not None
         provider_rules = _Rules(feeds.providers)
         for key, slug in sorted(providers.slugs.items(), key=lambda item: item[1]):
             name = providers.names[key]
-            plans.append(
-                _shaped(f"{PROVIDERS_DIR}/{slug}", name, providers.members[key], provider_rules.shapes(key, slug),
-                        settings, f"{settings.title}: {name}", f"{settings.subtitle}, from {name}")
-            )  # fmt: skip
+            plans += _shaped(f"{PROVIDERS_DIR}/{slug}", name, providers.members[key],
+                             provider_rules.shapes(key, slug), settings, f"{settings.title}: {name}",
+                             f"{settings.subtitle}, from {name}", bounds)  # fmt: skip
     return tuple(plans)
 
 
@@ -517,3 +556,82 @@ def _unmatched(
         for field, name in names
         if topic_key(name) not in known and name not in known
     ]
+
+
+# --- archives (RFC 5005 section 4) ----------------------------------------------------------
+#
+# A feed's archive pages are named by their bound: the newest publish second a
+# page may hold.  Page i holds the feed's articles published after page i-1's
+# bound and up to its own; a page is closed, with the bound of its newest
+# article, once it holds ``archive_items`` articles and an article newer than
+# they are exists.  The bounds of the pages the last run published are read
+# back from the output folder's manifest and kept: so a page never takes an
+# article from another, whatever is added or removed, and an edit or a
+# deletion changes only the page whose range holds the article.  A page left
+# with no article is dropped.  With no earlier pages (a new output folder),
+# the bounds follow from the articles alone.
+
+
+def _stamp(bound: datetime) -> str:
+    """A page's bound as its name: 20240131T235959Z (no strftime: every year has four digits)."""
+    return f"{bound.year:04d}{bound.month:02d}{bound.day:02d}T{bound.hour:02d}{bound.minute:02d}{bound.second:02d}Z"
+
+
+_ARCHIVE_PAGE = re.compile(rf"{ARCHIVE_DIR}/(?P<feed>{_FEED_NAME})/(?P<bound>{_PAGE_STAMP})\.[^/]*")
+
+
+def archive_bounds(paths: Iterable[str]) -> dict[str, tuple[datetime, ...]]:
+    """The bounds of the archive pages among ``paths`` (the files a last run
+    published), by feed name, oldest first.  A path that is not an archive
+    page of a format, or names no moment of the calendar, is passed over."""
+    found: dict[str, set[datetime]] = defaultdict(set)
+    for path in paths:
+        match = _ARCHIVE_PAGE.fullmatch(path)
+        if match is None or not OUTPUT_PATHS.owns(path):
+            continue
+        stamp = match["bound"]  # digits at fixed places: no strptime, which is slow per page
+        try:
+            bound = datetime(int(stamp[0:4]), int(stamp[4:6]), int(stamp[6:8]), int(stamp[9:11]), int(stamp[11:13]),
+                             int(stamp[13:15]), tzinfo=UTC)  # fmt: skip
+        except ValueError:
+            continue
+        found[match["feed"]].add(bound)
+    return {feed: tuple(sorted(found[feed])) for feed in sorted(found)}
+
+
+def archive_pages(
+    articles: Sequence[Listing], earlier: Sequence[datetime], size: int, limit: int
+) -> tuple[tuple[Listing, ...], list[tuple[datetime, tuple[Listing, ...]]]]:
+    """A feed's subscription document and its archive pages, oldest first.
+
+    ``articles``: the feed's, newest first; ``earlier``: the bounds of its
+    pages the last run published; ``size``: articles a page closes with;
+    ``limit``: the subscription document's items (``max_items``; 0: all).
+    Pages are published from the second on (see below).  The subscription
+    document shows the ``limit`` newest articles, and every article newer
+    than the newest page when there are more: each article is
+    on exactly one page or in the subscription document, or both (the newest
+    pages' articles may be shown in the subscription document too)."""
+    bounds = sorted(set(earlier))
+    published = list(map(_PUBLISHED, reversed(articles)))  # oldest first
+    start = bisect.bisect_right(published, bounds[-1]) if bounds else 0
+    count = 0
+    for number in range(start, len(published)):
+        count += 1
+        if count >= size and number + 1 < len(published) and published[number + 1] > published[number]:
+            bounds.append(published[number])
+            count = 0
+    # Each page is a slice of the newest-first articles: those published up
+    # to its bound, less those up to the bound before.
+    total = len(articles)
+    ends = [total - bisect.bisect_right(published, bound) for bound in bounds]  # where each page starts, newest first
+    pages = [articles[end : total if number == 0 else ends[number - 1]] for number, end in enumerate(ends)]
+    newer = ends[-1] if ends else total  # articles newer than every page
+    kept = [(bound, tuple(page)) for bound, page in zip(bounds, pages, strict=True) if page]
+    if len(kept) == 1:
+        # A lone archive document has no other to link to, which validators
+        # take for an incomplete archive: its articles wait in the
+        # subscription document until a second page is full.
+        kept, newer = [], len(articles)
+    shown = tuple(articles[: max(newer, limit)]) if limit else tuple(articles)
+    return shown, kept

@@ -494,6 +494,17 @@ class Settings:
         _count,
         Option(("--max-items",), "items per feed, newest first; 0 for all (default 50)", "N", type=int),
     )
+    archive_items: int = setting(  # items an archive page closes with; 0 for no archive pages
+        0,
+        _count,
+        Option(
+            ("--archive-items",),
+            "keep every item: older items in archive pages of N items each, linked from each feed "
+            "(RFC 5005); 0 for none (default 0)",
+            "N",
+            type=int,
+        ),
+    )
     include_unpublished: bool = setting(
         False,
         _flag,

@@ -20,12 +20,14 @@ from feedpub.formats.common import (
     check_media,
     fragment,
     generator,
+    hubs,
     lead_enclosure,
     media_content,
     media_thumbnail,
     related_links,
     self_url,
     splice,
+    with_history,
     with_stylesheet,
     xml_attr,
     xml_html,
@@ -94,17 +96,22 @@ def render_document(
     feed = generator(settings)
     feed.load_extension("media", atom=True, rss=False)
     url = self_url(plan, SUFFIX, settings)
-    feed.id(url)
+    # An archive document is part of the feed its subscription document is:
+    # the same feed id (RFC 5005 section 4).
+    current = plan.history.current if plan.history is not None else None
+    feed.id(url if current is None else settings.base_url + current + SUFFIX)
     feed.title(plan.title)
     feed.subtitle(plan.subtitle)
     feed.author({"name": settings.author})
     # The alternate first: some readers take the first link as the website.
     feed.link(href=alternate_url(plan, settings), rel="alternate", type="text/html")
     feed.link(href=url, rel="self", type=MEDIA_TYPE)
-    for hub in settings.hub:  # WebSub 4: the hubs beside the self link
+    for hub in hubs(plan, settings):  # WebSub 4: the hubs beside the self link
         feed.link(href=hub, rel="hub")
     feed.updated(plan.updated)
-    header = with_stylesheet(feed.atom_str(pretty=True, encoding="UTF-8", xml_declaration=True), plan, settings)
+    header = feed.atom_str(pretty=True, encoding="UTF-8", xml_declaration=True)
+    header = with_history(header, plan, SUFFIX, MEDIA_TYPE, settings, b"<feed", "  <link")
+    header = with_stylesheet(header, plan, settings)
     return splice(header, b"</feed>", entries)
 
 

@@ -49,6 +49,7 @@ if TYPE_CHECKING:
 ATOM_NS = "http://www.w3.org/2005/Atom"
 MEDIA_NS = "http://search.yahoo.com/mrss/"
 DC_NS = "http://purl.org/dc/elements/1.1/"
+HISTORY_NS = "http://purl.org/syndication/history/1.0"  # RFC 5005's fh:
 GENERATOR = "feedpub"
 
 
@@ -62,8 +63,25 @@ def alternate_url(plan: FeedPlan, settings: Settings) -> str:
     which; else, with pages, the feed's own page (the same items, for a
     person); else the output folder."""
     if settings.site_url is None and settings.pages:
-        return settings.base_url + plan.name + PAGE_SUFFIX
+        # An archive page has no page of its own: its feed's page is its web page.
+        return settings.base_url + _feed_name(plan) + PAGE_SUFFIX
     return settings.home_url
+
+
+def _feed_name(plan: FeedPlan) -> str:
+    """The name of the feed ``plan`` is a document of: its own, or, for an
+    archive page, its subscription document's."""
+    history = plan.history
+    return plan.name if history is None or history.current is None else history.current
+
+
+def hubs(plan: FeedPlan, settings: Settings) -> tuple[str, ...]:
+    """The WebSub hubs ``plan``'s document names: the settings', in a
+    subscription document; none in an archive page, which is read once
+    through its feed's links, not subscribed to."""
+    if plan.history is not None and plan.history.archive:
+        return ()
+    return settings.hub
 
 
 def with_stylesheet(header: bytes, plan: FeedPlan, settings: Settings) -> bytes:
@@ -75,6 +93,37 @@ def with_stylesheet(header: bytes, plan: FeedPlan, settings: Settings) -> bytes:
     end = header.index(b"?>") + 2
     newline = end + (header[end : end + 1] == b"\n")
     return header[:newline] + stylesheet_instruction(plan.name) + header[newline:]
+
+
+def history_urls(plan: FeedPlan, suffix: str, settings: Settings) -> list[tuple[str, str]]:
+    """The RFC 5005 section 4 links of ``plan``'s document with ``suffix``,
+    as (relation, URL): ``current`` (the subscription document), named by an
+    archive document, then ``prev-archive`` and ``next-archive``."""
+    history = plan.history
+    if history is None:
+        return []
+    named = (("current", history.current), ("prev-archive", history.prev_archive),
+             ("next-archive", history.next_archive))  # fmt: skip
+    return [(rel, settings.base_url + name + suffix) for rel, name in named if name is not None]
+
+
+def with_history(
+    header: bytes, plan: FeedPlan, suffix: str, media_type: str, settings: Settings, root: bytes, opening: str
+) -> bytes:
+    """``header`` with ``plan``'s archive links after its self link, each
+    ``opening`` (indentation and element name) and attributes, and an archive
+    document's ``fh:archive`` after them (its namespace declared on ``root``)."""
+    if plan.history is None:
+        return header
+    indent = opening[: len(opening) - len(opening.lstrip())]
+    lines = [f'{opening} href="{xml_attr(url)}" rel="{rel}" type="{media_type}"/>'
+             for rel, url in history_urls(plan, suffix, settings)]  # fmt: skip
+    if plan.history.archive:
+        lines.append(f"{indent}<fh:archive/>")
+        at = header.index(root) + len(root)
+        header = header[:at] + f' xmlns:fh="{HISTORY_NS}"'.encode() + header[at:]
+    after_self = header.index(b"\n", header.index(b'rel="self"')) + 1
+    return header[:after_self] + "".join(line + "\n" for line in lines).encode("utf-8") + header[after_self:]
 
 
 # --- entries --------------------------------------------------------------------------

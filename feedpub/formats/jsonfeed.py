@@ -18,6 +18,12 @@ What the spec leaves open is decided so:
 - ``url`` is the article's link (the record's ``webUrl``), and
   ``external_url`` its ``originalUrl`` where that differs: the page the
   article is about;
+- with archive pages (RFC 5005 section 4), ``next_url`` leads from a
+  subscription document to its newest archive page and from each page to the
+  one before it, as the ``prev-archive`` links of the XML formats do; the
+  ``_feedpub`` extension object of the feed holds the links themselves
+  (``current``, ``prev_archive``, ``next_archive``) and, on an archive page,
+  ``"archive": true`` (``fh:archive``);
 - the related articles are in the ``_feedpub`` extension object as
   ``related``, a list of ``{"url", "title"}``.  The spec asks an extension for
   an ``about`` URL describing it; feedpub has no address of its own to give
@@ -37,7 +43,7 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from feedpub.formats import Format
-from feedpub.formats.common import HTTP_URL, alternate_url, self_url
+from feedpub.formats.common import HTTP_URL, alternate_url, history_urls, hubs, self_url
 from feedpub.model import ContentMode
 
 if TYPE_CHECKING:
@@ -102,11 +108,19 @@ def render_document(
         "home_page_url": alternate_url(plan, settings),
         "feed_url": self_url(plan, SUFFIX, settings),
     }
-    if settings.hub:  # the WebSub hubs, next to the feed's own address
-        head["hubs"] = [{"type": "WebSub", "url": hub} for hub in settings.hub]
+    if websub := hubs(plan, settings):  # the WebSub hubs, next to the feed's own address
+        head["hubs"] = [{"type": "WebSub", "url": hub} for hub in websub]
     head["description"] = plan.subtitle
     head["language"] = settings.language
     head["authors"] = [{"name": settings.author}]
+    links = dict(history_urls(plan, SUFFIX, settings))
+    if "prev-archive" in links:
+        # JSON Feed's own way on to older items (next_url), which readers may follow.
+        head["next_url"] = links["prev-archive"]
+    if links:
+        # RFC 5005's archive links and marker, in the extension object.
+        archive = {"archive": True} if "current" in links else {}
+        head[EXTENSION] = archive | {rel.replace("-", "_"): url for rel, url in links.items()}
     lines = ["{", *(f"  {_ENCODE(key)}: {_ENCODE(value)}," for key, value in head.items()), '  "items": [', ""]
     chunks = [("\n".join(lines)).encode("utf-8")]
     for number, entry in enumerate(entries):

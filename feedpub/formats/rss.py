@@ -26,12 +26,14 @@ from feedpub.formats.common import (
     check_media,
     fragment,
     generator,
+    hubs,
     lead_enclosure,
     media_content,
     media_thumbnail,
     related_links,
     self_url,
     splice,
+    with_history,
     with_stylesheet,
     xml_attr,
     xml_html,
@@ -145,12 +147,14 @@ def render_document(
     if content is not ContentMode.FULL or not any(map(_CONTENT_ELEMENT.search, entries)):
         header = header.replace(_CONTENT_NS, b"", 1)  # declared for nothing otherwise
     header = with_stylesheet(header, plan, settings)
-    if settings.hub:
-        header = _with_hubs(header, settings.hub)
+    if websub := hubs(plan, settings):
+        header = _with_hubs(header, websub)
     # The channel's plain text (the title and description of the settings, a
     # topic's name) written as the items write theirs (see _title): lxml
     # writes entity references, which draw CharacterData warnings.
     header = header.replace(b"&lt;", b"&#x3C;").replace(b"&amp;", b"&#x26;").replace(b"&gt;", b"&#x3E;")
+    # RFC 5005 in RSS 2.0 (its appendix B): the links as atom:link, fh:archive in the channel.
+    header = with_history(header, plan, SUFFIX, MEDIA_TYPE, settings, b"<rss", "    <atom:link")
     return splice(header, b"  </channel>", entries)
 
 

@@ -172,7 +172,8 @@ def _publish(
     old, problem = read_manifest(output, owned) if last is None else last
     warnings: list[Problem] = [problem] if problem else []
     # Every folder a file goes into is opened (or refused) before anything is written.
-    places = [_created(output, item.path) for item in files]
+    # (A kept file is neither read nor written: it needs no folder opened.)
+    places = [None if item.kept is not None else _created(output, item.path) for item in files]
     root = output.folder((), create=False)
     assert root is not None  # the output folder is open: it was created if missing
     if kind_of(root, MANIFEST_NAME) == "a folder":  # it could not be replaced: stop before anything is
@@ -187,6 +188,18 @@ def _publish(
     # Record ownership of files about to be created before creating them.
     if not new_paths <= old.files.keys():
         put_manifest(Manifest({**old.files, **{p: "" for p in new_paths - old.files.keys()}}, old.feeds, old.records))
+
+    def keep(item: OutputFile, ready: Future[_Put]) -> None:
+        """A file the plan keeps as the last run left it (the plan checked the
+        file itself): the manifest must say the same."""
+        kept = item.kept
+        if kept is None or old.files.get(item.path) != kept:
+            raise OutputError(f"{output.path / item.path}: changed while the run was planned; build again")
+        before = set(old.feeds.get(item.feed, ())) if item.feed is not None else set()
+        after = set(item.items)
+        change = FileChange(item.path, item.feed, "unchanged", len(item.items), len(after - before),
+                            len(before - after))  # fmt: skip
+        ready.set_result((change, kept, None))
 
     def put(item: OutputFile, place: tuple[int, str], ready: Future[_Put]) -> None:
         """Compare or write the file, tell ``ready``, then sync what it wrote."""
@@ -250,7 +263,10 @@ def _publish(
             # meanwhile is raised here, inside the ``try``.
             with signals.held():
                 for item, place, ready in zip(files, places, readies, strict=True):
-                    putting.append(pool.submit(put, item, place, ready))
+                    if place is None:  # kept: nothing to read or write, no thread's work
+                        keep(item, ready)
+                    else:
+                        putting.append(pool.submit(put, item, place, ready))
             wait(readies)
             failed = [exc for ready in readies if (exc := ready.exception()) is not None]
             if failed:

@@ -52,7 +52,7 @@ from feedpub.speed.rows import (
 )
 from feedpub.speed.rows import digest as _digest
 
-SCHEMA = 14
+SCHEMA = 15
 KEPT_OUTPUTS = 4  # output folders whose published entries the cache keeps track of
 _PLACEMENT_TYPES = (str, str, int, str, bytes, bytes, bytes)
 
@@ -447,6 +447,8 @@ def _checked_summary(text: str) -> dict[str, Any]:
             and all(type(p) is list and list(map(type, p)) in _PROBLEM_TYPES and p[3] in _SEVERITIES for p in problems)
             and type(files) is list
             and all(type(f) is list and list(map(type, f)) in _FILE_TYPES for f in files)
+            and type(pages := summary.get("pages", {})) is dict
+            and all(type(p) is list and list(map(type, p)) == [str, str] for p in pages.values())
         )
     except (ValueError, RecursionError, TypeError, KeyError):  # JSON of another shape, or none
         valid = False

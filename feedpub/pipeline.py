@@ -125,7 +125,7 @@ class BuildReport:
     published: int
     skipped: dict[str, int]  # reason -> count
     problems: tuple[Problem, ...]  # every record's errors and warnings, in path order
-    feeds: int  # feed files in the plan (pages and the other files not counted)
+    feeds: int  # feed files in the plan (pages, archive pages and the other files not counted)
     outputs: tuple[Output, ...] = ()  # empty when the run found nothing to do
     selection: Selection | None = None  # None when the run found nothing to do
     publish: PublishReport | None = None  # None for a dry run
@@ -760,11 +760,12 @@ def _run(
         report = publish(
             settings.output_dir, files, OUTPUT_PATHS, place if store.remembers else None, after, memory, last
         )
-        pages = {path: [source, report.hashes[path]] for path, source in sources.items()}
+        archived = {path: [source, report.hashes[path]] for path, source in sources.items()}
         known = {path: stamp for path, (_, stamp) in kept_pages.items()}  # the kept files' stamps, as _kept read them
         problems += _remember(store, settings, as_of, records.state, selection, run_problems, outputs, placements,
-                              pages, known)  # fmt: skip
-    feed_files = sum(1 for output in outputs if output.is_feed)
+                              archived, known)  # fmt: skip
+    # (An archive page is a file of its feed, not a feed: not counted.)
+    feed_files = sum(1 for o in outputs if o.is_feed and not (o.plan is not None and is_archive(o.plan)))
     return BuildReport(
         len(records.stamps), len(selection.articles), selection.skipped, _in_order(problems), feed_files,
         outputs, selection, report, parsed=records.parsed,
@@ -836,7 +837,7 @@ def _kept(
     last = store.last_run()
     if last is None:
         return {}
-    earlier = last.get("pages", {})
+    earlier = last.get("archives", {})
     stamps = store.output_stamps()
     kept = {}
     folder = os.fspath(settings.output_dir)
@@ -859,7 +860,7 @@ def _unchanged(summary: dict[str, Any], records: int, problems: list[Problem]) -
                   for path, field, message, severity, line in summary["problems"]]  # fmt: skip
     changes = tuple(FileChange(path, feed, "unchanged", items, 0, 0) for path, feed, items in summary["files"])
     suffixes = tuple(fmt.suffix for fmt in FORMATS.values())
-    feed_files = sum(1 for change in changes if change.path.endswith(suffixes))
+    feed_files = sum(1 for change in changes if change.feed is not None and change.path.endswith(suffixes))
     return BuildReport(
         records, summary["published"], summary["skipped"], _in_order([*problems, *of_the_run]), feed_files,
         publish=PublishReport(changes),
@@ -875,7 +876,7 @@ def _remember(
     run_problems: list[Problem],
     outputs: Sequence[Output],
     placements: list[entry_index.Placement],
-    pages: dict[str, list[str]],
+    archived: dict[str, list[str]],
     known: Mapping[str, tuple[int, int]],
 ) -> list[Problem]:
     """Keep for the next run where the entries are and the summary of this
@@ -895,7 +896,7 @@ def _remember(
             [o.path, None, 0] if o.plan is None or is_archive(o.plan) else [o.path, o.plan.name, len(o.plan.articles)]
             for o in outputs
         ],
-        "pages": pages,  # archive page -> [the digest of what it follows from, its sha256]
+        "archives": archived,  # archive page -> [the digest of what it follows from, its sha256]
     }
     try:
         store.place(_output_key(settings), placements)

@@ -447,8 +447,8 @@ def _checked_summary(text: str) -> dict[str, Any]:
             and all(type(p) is list and list(map(type, p)) in _PROBLEM_TYPES and p[3] in _SEVERITIES for p in problems)
             and type(files) is list
             and all(type(f) is list and list(map(type, f)) in _FILE_TYPES for f in files)
-            and type(pages := summary.get("pages", {})) is dict
-            and all(type(p) is list and list(map(type, p)) == [str, str] for p in pages.values())
+            and type(archives := summary.get("archives", {})) is dict
+            and all(type(a) is list and list(map(type, a)) == [str, str] for a in archives.values())
         )
     except (ValueError, RecursionError, TypeError, KeyError):  # JSON of another shape, or none
         valid = False

@@ -10,6 +10,7 @@ it is wrong.
 from __future__ import annotations
 
 import dataclasses
+import enum
 import functools
 import os
 import re
@@ -189,20 +190,24 @@ def _zone(value: Any, where: str) -> str:
     return name
 
 
-def _ambiguous(value: Any, where: str) -> AmbiguousDates:
-    try:
-        return AmbiguousDates(value)
-    except ValueError:
-        choices = ", ".join(a.value for a in AmbiguousDates)
-        raise ConfigError(f"{where}: {show(value)} is not one of {choices}") from None
+E = TypeVar("E", bound=enum.Enum)
 
 
-def _content(value: Any, where: str) -> ContentMode:
-    try:
-        return ContentMode(value)
-    except ValueError:
-        choices = ", ".join(m.value for m in ContentMode)
-        raise ConfigError(f"{where}: {show(value)} is not one of {choices}") from None
+def _one_of(kind: type[E]) -> Callable[[Any, str], E]:
+    """The check of a setting whose values are those of the enumeration ``kind``."""
+
+    def check(value: Any, where: str) -> E:
+        try:
+            return kind(value)
+        except ValueError:
+            choices = ", ".join(str(member.value) for member in kind)
+            raise ConfigError(f"{where}: {show(value)} is not one of {choices}") from None
+
+    return check
+
+
+_ambiguous = _one_of(AmbiguousDates)
+_content = _one_of(ContentMode)
 
 
 def _formats(value: Any, where: str) -> tuple[str, ...]:

@@ -317,3 +317,76 @@ def test_the_committed_build_ships_the_widget(tmp_path: Path) -> None:
     assert sorted(p.relative_to(out / "embed").as_posix() for p in (out / "embed").rglob("*")) == [
         "all.html", "head.html", "topics", "topics/ai.html", "topics/computer-vision.html",
     ]  # fmt: skip
+
+
+# --- in a real browser -----------------------------------------------------------------------
+
+# Reports, once the page has loaded (and the deferred widget script has run),
+# how the fragment's list is laid out: the widget's rules style it too, and the
+# host's custom property sets their gap.
+LAYOUT_REPORT = """<output id="report"></output>
+<script>
+window.addEventListener("load", function () {
+  var list = document.querySelector("#sidebar .feedpub-list"), style = getComputedStyle(list);
+  document.getElementById("report").textContent = style.display + " " + style.rowGap;
+});
+</script>"""
+
+
+def _host_page(body: str, head: str = "", tail: str = "") -> str:
+    return (
+        '<!doctype html>\n<html lang="en"><head><meta charset="utf-8"><title>Host</title>'
+        f"{head}</head>\n<body>\n{body}\n{tail}\n</body></html>\n"
+    )
+
+
+def test_a_page_that_includes_a_fragment_shows_its_items_in_chromium(tmp_path: Path) -> None:
+    from tests.browser import render, serve
+
+    (tmp_path / "hostile").mkdir()
+    out, report = hostile_build(tmp_path / "hostile")
+    golden = (GOLDEN / "embed" / "all.html").read_bytes().decode("utf-8")
+    hostile = (out / "embed" / "topics" / "ai.html").read_bytes().decode("utf-8")
+    host = tmp_path / "host"
+    host.mkdir()
+    # The fragments' bytes placed in the page as a server-side include would.
+    page = _host_page(f'<aside id="sidebar">\n{golden}</aside>\n<aside id="hostile">\n{hostile}</aside>')
+    (host / "index.html").write_text(page, "utf-8")
+    with serve(host) as server:
+        shown = render(server.at("index.html"))
+    assert [line for line in shown.console if "Uncaught" in line or "Error" in line] == []
+    (sidebar,) = shown.tree.xpath("//aside[@id='sidebar']")
+    parsed = feedparser.parse((GOLDEN / "all.atom.xml").read_bytes())
+    items = sidebar.xpath("./div[@class='feedpub']/ul[@class='feedpub-list']/li[@class='feedpub-item']")
+    assert len(items) == len(parsed.entries) == 5
+    titles = [li.xpath(".//a[@class='feedpub-title']")[0] for li in items]
+    assert [a.text_content() for a in titles] == [e.title for e in parsed.entries]
+    assert [a.get("href") for a in titles] == [e.link for e in parsed.entries]
+    assert all(a.get("rel") == "noopener" for a in titles)
+    assert [li.xpath("string(.//time/@datetime)")[:10] for li in items] == [e.published[:10] for e in parsed.entries]
+    assert shown.tree.xpath("//script") == [] and shown.tree.xpath("//*[@onerror or @onload]") == []
+    (hostile_box,) = shown.tree.xpath("//aside[@id='hostile']/div[@class='feedpub']")
+    (article,) = report.selection.articles
+    assert hostile_box.xpath("string(.//a[@class='feedpub-title'])") == article.title
+    assert hostile_box.xpath("string(.//p[@class='feedpub-summary'])") == "{{ config }} ${x} bold"
+    assert sorted({e.tag for e in hostile_box.iter()}) == ["a", "div", "img", "li", "p", "span", "time", "ul"]
+
+
+def test_the_widget_s_stylesheet_styles_a_fragment_too(tmp_path: Path) -> None:
+    from tests.browser import render, serve
+
+    host = tmp_path / "host"
+    host.mkdir()
+    (host / "embed.js").write_bytes((GOLDEN / "embed.js").read_bytes())
+    golden = (GOLDEN / "embed" / "topics" / "ai.html").read_bytes().decode("utf-8")
+    page = _host_page(
+        f'<aside id="sidebar">\n{golden}</aside>',
+        head="<style>.feedpub{--feedpub-gap:13px}</style>",
+        tail=f'<script src="embed.js" defer></script>\n{LAYOUT_REPORT}',
+    )
+    (host / "index.html").write_text(page, "utf-8")
+    with serve(host) as server:
+        shown = render(server.at("index.html"))
+    assert shown.tree.get_element_by_id("report").text_content() == "grid 13px"
+    # The widget's script leaves a fragment as it is: it only fills boxes marked data-feedpub.
+    assert len(shown.tree.xpath("//aside[@id='sidebar']//li[@class='feedpub-item']")) == 5

@@ -87,12 +87,12 @@ _BATCH = 100  # files parsed as one batch: a small folder still splits evenly be
 @dataclass(frozen=True)
 class Output:
     """One planned file, rendered as chunks of bytes: a feed plan in one
-    format or as its page (entries are shared between feeds, not copied
-    into each), or a file about every feed, or an asset."""
+    format, as its page or as its fragment (entries are shared between
+    feeds, not copied into each), or a file about every feed, or an asset."""
 
     path: str  # relative to the output folder, with "/" separators
     plan: FeedPlan | None  # the feed it renders; None: a file about no one feed
-    format: str | None  # the entries' writer: a format's name, or PAGE; None: no entries
+    format: str | None  # the entries' writer: a format's name, PAGE or EMBED; None: no entries
     chunks: tuple[bytes, ...]
     media_type: str
 
@@ -376,7 +376,7 @@ def _load_writers(settings: Settings) -> None:
 
 
 class Writer(Protocol):
-    """What renders a feed plan as one file: a format, or the page."""
+    """What renders a feed plan as one file: a format, the page or the fragment."""
 
     @property
     def name(self) -> str: ...
@@ -497,7 +497,7 @@ def render(
     article come from this run's parse (``early``, by path) when it rendered
     the ``updated`` stamp the plan gives it, else from ``entries_of`` (path ->
     listing, once for all such articles: ``Entries.of``), by article id; each
-    is rendered once per writer (a format, or the page) and shared by every
+    is rendered once per writer (a format, the page, the fragment) and shared by every
     feed that shows it."""
     # Each feed once, whatever its formats (by name: a feed plan with no item
     # limit lists every article, too many to hash as a key).  A page shows

@@ -26,12 +26,15 @@ from feedpub.model import (
     OwnedPaths,
     PlannedAsset,
     PlannedFeed,
+    PlannedFragment,
     PlannedOutput,
     PlannedPage,
     PlannedSiteFile,
 )
 from feedpub.pages import (
     ASSETS,
+    EMBED_DIR,
+    EMBED_HEAD,
     INDEX,
     OPML,
     OPML_MEDIA_TYPE,
@@ -61,15 +64,19 @@ PROVIDERS_DIR = "providers"  # one feed per provider, with provider_feeds
 def _output_paths() -> OwnedPaths:
     """The paths of the files a plan can produce: ``all``, ``topics/<slug>``,
     ``custom/<name>`` or ``providers/<slug>`` (the feed), with a format's
-    suffix (the formats' registry says which) or a page's; and the files
-    about every feed, by name.  Each kind of feed has its own folder, so no
-    name of one can be the name of another."""
+    suffix (the formats' registry says which) or a page's; its fragment
+    for other sites, ``embed/`` and the feed's name and a page's suffix;
+    and the files about every feed, by name.  Each kind of feed has its own
+    folder, so no name of one can be the name of another."""
     from feedpub.formats import FORMATS
 
     suffixes = "|".join(re.escape(suffix) for suffix in (*(fmt.suffix for fmt in FORMATS.values()), PAGE_SUFFIX))
     feed = rf"(?P<feed>all|(?:{TOPICS_DIR}|{CUSTOM_DIR}|{PROVIDERS_DIR})/[A-Za-z0-9][A-Za-z0-9_-]*)"
-    site = "|".join(map(re.escape, (INDEX, OPML, STYLESHEET, *ASSETS)))
-    return OwnedPaths((rf"{feed}(?:{suffixes})", site), ("", TOPICS_DIR, CUSTOM_DIR, PROVIDERS_DIR))
+    fragment = rf"{re.escape(EMBED_DIR)}/{feed}{re.escape(PAGE_SUFFIX)}"
+    site = "|".join(map(re.escape, (INDEX, OPML, STYLESHEET, EMBED_HEAD, *ASSETS)))
+    folders = ("", TOPICS_DIR, CUSTOM_DIR, PROVIDERS_DIR)
+    embed_folders = tuple(f"{EMBED_DIR}/{folder}".rstrip("/") for folder in folders)
+    return OwnedPaths((rf"{feed}(?:{suffixes})", fragment, site), folders + embed_folders)
 
 
 # What the publisher may own in the output folder (and what it trusts a
@@ -345,7 +352,9 @@ def plan_outputs(selection: Selection, settings: Settings) -> tuple[PlannedOutpu
     formats (the formats' registry gives its suffix and media type; a feed
     the ``feeds:`` section gives no formats has no file); with ``pages``,
     each written feed's page, the index page, the OPML list, the feeds'
-    stylesheet and the assets they use."""
+    stylesheet and the assets they use, and what other sites embed: each
+    written feed's fragment (unless ``embed_items`` is 0) and the block of
+    alternate links for their ``<head>``."""
     from feedpub.formats import FORMATS
 
     feeds = plan_feeds(selection, settings)
@@ -361,7 +370,13 @@ def plan_outputs(selection: Selection, settings: Settings) -> tuple[PlannedOutpu
             PlannedSiteFile(INDEX, PAGE_MEDIA_TYPE, INDEX, written),
             PlannedSiteFile(OPML, OPML_MEDIA_TYPE, OPML, written),
             PlannedSiteFile(STYLESHEET, STYLESHEET_MEDIA_TYPE, STYLESHEET, ()),
+            PlannedSiteFile(EMBED_HEAD, PAGE_MEDIA_TYPE, EMBED_HEAD, written),
         ]
+        if settings.embed_items:
+            planned += [
+                PlannedFragment(f"{EMBED_DIR}/{feed.name}{PAGE_SUFFIX}", PAGE_MEDIA_TYPE, _fragment(feed, settings))
+                for feed in written
+            ]
         planned += [PlannedAsset(name, media_type, name) for name, media_type in ASSETS.items()]
     return tuple(sorted(planned, key=attrgetter("path")))
 
@@ -371,6 +386,13 @@ def _page(feed: FeedPlan) -> FeedPlan:
     if len(feed.articles) <= PAGE_MAX_ITEMS:
         return feed
     return dataclasses.replace(feed, articles=feed.articles[:PAGE_MAX_ITEMS])
+
+
+def _fragment(feed: FeedPlan, settings: Settings) -> FeedPlan:
+    """What a feed's fragment shows: its newest ``embed_items`` items."""
+    if len(feed.articles) <= settings.embed_items:
+        return feed
+    return dataclasses.replace(feed, articles=feed.articles[: settings.embed_items])
 
 
 def plan_feeds(selection: Selection, settings: Settings) -> tuple[FeedPlan, ...]:

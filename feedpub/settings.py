@@ -557,6 +557,10 @@ class Settings:
             choices=tuple(m.value for m in ContentMode),
         ),
     )
+    # items in each feed's fragment for other sites (embed/<feed>.html), at
+    # most the feed's own; 0: no fragments.  Apart from max_items: a sidebar
+    # shows a few items of a feed that readers get fifty of.
+    embed_items: int = setting(10, _count)
     record_suffixes: tuple[str, ...] = setting((".txt", ".md", ".yaml", ".yml"), _suffixes)
     max_record_bytes: int = setting(1024 * 1024, _positive)
     max_title_chars: int = setting(300, _positive)

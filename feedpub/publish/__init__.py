@@ -171,7 +171,11 @@ def _publish(
 ) -> PublishReport:
     old, problem = read_manifest(output, owned) if last is None else last
     warnings: list[Problem] = [problem] if problem else []
-    # Every folder a file goes into is opened (or refused) before anything is written.
+    # Every folder a file goes into is opened (or refused) before anything is
+    # written; all are checked before any missing one is created, so that a
+    # link or a file where one should be stops the run with nothing made.
+    for item in files:
+        output.place(item.path)
     places = [_created(output, item.path) for item in files]
     root = output.folder((), create=False)
     assert root is not None  # the output folder is open: it was created if missing

@@ -156,8 +156,12 @@ class Site:
     """The output folder, served: its URL and the request lines the server logged."""
 
     folder: Path
-    url: str
+    port: int
     log: list[str]
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}/"
 
     def at(self, path: str) -> str:
         return self.url + path
@@ -172,7 +176,7 @@ def served(folder: Path) -> Iterator[Site]:
     log: list[str] = []
     with PreviewServer(folder, port=0, log=log.append) as server:
         server.start()
-        yield Site(folder, server.url, log)
+        yield Site(folder, server.port, log)
 
 
 @pytest.fixture(scope="module")
@@ -326,11 +330,10 @@ def test_a_browser_opening_a_feed_sees_the_stylesheet_s_page(site: Site, feed: s
 
 
 def fetch(site: Site, url: str, accept: str | None) -> tuple[int, http.client.HTTPMessage, bytes]:
-    path = url.removeprefix(site.url.rstrip("/"))
-    port = int(site.url.rsplit(":", 1)[1].strip("/"))
-    connection = http.client.HTTPConnection("127.0.0.1", port, timeout=TIMEOUT)
+    assert url.startswith(site.url), url
+    connection = http.client.HTTPConnection("127.0.0.1", site.port, timeout=TIMEOUT)
     try:
-        connection.request("GET", path, headers={"Accept": accept} if accept else {})
+        connection.request("GET", url.removeprefix(site.url.rstrip("/")), headers={"Accept": accept} if accept else {})
         answer = connection.getresponse()
         return answer.status, answer.headers, answer.read()
     finally:

@@ -75,3 +75,15 @@ def _work_in_tmp(tmp_path: Path, monkeypatch) -> None:
     """Each test runs in its own folder, so relative defaults (the cache in
     .feedpub-cache/) land there and not in the project."""
     monkeypatch.chdir(tmp_path)
+
+
+def accept_cases() -> list[tuple[str, str | None]]:
+    """``tests/data/accept-headers.txt``: (``"browser"`` or ``"reader"``, the
+    Accept header or None), one per case."""
+    cases = []
+    for line in (Path(__file__).parent / "data" / "accept-headers.txt").read_text(encoding="utf-8").splitlines():
+        if line and not line.startswith("#"):
+            who, header = line.split("\t")
+            assert who in ("browser", "reader"), line
+            cases.append((who, None if header == "(none)" else header))
+    return cases

@@ -24,7 +24,7 @@ from feedpub.pipeline import build
 from feedpub.publish import MANIFEST_NAME
 from feedpub.publish.lock import LOCK_NAME
 from feedpub.serve import content_type, media_type
-from tests.conftest import AS_OF, ROOT, accept_cases, make_settings
+from tests.conftest import AS_OF, ROOT, SERVED_FILES, accept_cases, make_settings
 
 TIMEOUT = 60  # seconds for nginx to start, answer or stop
 ROOT_LINE = "root /var/www;"
@@ -32,20 +32,7 @@ HTTP_PLACE = "# in http { }"
 SERVER_PLACE = "# in server { }"
 
 # Files of every kind besides the feeds the build writes.
-OTHER_FILES = {
-    "index.html": b"<!doctype html><title>feeds</title>",
-    "feeds.opml": b'<?xml version="1.0" encoding="utf-8"?><opml version="2.0"/>',
-    "feed.xsl": b'<?xml version="1.0"?><xsl:stylesheet version="1.0" xmlns:xsl="http://www.w3.org/1999/XSL/Transform"/>',
-    "embed.js": b"document.querySelectorAll('[data-feedpub]');",
-    "style.css": b"body { margin: 0 }",
-    "embed/all.html": b'<ul class="feedpub"></ul>',
-    "embed/head.html": b'<link rel="alternate" type="application/atom+xml" href="x">',
-    "pic.png": b"\x89PNG\r\n\x1a\n",
-    "pic.jpg": b"\xff\xd8\xff\xe0",
-    "pic.svg": b'<svg xmlns="http://www.w3.org/2000/svg"/>',
-    ".hidden": b"a dot file",
-    "topics/.hidden.json": b"{}",
-}
+OTHER_FILES = SERVED_FILES
 SHARED = {"feeds.opml", "embed.js", "embed/all.html", "embed/head.html"}  # besides the feeds
 
 

@@ -35,7 +35,7 @@ from feedpub.publish import MANIFEST_NAME
 from feedpub.publish.lock import LOCK_NAME
 from feedpub.serve import PreviewServer, Rebuild, Refused, browsing, request_parts, watch
 from feedpub.settings import Settings, load_settings
-from tests.conftest import AS_OF, accept_cases, make_settings, record
+from tests.conftest import AS_OF, SERVED_FILES, accept_cases, make_settings, record
 
 TIMEOUT = 60  # seconds any one request may take before the test fails
 SECRET = b"a file outside the served folder"
@@ -43,19 +43,8 @@ SECRET = b"a file outside the served folder"
 # Files of every kind an output folder holds besides the feeds the build
 # writes: (path, bytes).  The feeds come from a real build.
 EXTRA_FILES = {
-    "index.html": b"<!doctype html><title>feeds</title>",
+    **SERVED_FILES,
     "topics/index.html": b"<!doctype html><title>topics</title>",
-    "feeds.opml": b'<?xml version="1.0" encoding="utf-8"?><opml version="2.0"/>',
-    "feed.xsl": b'<?xml version="1.0"?><xsl:stylesheet version="1.0" xmlns:xsl="http://www.w3.org/1999/XSL/Transform"/>',
-    "embed.js": b"document.querySelectorAll('[data-feedpub]');",
-    "style.css": b"body { margin: 0 }",
-    "embed/all.html": b'<ul class="feedpub"></ul>',
-    "embed/head.html": b'<link rel="alternate" type="application/atom+xml" href="x">',
-    "pic.png": b"\x89PNG\r\n\x1a\n",
-    "pic.jpg": b"\xff\xd8\xff\xe0",
-    "pic.svg": b'<svg xmlns="http://www.w3.org/2000/svg"/>',
-    ".hidden": b"a dot file",
-    "topics/.hidden.json": b"{}",
     ".all.atom.xml.abcdef123456.feedpub.tmp": b"half written",
 }
 

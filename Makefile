@@ -23,15 +23,16 @@ feeds: $(BIN)/feedpub
 # The lint, the format and the types are checked before the suite: any
 # failure fails the target.  tests/test_readers.py reads the feeds with sfeed,
 # a feed reader other than feedparser; the browser tests (tests/browser.py)
-# run Debian's Chromium headless; tests/test_nginx.py serves the output with
-# nginx and the README's lines.  All three come from the system's packages,
-# installed in one go when any is missing (apt-get needs root; nginx lives in
-# /usr/sbin, which a user's PATH may not hold).
+# run Debian's Chromium headless, and tests/test_browser_pages.py Firefox ESR
+# too; tests/test_nginx.py serves the output with nginx and the README's
+# lines.  All four come from the system's packages, installed in one go when
+# any is missing (apt-get needs root; nginx lives in /usr/sbin, which a
+# user's PATH may not hold).
 test: $(BIN)/feedpub
 	$(BIN)/ruff check
 	$(BIN)/ruff format --check
 	$(BIN)/mypy
-	missing=; for tool in sfeed chromium nginx; do \
+	missing=; for tool in sfeed chromium firefox-esr nginx; do \
 	  PATH="$$PATH:/usr/sbin" command -v $$tool >/dev/null || missing="$$missing $$tool"; done; \
 	test -z "$$missing" || (apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends $$missing)
 	$(BIN)/python -m pytest -q

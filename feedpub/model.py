@@ -177,6 +177,18 @@ class PlannedPage:
 
 
 @dataclass(frozen=True, slots=True)
+class PlannedFragment:
+    """One planned output file that is a feed's fragment for other sites
+    (``embed/<feed>.html``): the newest items of the feed plan as a list of
+    HTML to include in another page, its items rendered once per article
+    and shared, as a page's."""
+
+    path: str
+    media_type: str
+    feed: FeedPlan
+
+
+@dataclass(frozen=True, slots=True)
 class PlannedSiteFile:
     """One planned output file about every feed of the build (the index page,
     the OPML list) or about none in particular (the feeds' stylesheet):
@@ -198,7 +210,7 @@ class PlannedAsset:
 
 
 # The kinds of planned file; each is rendered by its kind.
-PlannedOutput = PlannedFeed | PlannedPage | PlannedSiteFile | PlannedAsset
+PlannedOutput = PlannedFeed | PlannedPage | PlannedFragment | PlannedSiteFile | PlannedAsset
 
 
 @dataclass(frozen=True, slots=True)

@@ -52,12 +52,13 @@ from feedpub.model import (
     ParseResult,
     PlannedAsset,
     PlannedFeed,
+    PlannedFragment,
     PlannedOutput,
     PlannedPage,
     Topic,
 )
-from feedpub.pages import PAGE
-from feedpub.pages.render import PAGE_WRITER, asset, render_site_file
+from feedpub.pages import EMBED, PAGE
+from feedpub.pages.render import FRAGMENT_WRITER, PAGE_WRITER, asset, render_site_file
 from feedpub.pages.render import load as load_pages
 from feedpub.plan import OUTPUT_PATHS, Selection, archive_bounds, is_archive, plan_outputs, select, unmatched_names
 from feedpub.publish import (
@@ -89,12 +90,12 @@ _BATCH = 100  # files parsed as one batch: a small folder still splits evenly be
 @dataclass(frozen=True)
 class Output:
     """One planned file, rendered as chunks of bytes: a feed plan in one
-    format or as its page (entries are shared between feeds, not copied
-    into each), or a file about every feed, or an asset."""
+    format, as its page or as its fragment (entries are shared between
+    feeds, not copied into each), or a file about every feed, or an asset."""
 
     path: str  # relative to the output folder, with "/" separators
     plan: FeedPlan | None  # the feed it renders; None: a file about no one feed
-    format: str | None  # the entries' writer: a format's name, or PAGE; None: no entries
+    format: str | None  # the entries' writer: a format's name, PAGE or EMBED; None: no entries
     chunks: tuple[bytes, ...]
     media_type: str
     kept: str | None = None  # the sha256 of the file left as the last run wrote it (no chunks then)
@@ -389,7 +390,7 @@ def _load_writers(settings: Settings) -> None:
 
 
 class Writer(Protocol):
-    """What renders a feed plan as one file: a format, or the page."""
+    """What renders a feed plan as one file: a format, the page or the fragment."""
 
     @property
     def name(self) -> str: ...
@@ -403,10 +404,13 @@ class Writer(Protocol):
 
 def writers(settings: Settings) -> dict[str, Writer]:
     """The writers of a build's entries, by name: every format some feed
-    may be written in, then the page's when pages are on."""
+    may be written in, then the page's when pages are on, and the
+    fragment's when fragments are."""
     found: dict[str, Writer] = {name: FORMATS[name] for name in settings.entry_formats}
     if settings.pages:
         found[PAGE] = PAGE_WRITER
+        if settings.embed_items:
+            found[EMBED] = FRAGMENT_WRITER
     return found
 
 
@@ -425,15 +429,16 @@ class Entries:
         settings: Settings,
         store: Store,
         records: Records,
-        paged: frozenset[str] = frozenset(),
+        shown_by: Mapping[str, frozenset[str]] | None = None,
         kept: Mapping[str, str] | None = None,
     ) -> None:
         self.settings = settings
         self.store = store
         self.records = records
-        # The ids of the articles some page shows: a page shows only the
-        # newest of a long feed, so the others need no page entry.
-        self.paged = paged
+        # Per writer that shows only the newest of a feed (the page, the
+        # fragment), the ids of the articles some file of it shows: the
+        # others need no entry of it.  A writer not named shows every article.
+        self.shown_by = shown_by or {}
         self.kept = kept or {}  # path -> the id a record keeps, which its URL no longer gives (``feedpub.ids``)
 
     def key(self, listing: Listing) -> bytes:
@@ -455,8 +460,11 @@ class Entries:
         kept = self._published(wanted)
         for listing, listing_key in zip(shown.values(), wanted, strict=True):
             found_kept = kept.get(listing_key, {})
-            if all(name in found_kept or (name == PAGE and listing.id not in self.paged) for name in names):
-                # (b"": the page entry of an article no page shows, never used)
+            if all(
+                name in found_kept or (name in self.shown_by and listing.id not in self.shown_by[name])
+                for name in names
+            ):
+                # (b"": the entry of an article no file of that writer shows, never used)
                 entries[listing.id] = tuple(found_kept.get(name, b"") for name in names)
         articles = self.store.articles([path for path, listing in shown.items() if listing.id not in entries])
         for path, article in articles.items():
@@ -515,7 +523,7 @@ def render(
     article come from this run's parse (``early``, by path) when it rendered
     the ``updated`` stamp the plan gives it, else from ``entries_of`` (path ->
     listing, once for all such articles: ``Entries.of``), by article id; each
-    is rendered once per writer (a format, or the page) and shared by every
+    is rendered once per writer (a format, the page, the fragment) and shared by every
     feed that shows it."""
     # Each feed once, whatever its formats (by name: a feed plan with no item
     # limit lists every article, too many to hash as a key).  A page shows
@@ -545,8 +553,8 @@ def render(
     column = {name: number for number, name in enumerate(by_name)}  # a writer's entry in a Rendered
     outputs = []
     for file in planned:
-        if isinstance(file, PlannedFeed | PlannedPage):
-            name = file.format if isinstance(file, PlannedFeed) else PAGE
+        if isinstance(file, PlannedFeed | PlannedPage | PlannedFragment):
+            name = file.format if isinstance(file, PlannedFeed) else PAGE if isinstance(file, PlannedPage) else EMBED
             rendered = by_feed[file.feed.name][: len(file.feed.articles)]
             feed_entries = list(map(operator.itemgetter(column[name]), rendered))
             chunks = by_name[name].render_document(file.feed, feed_entries, settings, settings.content)
@@ -729,8 +737,11 @@ def _run(
 
     if progress:
         progress("render", 0, len(planned))
-    paged = frozenset(article.id for file in planned if isinstance(file, PlannedPage) for article in file.feed.articles)
-    entries = Entries(settings, store, records, paged, guarded.kept)
+    shown_by = {
+        name: frozenset(article.id for file in planned if isinstance(file, kind) for article in file.feed.articles)
+        for name, kind in ((PAGE, PlannedPage), (EMBED, PlannedFragment))
+    }
+    entries = Entries(settings, store, records, shown_by, guarded.kept)
     sources = _page_sources(planned, settings, selection.articles, entries) if store.remembers else {}
     kept_pages = _kept(sources, settings, store, last_files) if sources else {}
     outputs = render([file for file in planned if file.path not in kept_pages], settings, records.early, entries.of)

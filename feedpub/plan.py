@@ -28,12 +28,15 @@ from feedpub.model import (
     OwnedPaths,
     PlannedAsset,
     PlannedFeed,
+    PlannedFragment,
     PlannedOutput,
     PlannedPage,
     PlannedSiteFile,
 )
 from feedpub.pages import (
     ASSETS,
+    EMBED_DIR,
+    EMBED_HEAD,
     INDEX,
     OPML,
     OPML_MEDIA_TYPE,
@@ -64,23 +67,26 @@ ARCHIVE_DIR = "archive"  # archive/<feed>/<bound>: the archive pages of each fee
 def _output_paths() -> OwnedPaths:
     """The paths of the files a plan can produce: ``all``, ``topics/<slug>``,
     ``custom/<name>`` or ``providers/<slug>`` (the feed), with a format's
-    suffix (the formats' registry says which) or a page's; the archive pages
-    of each feed, ``archive/<feed>/<bound>`` with a format's suffix; and the
-    files about every feed, by name.  Each kind of feed has its own folder,
-    so no name of one can be the name of another."""
+    suffix (the formats' registry says which) or a page's; its fragment
+    for other sites, ``embed/`` and the feed's name and a page's suffix; the
+    archive pages of each feed, ``archive/<feed>/<bound>`` with a format's
+    suffix; and the files about every feed, by name.  Each kind of feed has
+    its own folder, so no name of one can be the name of another."""
     from feedpub.formats import FORMATS
 
     formats = [re.escape(fmt.suffix) for fmt in FORMATS.values()]
     suffixes = "|".join((*formats, re.escape(PAGE_SUFFIX)))
     feed = rf"(?P<feed>{_FEED_NAME})"
+    fragment = rf"{re.escape(EMBED_DIR)}/{feed}{re.escape(PAGE_SUFFIX)}"
     # An archive page of a feed, archive/<feed>/<its newest second>: a file
     # of that feed, not a feed of its own (the manifest lists no items for
-    # it), in the feed's formats only (no page of its own).
+    # it), in the feed's formats only (no page or fragment of its own).
     page = rf"{ARCHIVE_DIR}/{_FEED_NAME}/{_PAGE_STAMP}(?:{'|'.join(formats)})"
-    site = "|".join(map(re.escape, (INDEX, OPML, STYLESHEET, *ASSETS)))
+    site = "|".join(map(re.escape, (INDEX, OPML, STYLESHEET, EMBED_HEAD, *ASSETS)))
+    folders = ("", TOPICS_DIR, CUSTOM_DIR, PROVIDERS_DIR)
+    embed_folders = tuple(f"{EMBED_DIR}/{folder}".rstrip("/") for folder in folders)
     return OwnedPaths(
-        (rf"{feed}(?:{suffixes})", page, site),
-        ("", TOPICS_DIR, CUSTOM_DIR, PROVIDERS_DIR, f"{ARCHIVE_DIR}/all"),
+        (rf"{feed}(?:{suffixes})", fragment, page, site), (*folders, *embed_folders, f"{ARCHIVE_DIR}/all")
     )
 
 
@@ -379,8 +385,10 @@ def plan_outputs(
     formats (the formats' registry gives its suffix and media type; a feed
     the ``feeds:`` section gives no formats has no file), with its archive
     pages; with ``pages``, each written feed's page, the index page, the OPML
-    list, the feeds' stylesheet and the assets they use.  ``bounds``: the
-    archive pages the last run published (``archive_bounds``)."""
+    list, the feeds' stylesheet and the assets they use, and what other sites
+    embed: each written feed's fragment (unless ``embed_items`` is 0) and the
+    block of alternate links for their ``<head>``.  ``bounds``: the archive
+    pages the last run published (``archive_bounds``)."""
     from feedpub.formats import FORMATS
 
     feeds = plan_feeds(selection, settings, bounds)
@@ -390,14 +398,20 @@ def plan_outputs(
         for name in feed.formats
     ]
     if settings.pages:
-        # An archive page is a file of its feed: it has no page, row or outline of its own.
+        # An archive page is a file of its feed: no page, fragment, index row or outline of its own.
         written = tuple(feed for feed in feeds if feed.formats and not is_archive(feed))
         planned += [PlannedPage(feed.name + PAGE_SUFFIX, PAGE_MEDIA_TYPE, _page(feed)) for feed in written]
         planned += [
             PlannedSiteFile(INDEX, PAGE_MEDIA_TYPE, INDEX, written),
             PlannedSiteFile(OPML, OPML_MEDIA_TYPE, OPML, written),
             PlannedSiteFile(STYLESHEET, STYLESHEET_MEDIA_TYPE, STYLESHEET, ()),
+            PlannedSiteFile(EMBED_HEAD, PAGE_MEDIA_TYPE, EMBED_HEAD, written),
         ]
+        if settings.embed_items:
+            planned += [
+                PlannedFragment(f"{EMBED_DIR}/{feed.name}{PAGE_SUFFIX}", PAGE_MEDIA_TYPE, _fragment(feed, settings))
+                for feed in written
+            ]
         planned += [PlannedAsset(name, media_type, name) for name, media_type in ASSETS.items()]
     return tuple(sorted(planned, key=attrgetter("path")))
 
@@ -412,6 +426,13 @@ def _page(feed: FeedPlan) -> FeedPlan:
     if len(feed.articles) <= PAGE_MAX_ITEMS:
         return feed
     return dataclasses.replace(feed, articles=feed.articles[:PAGE_MAX_ITEMS])
+
+
+def _fragment(feed: FeedPlan, settings: Settings) -> FeedPlan:
+    """What a feed's fragment shows: its newest ``embed_items`` items."""
+    if len(feed.articles) <= settings.embed_items:
+        return feed
+    return dataclasses.replace(feed, articles=feed.articles[: settings.embed_items])
 
 
 def plan_feeds(

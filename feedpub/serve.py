@@ -7,8 +7,9 @@ there (the README has its configuration).  Still, what it serves it serves
 safely: only regular files inside the folder, reached one name at a time
 without following a link (``publish.folder``, as the publisher does), never
 a dot file (the manifest, the lock, temporaries), with the media types and
-charset the formats declare, strong ETags from the bytes, ``304`` answers,
-and CORS on what other sites fetch.  It only reads: publishing replaces each
+charset the formats declare (an XML feed goes to a browser as XML, so that
+it runs the feed's stylesheet: ``browsing``), strong ETags from the bytes,
+``304`` answers, and CORS on what other sites fetch.  It only reads: publishing replaces each
 file whole by a rename, so an open file never changes under a response.
 
 ``watch`` rebuilds when a record or the settings file changes, with the
@@ -54,6 +55,7 @@ __all__ = [
     "PreviewServer",
     "Rebuild",
     "Refused",
+    "browsing",
     "content_type",
     "media_type",
     "request_parts",
@@ -69,6 +71,17 @@ class MediaType:
     type: str
     text: bool  # UTF-8 text: the Content-Type says so
     shared: bool  # fetched by other sites' pages: Access-Control-Allow-Origin: *
+    # The type a browser navigating to the file is given instead (``browsing``);
+    # None: every request gets ``type``.
+    browser_type: str | None = None
+
+
+# A browser shows a feed served with its registered type as plain text, or
+# offers to save it, and never runs the stylesheet the feed names: it applies
+# XSLT only to a document of a generic XML type.  So a browser's request for
+# an XML feed gets the same bytes as application/xml (the page the stylesheet
+# makes of it), and every other request, a reader's, the registered type.
+BROWSER_XML = "application/xml"
 
 
 # Every kind of file an output folder holds.  The feeds' types are the
@@ -94,7 +107,19 @@ _OTHER_TYPES = (
 # Longest suffix first, so ".atom.xml" is an Atom feed before it is XML.
 MEDIA_TYPES: tuple[MediaType, ...] = tuple(
     sorted(
-        (*(MediaType(fmt.suffix, fmt.media_type, text=True, shared=True) for fmt in FORMATS.values()), *_OTHER_TYPES),
+        (
+            *(
+                MediaType(
+                    fmt.suffix,
+                    fmt.media_type,
+                    text=True,
+                    shared=True,
+                    browser_type=BROWSER_XML if fmt.root is not None else None,
+                )
+                for fmt in FORMATS.values()
+            ),
+            *_OTHER_TYPES,
+        ),
         key=lambda kind: -len(kind.suffix),
     )
 )
@@ -109,9 +134,27 @@ def media_type(relative: str) -> MediaType:
     return next((kind for kind in MEDIA_TYPES if name.endswith(kind.suffix)), _UNKNOWN)
 
 
-def content_type(kind: MediaType) -> str:
-    """The Content-Type header of a file of ``kind``."""
-    return f"{kind.type}; charset=utf-8" if kind.text else kind.type
+# The media types readers name when they ask for a feed: a request naming one
+# is a reader's, whatever else it accepts.
+_FEED_TYPES = frozenset(kind.type for kind in MEDIA_TYPES if kind.browser_type is not None)
+
+
+def browsing(accept: str | None) -> bool:
+    """Whether a request whose Accept header is ``accept`` is a browser
+    navigating to a feed rather than a reader fetching it: it names
+    ``text/html`` (every browser's navigation does; readers do not) and no
+    feed type.  Media ranges are compared whole and without case; their
+    parameters and weights are not weighed, as the README's nginx lines
+    cannot weigh them either."""
+    ranges = {part.split(";", 1)[0].strip().lower() for part in (accept or "").split(",")}
+    return "text/html" in ranges and not ranges & _FEED_TYPES
+
+
+def content_type(kind: MediaType, accept: str | None = None) -> str:
+    """The Content-Type header of a file of ``kind`` for a request whose
+    Accept header is ``accept`` (None: no header)."""
+    chosen = kind.browser_type if kind.browser_type is not None and browsing(accept) else kind.type
+    return f"{chosen}; charset=utf-8" if kind.text else chosen
 
 
 # What feedpub keeps in the output folder for itself.  Each is a dot file,
@@ -284,6 +327,9 @@ class _Handler(BaseHTTPRequestHandler):
         ]
         if kind.shared or relative.startswith(SHARED_FOLDER + "/"):
             headers.append(("Access-Control-Allow-Origin", "*"))
+        if kind.browser_type is not None:
+            # The type depends on the request: caches must key on Accept.
+            headers.append(("Vary", "Accept"))
         # If-None-Match decides when given; If-Modified-Since only without it (RFC 9110 §13.1.3).
         if_none_match = self.headers.get("If-None-Match")
         if_modified_since = self.headers.get("If-Modified-Since")
@@ -299,7 +345,7 @@ class _Handler(BaseHTTPRequestHandler):
             self.end_headers()
             return
         self.send_response(HTTPStatus.OK)
-        self.send_header("Content-Type", content_type(kind))
+        self.send_header("Content-Type", content_type(kind, self.headers.get("Accept")))
         self.send_header("Content-Length", str(info.st_size))
         self.send_header("X-Content-Type-Options", "nosniff")
         for key, value in headers:

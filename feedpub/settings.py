@@ -10,6 +10,7 @@ it is wrong.
 from __future__ import annotations
 
 import dataclasses
+import enum
 import functools
 import os
 import re
@@ -189,20 +190,24 @@ def _zone(value: Any, where: str) -> str:
     return name
 
 
-def _ambiguous(value: Any, where: str) -> AmbiguousDates:
-    try:
-        return AmbiguousDates(value)
-    except ValueError:
-        choices = ", ".join(a.value for a in AmbiguousDates)
-        raise ConfigError(f"{where}: {show(value)} is not one of {choices}") from None
+E = TypeVar("E", bound=enum.Enum)
 
 
-def _content(value: Any, where: str) -> ContentMode:
-    try:
-        return ContentMode(value)
-    except ValueError:
-        choices = ", ".join(m.value for m in ContentMode)
-        raise ConfigError(f"{where}: {show(value)} is not one of {choices}") from None
+def _one_of(kind: type[E]) -> Callable[[Any, str], E]:
+    """The check of a setting whose values are those of the enumeration ``kind``."""
+
+    def check(value: Any, where: str) -> E:
+        try:
+            return kind(value)
+        except ValueError:
+            choices = ", ".join(str(member.value) for member in kind)
+            raise ConfigError(f"{where}: {show(value)} is not one of {choices}") from None
+
+    return check
+
+
+_ambiguous = _one_of(AmbiguousDates)
+_content = _one_of(ContentMode)
 
 
 def _formats(value: Any, where: str) -> tuple[str, ...]:
@@ -563,6 +568,10 @@ class Settings:
             choices=tuple(m.value for m in ContentMode),
         ),
     )
+    # items in each feed's fragment for other sites (embed/<feed>.html), at
+    # most the feed's own; 0: no fragments.  Apart from max_items: a sidebar
+    # shows a few items of a feed that readers get fifty of.
+    embed_items: int = setting(10, _count)
     record_suffixes: tuple[str, ...] = setting((".txt", ".md", ".yaml", ".yml"), _suffixes)
     max_record_bytes: int = setting(1024 * 1024, _positive)
     max_title_chars: int = setting(300, _positive)

@@ -75,3 +75,33 @@ def _work_in_tmp(tmp_path: Path, monkeypatch) -> None:
     """Each test runs in its own folder, so relative defaults (the cache in
     .feedpub-cache/) land there and not in the project."""
     monkeypatch.chdir(tmp_path)
+
+
+def accept_cases() -> list[tuple[str, str | None]]:
+    """``tests/data/accept-headers.txt``: (``"browser"`` or ``"reader"``, the
+    Accept header or None), one per case."""
+    cases = []
+    for line in (Path(__file__).parent / "data" / "accept-headers.txt").read_text(encoding="utf-8").splitlines():
+        if line and not line.startswith("#"):
+            who, header = line.split("\t")
+            assert who in ("browser", "reader"), line
+            cases.append((who, None if header == "(none)" else header))
+    return cases
+
+
+# Files of every kind a server serves besides the feeds, and dot files it
+# must not: what the preview server's and the nginx lines' tests put beside a build.
+SERVED_FILES = {
+    "index.html": b"<!doctype html><title>feeds</title>",
+    "feeds.opml": b'<?xml version="1.0" encoding="utf-8"?><opml version="2.0"/>',
+    "feed.xsl": b'<?xml version="1.0"?><xsl:stylesheet version="1.0" xmlns:xsl="http://www.w3.org/1999/XSL/Transform"/>',
+    "embed.js": b"document.querySelectorAll('[data-feedpub]');",
+    "style.css": b"body { margin: 0 }",
+    "embed/all.html": b'<ul class="feedpub"></ul>',
+    "embed/head.html": b'<link rel="alternate" type="application/atom+xml" href="x">',
+    "pic.png": b"\x89PNG\r\n\x1a\n",
+    "pic.jpg": b"\xff\xd8\xff\xe0",
+    "pic.svg": b'<svg xmlns="http://www.w3.org/2000/svg"/>',
+    ".hidden": b"a dot file",
+    "topics/.hidden.json": b"{}",
+}

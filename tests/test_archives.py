@@ -460,10 +460,10 @@ def test_archive_pages_are_files_of_their_feed_with_no_page_row_outline_or_hub(r
     report = build(settings, as_of=AS_OF)
     archives = [o for o in report.outputs if o.path.startswith("archive/")]
     assert {o.path.partition("/")[2].partition("/")[0] for o in archives} == {"all", "topics", "custom", "providers"}
-    # Only feeds' files: no page of its own, and none in the index, the OPML list or the pages.
+    # Only feeds' files: no page or fragment of its own, and none in the index, the OPML list or the pages.
     assert all(o.is_feed and OUTPUT_PATHS.owns(o.path) and OUTPUT_PATHS.feed_of(o.path) is None for o in archives)
-    assert not any(o.path.startswith("archive/") for o in report.outputs if not o.is_feed)
-    for name in ["index.html", "feeds.opml", "all.html", "custom/best.html"]:
+    assert not any("archive/" in o.path for o in report.outputs if not o.is_feed)
+    for name in ["index.html", "feeds.opml", "all.html", "custom/best.html", "embed/head.html", "embed/all.html"]:
         assert b"archive/" not in (out / name).read_bytes(), name
     # The pages say which feed they are of: its page is theirs; a hub is named by the subscription documents only.
     for output in archives:

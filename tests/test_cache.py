@@ -63,7 +63,8 @@ def test_serial_parallel_cached_and_uncached_builds_are_byte_identical(corpus: P
     reference_out = tmp_path / "serial"
     build(settings_for(corpus, reference_out, jobs=1, max_items=max_items), as_of=AS_OF)
     reference = feed_files(reference_out)
-    assert len(reference) == 6 * 3 + 6 + 4  # six feeds in three formats, their pages, four files about them all
+    # Six feeds in three formats, their pages and fragments, six files about them all.
+    assert len(reference) == 6 * 3 + 6 + 6 + 6
     cache_dir = tmp_path / "cache"
     variants = {
         "parallel": settings_for(corpus, tmp_path / "parallel", jobs=2, max_items=max_items),

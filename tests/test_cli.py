@@ -29,7 +29,7 @@ def test_build_of_the_seeds_succeeds_with_a_summary(tmp_path: Path) -> None:
     assert code == ExitCode.OK and err == ""
     assert out.startswith(
         "5 records read, 1 published, 4 skipped (4 unpublished); "
-        "9 feeds, 16 files: 16 written, 0 unchanged, 0 removed\n"
+        "9 feeds, 21 files: 21 written, 0 unchanged, 0 removed\n"
         "  written   all.atom.xml: 1 item (+1 -0)\n"
     )
     assert (tmp_path / "out" / "all.atom.xml").is_file() and (tmp_path / "out" / "topics" / "ai.rss.xml").is_file()
@@ -220,7 +220,7 @@ def test_counts_of_one_are_singular(records: Path, tmp_path: Path) -> None:
     (records / "a.txt").write_text(record(), "utf-8")
     code, out, _ = run("build", str(records), "-o", str(tmp_path / "out"), "-v", "--formats", "atom", *AS_OF)
     assert code == ExitCode.OK
-    assert out.startswith("1 record read, 1 published, 0 skipped; 2 feeds, 8 files: 8 written")
+    assert out.startswith("1 record read, 1 published, 0 skipped; 2 feeds, 12 files: 12 written")
     assert "  written   all.atom.xml: 1 item (+1 -0)\n" in out and "items" not in out
     assert "  written   index.html\n" in out  # not a feed: no items
 

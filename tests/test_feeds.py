@@ -53,6 +53,11 @@ def test_seed_build_writes_every_feed_in_both_formats(seed_build) -> None:
         "all.html",
         "all.json",
         "all.rss.xml",
+        "embed.js",
+        "embed/all.html",
+        "embed/head.html",
+        "embed/topics/ai.html",
+        "embed/topics/computer-vision.html",
         "feed.xsl",
         "feeds.opml",
         "index.html",
@@ -189,9 +194,10 @@ def test_second_build_writes_nothing(tmp_path: Path) -> None:
     first = build(settings, as_of=AS_OF)
     stamps = {p: p.stat().st_mtime_ns for p in tmp_path.rglob("*")}
     second = build(settings, as_of=AS_OF)
-    # Three feeds in three formats and their pages; the index, the OPML list, the stylesheet and style.css.
-    assert len(first.publish.written) == 16
-    assert second.publish.written == () and len(second.publish.unchanged) == 16
+    # Three feeds in three formats, their pages and fragments; the index, the OPML list, the
+    # stylesheet, style.css, embed.js and embed/head.html.
+    assert len(first.publish.written) == 21
+    assert second.publish.written == () and len(second.publish.unchanged) == 21
     assert {p: p.stat().st_mtime_ns for p in tmp_path.rglob("*")} == stamps
 
 

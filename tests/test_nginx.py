@@ -24,35 +24,29 @@ from feedpub.pipeline import build
 from feedpub.publish import MANIFEST_NAME
 from feedpub.publish.lock import LOCK_NAME
 from feedpub.serve import content_type, media_type
-from tests.conftest import AS_OF, ROOT, make_settings
+from tests.conftest import AS_OF, ROOT, SERVED_FILES, accept_cases, make_settings
 
 TIMEOUT = 60  # seconds for nginx to start, answer or stop
 ROOT_LINE = "root /var/www;"
+HTTP_PLACE = "# in http { }"
+SERVER_PLACE = "# in server { }"
 
 # Files of every kind besides the feeds the build writes.
-OTHER_FILES = {
-    "index.html": b"<!doctype html><title>feeds</title>",
-    "feeds.opml": b'<?xml version="1.0" encoding="utf-8"?><opml version="2.0"/>',
-    "feed.xsl": b'<?xml version="1.0"?><xsl:stylesheet version="1.0" xmlns:xsl="http://www.w3.org/1999/XSL/Transform"/>',
-    "embed.js": b"document.querySelectorAll('[data-feedpub]');",
-    "style.css": b"body { margin: 0 }",
-    "embed/all.html": b'<ul class="feedpub"></ul>',
-    "embed/head.html": b'<link rel="alternate" type="application/atom+xml" href="x">',
-    "pic.png": b"\x89PNG\r\n\x1a\n",
-    "pic.jpg": b"\xff\xd8\xff\xe0",
-    "pic.svg": b'<svg xmlns="http://www.w3.org/2000/svg"/>',
-    ".hidden": b"a dot file",
-    "topics/.hidden.json": b"{}",
-}
+OTHER_FILES = SERVED_FILES
 SHARED = {"feeds.opml", "embed.js", "embed/all.html", "embed/head.html"}  # besides the feeds
 
 
-def readme_nginx_block() -> str:
-    """The one ``nginx`` code block of the README, as written there."""
+def readme_nginx_blocks() -> tuple[str, str]:
+    """The README's two ``nginx`` code blocks, as written there: the lines for
+    the ``http`` block and those for the ``server`` block, each saying so in
+    its first line."""
     blocks = re.findall(r"^```nginx\n(.*?)^```$", (ROOT / "README.md").read_text(encoding="utf-8"), re.M | re.S)
-    assert len(blocks) == 1, "the README shows one nginx configuration"
-    assert blocks[0].count(ROOT_LINE) == 1, f"the README's nginx block serves the folder with {ROOT_LINE!r}"
-    return blocks[0]
+    places = {block.split("\n", 1)[0]: block for block in blocks}
+    assert len(blocks) == 2 and set(places) == {HTTP_PLACE, SERVER_PLACE}, (
+        f"the README shows two nginx blocks, one starting {HTTP_PLACE!r} and one {SERVER_PLACE!r}"
+    )
+    assert ROOT_LINE in places[SERVER_PLACE], f"the README's nginx lines serve the folder with {ROOT_LINE!r}"
+    return places[HTTP_PLACE], places[SERVER_PLACE]
 
 
 def nginx_binary() -> str:
@@ -81,7 +75,8 @@ def nginx(tmp_path: Path) -> Iterator[tuple[int, Path]]:
     prefix = tmp_path / "nginx"
     prefix.mkdir()
     port = free_port()
-    block = readme_nginx_block().replace(ROOT_LINE, f"root {www};")
+    in_http, in_server = readme_nginx_blocks()
+    in_server = in_server.replace(ROOT_LINE, f"root {www};")
     temp = "\n".join(
         f"    {kind}_temp_path {prefix / kind};" for kind in ("client_body", "proxy", "fastcgi", "uwsgi", "scgi")
     )
@@ -99,9 +94,10 @@ events {{ worker_connections 64; }}
 http {{
     access_log off;
 {temp}
+{in_http}
     server {{
         listen 127.0.0.1:{port};
-{block}
+{in_server}
     }}
 }}
 """,
@@ -182,8 +178,32 @@ def test_nginx_with_the_readmes_lines_serves_every_output_as_the_preview_server_
             assert shared, path
         assert headers["ETag"], path
         assert headers["Cache-Control"] == "max-age=300", path
+        assert headers.get("Vary") == ("Accept" if kind.browser_type else None), path
     for suffix in (".atom.xml", ".rss.xml", ".json"):
         assert get(port, "/feeds/all" + suffix)[1]["Access-Control-Allow-Origin"] == "*"
+
+
+def test_nginx_gives_a_browser_the_feeds_as_xml_and_a_reader_their_type_as_the_preview_server_does(nginx):
+    """Every line of tests/data/accept-headers.txt, for every XML feed: the
+    type ``feedpub.serve.content_type`` chooses, the same bytes and ETag,
+    ``Vary: Accept``, and a 304 that says it varies too."""
+    port, folder = nginx
+    feeds = [path for path in served_files(folder) if media_type(path).browser_type]
+    assert {media_type(path).suffix for path in feeds} == {".atom.xml", ".rss.xml"}
+    for who, accept in accept_cases():
+        sent = {"Accept": accept} if accept is not None else {}
+        for path in feeds:
+            kind = media_type(path)
+            status, headers, body = get(port, "/feeds/" + path, sent)
+            assert (status, body) == (200, (folder / path).read_bytes()), (accept, path)
+            wanted = f"{kind.browser_type if who == 'browser' else kind.type}; charset=utf-8"
+            assert headers["Content-Type"] == wanted == content_type(kind, accept), (accept, path)
+            assert headers["Vary"] == "Accept", (accept, path)
+            assert headers["Access-Control-Allow-Origin"] == "*", (accept, path)
+            assert headers["Cache-Control"] == "max-age=300", (accept, path)
+            assert headers["ETag"] == get(port, "/feeds/" + path)[1]["ETag"], (accept, path)
+            status, again, body = get(port, "/feeds/" + path, {**sent, "If-None-Match": headers["ETag"]})
+            assert (status, body, again["Vary"]) == (304, b"", "Accept"), (accept, path)
 
 
 def test_nginx_serves_the_index_of_the_folder(nginx):

@@ -87,9 +87,9 @@ def assert_feeds_whole(out: Path, expected: set[str]) -> None:
 AI_AND_ALL = {feed + fmt.suffix for feed in ("all", "topics/ai") for fmt in FORMATS.values()}
 BOTH = AI_AND_ALL | {"topics/robots" + fmt.suffix for fmt in FORMATS.values()}
 # With their pages, and the files about every feed: what the manifest lists.
-SITE_FILES = {"index.html", "feeds.opml", "feed.xsl", "style.css"}
-AI_AND_ALL_FILES = AI_AND_ALL | {"all.html", "topics/ai.html"} | SITE_FILES
-BOTH_FILES = BOTH | AI_AND_ALL_FILES | {"topics/robots.html"}
+SITE_FILES = {"index.html", "feeds.opml", "feed.xsl", "style.css", "embed.js", "embed/head.html"}
+AI_AND_ALL_FILES = AI_AND_ALL | {"all.html", "topics/ai.html", "embed/all.html", "embed/topics/ai.html"} | SITE_FILES
+BOTH_FILES = BOTH | AI_AND_ALL_FILES | {"topics/robots.html", "embed/topics/robots.html"}
 
 
 # --- links and other things where feedpub writes ---------------------------------------------
@@ -492,6 +492,7 @@ def test_more_topic_feeds_than_the_open_file_limit_are_all_written(records: Path
     assert_feeds_whole(out, expected)
     manifest, warning = load_manifest(out, OUTPUT_PATHS)
     pages = {"all.html", *(f"topics/topic-{n:03d}.html" for n in range(topics)), *SITE_FILES}
+    pages |= {"embed/" + page for page in pages if page.startswith(("all.", "topics/"))}
     assert warning is None and set(manifest.files) == expected | pages
     assert [p for p in out.rglob("*.tmp")] == []
     # A second run under the same limit changes one record: every feed is compared again.

@@ -586,7 +586,9 @@ SAFE_PARSER = etree.XMLParser(resolve_entities=False, no_network=True, load_dtd=
 FEED_SUFFIXES = (".atom.xml", ".rss.xml", ".json")
 # feedpub's own control files in the output folder (README: "Owns only its files").
 CONTROL_FILES = {".feedpub-manifest.json", ".feedpub.lock"}
-SITE_FILES = {"feeds.opml", "feed.xsl", "style.css"}  # beside the pages (*.html)
+SITE_FILES = {"feeds.opml", "feed.xsl", "style.css", "embed.js"}  # beside the pages (*.html)
+# The folders a build of topic feeds writes into: the feeds', and their fragments'.
+FOLDERS = {"topics", "embed", "embed/topics"}
 
 
 def _page_item_ids(relative: str, data: bytes) -> list[str]:
@@ -744,7 +746,7 @@ def check_build(files: list[bytes], include_unpublished: bool, as_of: datetime) 
             assert found.resolve().is_relative_to(resolved_out), found
             relative = found.relative_to(out).as_posix()
             if found.is_dir():
-                assert relative == "topics", f"unexpected folder {relative}"
+                assert relative in FOLDERS, f"unexpected folder {relative}"
                 continue
             if relative in CONTROL_FILES:
                 continue
@@ -754,7 +756,7 @@ def check_build(files: list[bytes], include_unpublished: bool, as_of: datetime) 
             assert relative.endswith(FEED_SUFFIXES), f"unexpected file {relative}"
             feeds[relative] = found.read_bytes()
         assert set(feeds) | set(others) == {o.path for o in report.outputs}
-        assert {"index.html", "all.html", *SITE_FILES} <= set(others)
+        assert {"index.html", "all.html", "embed/all.html", "embed/head.html", *SITE_FILES} <= set(others)
         assert "all.atom.xml" in feeds and "all.rss.xml" in feeds
 
         # -- every feed: well-formed, clean, safe, ordered, unique ids

@@ -77,7 +77,8 @@ def test_a_second_run_over_unchanged_input_touches_nothing(records: Path, tmp_pa
     code, text, _ = run("build", str(records), "-o", str(out), "--json", *AS_OF_ARG)
     report = json.loads(text)
     assert code == ExitCode.OK and stamps(out) == before
-    assert report["files"] == {"written": 0, "unchanged": 16, "removed": 0}  # three feeds, their pages, four others
+    # Three feeds, their pages and fragments, six others.
+    assert report["files"] == {"written": 0, "unchanged": 21, "removed": 0}
     assert all(f["added"] == 0 and f["removed"] == 0 for f in report["feeds"])
 
 
@@ -95,6 +96,7 @@ def test_one_changed_record_rewrites_exactly_the_feeds_that_hold_it(records: Pat
     written = sorted(f["path"] for f in report["feeds"] if f["status"] == "written")
     assert written == [
         "all.atom.xml", "all.html", "all.json", "all.rss.xml",  # (the index shows AI's latest, not this one)
+        "embed/all.html", "embed/topics/ai.html",
         "topics/ai.atom.xml", "topics/ai.html", "topics/ai.json", "topics/ai.rss.xml",
     ]  # fmt: skip
     after = stamps(out)
@@ -130,7 +132,8 @@ def test_files_feedpub_did_not_write_survive_every_run(records: Path, tmp_path: 
             (records / f"{n:04d}.txt").unlink()
     code, text, _ = run("build", str(records), "-o", str(out), "--json", *AS_OF_ARG)
     removed = sorted(f["path"] for f in json.loads(text)["feeds"] if f["status"] == "removed")
-    assert removed == ["topics/robots.atom.xml", "topics/robots.html", "topics/robots.json", "topics/robots.rss.xml"]
+    assert removed == ["embed/topics/robots.html", "topics/robots.atom.xml", "topics/robots.html",
+                       "topics/robots.json", "topics/robots.rss.xml"]  # fmt: skip
     assert not (out / "topics" / "robots.atom.xml").exists()
     for path, data in foreign.items():
         assert path.read_bytes() == data
@@ -309,7 +312,8 @@ def test_two_builds_at_once_on_one_folder_both_finish_cleanly(records: Path, tmp
     results = [p.communicate(timeout=120) + (p.returncode,) for p in (first, second)]
     assert [code for _, _, code in results] == [0, 0], [err for _, err, _ in results]
     written = sorted(json.loads(out_text)["files"]["written"] for out_text, _, _ in results)
-    assert written == [0, 24]  # one run wrote everything (five feeds, their pages, four others), the other none
+    # One run wrote everything (five feeds in three formats, their pages and fragments, six others), the other none.
+    assert written == [0, 31]
     _assert_every_feed_whole(out)
 
 
@@ -338,7 +342,8 @@ def test_library_build_reports_changes(tmp_path: Path) -> None:
     settings = dataclasses.replace(make_settings(), output_dir=tmp_path)
     first = build(settings, as_of=AS_OF)
     assert {c.status for c in first.publish.changes} == {"written"}
-    assert sum(c.added for c in first.publish.changes) == 60  # 5 articles x 3 feeds x (3 formats + a page)
+    # 5 articles x 3 feeds x (3 formats + a page + a fragment)
+    assert sum(c.added for c in first.publish.changes) == 75
     second = build(settings, as_of=AS_OF)
     assert {c.status for c in second.publish.changes} == {"unchanged"}
 

@@ -33,9 +33,9 @@ from feedpub.formats import FORMATS
 from feedpub.pipeline import build
 from feedpub.publish import MANIFEST_NAME
 from feedpub.publish.lock import LOCK_NAME
-from feedpub.serve import PreviewServer, Rebuild, Refused, request_parts, watch
+from feedpub.serve import PreviewServer, Rebuild, Refused, browsing, request_parts, watch
 from feedpub.settings import Settings, load_settings
-from tests.conftest import AS_OF, make_settings, record
+from tests.conftest import AS_OF, SERVED_FILES, accept_cases, make_settings, record
 
 TIMEOUT = 60  # seconds any one request may take before the test fails
 SECRET = b"a file outside the served folder"
@@ -43,19 +43,8 @@ SECRET = b"a file outside the served folder"
 # Files of every kind an output folder holds besides the feeds the build
 # writes: (path, bytes).  The feeds come from a real build.
 EXTRA_FILES = {
-    "index.html": b"<!doctype html><title>feeds</title>",
+    **SERVED_FILES,
     "topics/index.html": b"<!doctype html><title>topics</title>",
-    "feeds.opml": b'<?xml version="1.0" encoding="utf-8"?><opml version="2.0"/>',
-    "feed.xsl": b'<?xml version="1.0"?><xsl:stylesheet version="1.0" xmlns:xsl="http://www.w3.org/1999/XSL/Transform"/>',
-    "embed.js": b"document.querySelectorAll('[data-feedpub]');",
-    "style.css": b"body { margin: 0 }",
-    "embed/all.html": b'<ul class="feedpub"></ul>',
-    "embed/head.html": b'<link rel="alternate" type="application/atom+xml" href="x">',
-    "pic.png": b"\x89PNG\r\n\x1a\n",
-    "pic.jpg": b"\xff\xd8\xff\xe0",
-    "pic.svg": b'<svg xmlns="http://www.w3.org/2000/svg"/>',
-    ".hidden": b"a dot file",
-    "topics/.hidden.json": b"{}",
     ".all.atom.xml.abcdef123456.feedpub.tmp": b"half written",
 }
 
@@ -74,6 +63,12 @@ TYPES = {
     "pic.jpg": ("image/jpeg", False),
     "pic.svg": ("image/svg+xml", False),
 }
+
+
+# The feeds a browser gets as XML, to run their stylesheet: every XML format's.
+XML_FEEDS = tuple(
+    f"{name}{fmt.suffix}" for name in ("all", "topics/ai") for fmt in FORMATS.values() if fmt.root is not None
+)
 
 
 @pytest.fixture
@@ -128,12 +123,47 @@ def test_every_kind_of_file_is_served_with_its_type_charset_etag_and_cors(server
     assert headers["ETag"] == f'"{hashlib.sha256(body).hexdigest()[:32]}"'
     assert headers["Last-Modified"] == formatdate((site / path).stat().st_mtime, usegmt=True)
     assert headers.get("Access-Control-Allow-Origin") == ("*" if shared else None)
+    assert headers.get("Vary") == ("Accept" if path in XML_FEEDS else None)
 
 
 def test_the_feed_types_are_the_formats_own():
     """A format's media type is declared once, in its module: the server asks the registry."""
     for fmt in FORMATS.values():
         assert TYPES[f"all{fmt.suffix}"][0].startswith(fmt.media_type + ";")
+
+
+@pytest.mark.parametrize(("who", "accept"), accept_cases())
+def test_browsing_tells_a_browser_s_navigation_from_a_reader_s_fetch(who, accept):
+    assert browsing(accept) is (who == "browser")
+
+
+@pytest.mark.parametrize(("who", "accept"), accept_cases())
+def test_an_xml_feed_goes_to_a_browser_as_xml_and_to_a_reader_with_its_type(server, site, who, accept):
+    """The same bytes and ETag either way; only the type differs, and the
+    answer says it varies with Accept."""
+    for path in XML_FEEDS:
+        _, plain, _ = request(server, "/" + path)
+        status, headers, body = request(server, "/" + path, headers={"Accept": accept} if accept else None)
+        assert (status, body) == (200, (site / path).read_bytes())
+        registered = TYPES[path][0]
+        assert headers["Content-Type"] == ("application/xml; charset=utf-8" if who == "browser" else registered)
+        assert headers["Vary"] == "Accept"
+        assert headers["ETag"] == plain["ETag"]
+        assert headers["Access-Control-Allow-Origin"] == "*"
+        # A cached copy is still good for either: 304, saying it varies.
+        status, again, body = request(
+            server, "/" + path, headers={"If-None-Match": plain["ETag"], **({"Accept": accept} if accept else {})}
+        )
+        assert (status, body, again["Vary"]) == (304, b"", "Accept")
+
+
+def test_a_browser_gets_every_other_file_with_its_own_type_and_no_vary(server):
+    navigation = next(accept for who, accept in accept_cases() if who == "browser")
+    for path, (content_type, _) in TYPES.items():
+        if path not in XML_FEEDS:
+            _, headers, _ = request(server, "/" + path, headers={"Accept": navigation or ""})
+            assert headers["Content-Type"] == content_type, path
+            assert "Vary" not in headers, path
 
 
 def test_head_gives_the_headers_of_get_and_no_body(server):

@@ -488,7 +488,9 @@ def test_a_build_with_a_feeds_section_writes_valid_shaped_feeds(tmp_path: Path) 
     written = sorted(p.relative_to(tmp_path / "out").as_posix() for p in (tmp_path / "out").rglob("*.*")
                      if not p.name.startswith(".") and of_path(p.name) is not None)  # fmt: skip
     pages = sorted(p.relative_to(tmp_path / "out").as_posix() for p in (tmp_path / "out").rglob("*.html"))
-    assert pages == sorted(["index.html", *{path.partition(".")[0] + ".html" for path in written}])
+    names = {path.partition(".")[0] for path in written}  # a page and a fragment per written feed
+    assert pages == sorted(["index.html", "embed/head.html", *(f"{prefix}{name}.html" for name in names
+                                                                for prefix in ("", "embed/"))])  # fmt: skip
     assert written == [
         "all.atom.xml", "all.json", "all.rss.xml",
         "custom/best.atom.xml", "custom/best.json", "custom/best.rss.xml",

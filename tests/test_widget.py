@@ -1,9 +1,10 @@
 """The client-side widget (feedpub/assets/embed.js) in headless Chromium.
 
-A host page is served from one origin and the feeds, built from known
-records, from another with CORS (two loopback servers, tests/browser.py); the
-browser must show the right items, a plain link when the feed cannot be had,
-and feed text only ever as text.
+As the README shows it: a host page served from one origin (a loopback
+server of tests/browser.py) loads ``embed.js`` from the feeds' origin, where
+``feedpub serve`` serves a real build (with CORS on the feeds and the
+script); the browser must show the right items, a plain link when the feed
+cannot be had, and feed text only ever as text.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ import pytest
 
 import feedpub
 from feedpub.pipeline import build
+from feedpub.serve import PreviewServer
 from tests.browser import Page, Server, ink, render, screenshot, serve
 from tests.conftest import AS_OF, make_settings, record
 
@@ -43,7 +45,7 @@ def _url(title: str) -> str:
 
 @pytest.fixture(scope="module")
 def feeds(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """The output folder of a build of RECORDS (feeds and embed.js)."""
+    """The output folder of a build of RECORDS (feeds, pages and embed.js)."""
     root = tmp_path_factory.mktemp("widget")
     records = root / "records"
     records.mkdir()
@@ -56,21 +58,45 @@ def feeds(tmp_path_factory: pytest.TempPathFactory) -> Path:
     build(make_settings(records_dir=records, output_dir=out), as_of=AS_OF)
     items = json.loads((out / "all.json").read_text(encoding="utf-8"))["items"]
     assert [item["title"] for item in items] == [r[0] for r in NEWEST_FIRST]
+    assert (out / "embed.js").read_bytes() == EMBED.read_bytes()  # shipped with the build
     return out
+
+
+@dataclass
+class FeedSite:
+    """A build served by ``feedpub serve`` on loopback."""
+
+    root: Path
+    server: PreviewServer
+    stopped: bool = False
+
+    def at(self, path: str) -> str:
+        return self.server.url + path
+
+    def stop(self) -> None:
+        """Stop answering and close the port (a browser's request then fails)."""
+        if not self.stopped:
+            self.stopped = True
+            self.server.close()
 
 
 @dataclass
 class Sites:
     host: Server  # the page that embeds the widget
-    feeds: Server  # the feeds, on another origin, with CORS
+    feeds: FeedSite  # the feeds and embed.js, on another origin
 
-    def page(self, body: str, head: str = "") -> str:
-        """Write a host page with ``body`` and the widget's script; its URL."""
-        (self.host.root / "embed.js").write_bytes(EMBED.read_bytes())
+    def page(self, body: str, head: str = "", script_here: bool = False) -> str:
+        """Write a host page with ``body`` and the widget's script, loaded
+        from the feeds' origin as the README's example does (or, with
+        ``script_here``, from a copy on the host's own); its URL."""
+        script = self.feeds.at("embed.js")
+        if script_here:
+            (self.host.root / "embed.js").write_bytes((self.feeds.root / "embed.js").read_bytes())
+            script = "embed.js"
         html = (
             '<!doctype html>\n<html lang="en"><head><meta charset="utf-8"><title>Host</title>'
             f'{head}</head>\n<body style="background:#fff;color:#123">\n{body}\n'
-            '<script src="embed.js" defer></script>\n</body></html>\n'
+            f'<script src="{script}" defer></script>\n</body></html>\n'
         )
         (self.host.root / "index.html").write_text(html, encoding="utf-8")
         return self.host.at("index.html")
@@ -82,9 +108,15 @@ def sites(feeds: Path, tmp_path: Path) -> Iterator[Sites]:
     shutil.copytree(feeds, served)
     host = tmp_path / "host"
     host.mkdir()
-    with serve(host) as host_server, serve(served, cors=True) as feed_server:
-        assert host_server.port != feed_server.port
-        yield Sites(host=host_server, feeds=feed_server)
+    preview = PreviewServer(served, bind="127.0.0.1", port=0)
+    preview.start()
+    feed_site = FeedSite(served, preview)
+    try:
+        with serve(host) as host_server:
+            assert host_server.url != preview.url and host_server.port != preview.port
+            yield Sites(host=host_server, feeds=feed_site)
+    finally:
+        feed_site.stop()
 
 
 def _box(page: Page, index: int = 0):
@@ -161,7 +193,9 @@ def test_every_widget_of_a_page_gets_its_own_feed_and_limit(sites: Sites) -> Non
     assert len(page.tree.xpath("//style[@id='feedpub-style']")) == 1
 
 
-# Each way of not getting a feed: what to do to the feed site, and the feed's path.
+# Each way of not getting a feed: what to do to the feed site, and the feed's
+# path.  (With the feed site stopped, the script comes from a copy on the
+# host: a site that keeps its own.)
 FAILURES = {
     "server stopped": ("stop", "all.json"),
     "not found": (None, "missing.json"),
@@ -174,7 +208,7 @@ FAILURES = {
 def test_a_feed_that_cannot_be_had_leaves_a_plain_link_to_it(sites: Sites, case: str) -> None:
     action, path = FAILURES[case]
     feed = sites.feeds.at(path)
-    url = sites.page(f'<div data-feedpub="{feed}" data-title="Latest on AI"></div>')
+    url = sites.page(f'<div data-feedpub="{feed}" data-title="Latest on AI"></div>', script_here=action == "stop")
     if action == "stop":
         sites.feeds.stop()
     elif action == "garbage":
@@ -193,6 +227,19 @@ def test_a_feed_that_cannot_be_had_leaves_a_plain_link_to_it(sites: Sites, case:
         "Latest on AI",
     )
     assert box.xpath(".//li") == []
+
+
+def test_with_the_feeds_origin_down_the_host_s_own_link_stays(sites: Sites) -> None:
+    """The script comes from the feeds' origin too: when that origin is down,
+    nothing runs, and what the host wrote in the box is what readers get."""
+    feed = sites.feeds.at("topics/ai.json")
+    url = sites.page(f'<div data-feedpub="{feed}" data-limit="5"><a href="{feed}">Latest on AI</a></div>')
+    sites.feeds.stop()
+    page = render(url)
+    box = _box(page)
+    (link,) = box.xpath("./*")
+    assert (link.tag, link.get("href"), link.text_content()) == ("a", feed, "Latest on AI")
+    assert box.get("aria-busy") is None and page.tree.xpath("//style[@id='feedpub-style']") == []
 
 
 # Feed text that a careless widget would turn into markup or script.  Any

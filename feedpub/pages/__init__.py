@@ -1,5 +1,7 @@
 """The files for people beside the feeds: a page per feed, the index page,
-the OPML list of every feed, and the stylesheet that shows a feed in a browser.
+the OPML list of every feed, the stylesheet that shows a feed in a browser,
+and what other sites embed (a fragment of HTML per feed, the block of
+alternate links for their ``<head>``, and the widget's script).
 
 This module only names them (it imports nothing, so that the formats can ask
 it where a feed's page and stylesheet are); ``feedpub.pages.render`` writes
@@ -23,8 +25,20 @@ OPML_MEDIA_TYPE = "text/x-opml"
 STYLESHEET = "feed.xsl"
 STYLESHEET_MEDIA_TYPE = "application/xslt+xml"
 STYLE = "style.css"  # the pages' and the stylesheet's look
+# The widget other sites load from the feeds' own origin: it lists a JSON
+# Feed's items as a fragment lists them, with the same class names.
+EMBED_SCRIPT = "embed.js"
 # The files of feedpub/assets, each with its media type, published as they are.
-ASSETS = {STYLE: "text/css"}
+ASSETS = {STYLE: "text/css", EMBED_SCRIPT: "text/javascript"}
+# What other sites include, in a folder of its own (served with CORS): a
+# fragment of HTML per feed, ``embed/<feed>.html``, whose entries are
+# rendered once per article and shared as a page's are (``EMBED`` is their
+# writer's name), and ``embed/head.html``, the alternate links of every feed.
+# No feed is named ``head``: the combined feed is ``all``, the others live
+# in folders.
+EMBED = "embed"
+EMBED_DIR = "embed"
+EMBED_HEAD = EMBED_DIR + "/head.html"
 
 
 def to_root(name: str) -> str:

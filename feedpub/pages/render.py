@@ -25,7 +25,20 @@ from importlib import resources
 from typing import TYPE_CHECKING, Any
 
 from feedpub.model import ContentMode
-from feedpub.pages import INDEX, OPML, PAGE, PAGE_MEDIA_TYPE, PAGE_SUFFIX, STYLE, STYLESHEET, to_root
+from feedpub.pages import (
+    EMBED,
+    EMBED_DIR,
+    EMBED_HEAD,
+    EMBED_SCRIPT,
+    INDEX,
+    OPML,
+    PAGE,
+    PAGE_MEDIA_TYPE,
+    PAGE_SUFFIX,
+    STYLE,
+    STYLESHEET,
+    to_root,
+)
 
 if TYPE_CHECKING:
     import jinja2
@@ -64,7 +77,7 @@ def _template(name: str) -> jinja2.Template:
 def load() -> None:
     """Import Jinja2 and compile every template now: a build calls this while
     its helper processes parse, so that rendering does not wait for it."""
-    for name in ("item.html", "page.html", INDEX, OPML, STYLESHEET):
+    for name in ("item.html", "page.html", INDEX, OPML, STYLESHEET, _FRAGMENT_ITEM, _FRAGMENT, EMBED_HEAD):
         _template(name)
 
 
@@ -171,6 +184,34 @@ class PageWriter:
 PAGE_WRITER = PageWriter(PAGE, PAGE_SUFFIX, PAGE_MEDIA_TYPE, render_entry, render_document)
 
 
+# --- a feed's fragment for other sites ---------------------------------------------------
+
+_FRAGMENT_ITEM = EMBED_DIR + "/item.html"
+_FRAGMENT = EMBED_DIR + "/fragment.html"
+
+
+def render_fragment_entry(article: Article, settings: Settings, content: ContentMode = ContentMode.SUMMARY, /) -> bytes:
+    """The article as an item of a fragment for other sites: the markup and
+    class names of the widget's items (``embed.js``), every link absolute
+    (an article's and its image's URLs always are)."""
+    lead = article.images[0] if article.images and article.images[0].url else None
+    text = _template(_FRAGMENT_ITEM).render(
+        article=article, lead=lead, day=day(article.published), stamp=rfc3339(article.published)
+    )
+    return text.encode("utf-8")
+
+
+def render_fragment(
+    plan: FeedPlan, entries: Sequence[bytes], settings: Settings, content: ContentMode = ContentMode.SUMMARY, /
+) -> tuple[bytes, ...]:
+    """The fragment of ``plan`` as chunks: its head, ``entries``, its tail."""
+    head, tail = _split(_template(_FRAGMENT).render(feed=plan, entries=_entries_marker()))
+    return (head, *entries, tail)
+
+
+FRAGMENT_WRITER = PageWriter(EMBED, PAGE_SUFFIX, PAGE_MEDIA_TYPE, render_fragment_entry, render_fragment)
+
+
 # --- the files about every feed --------------------------------------------------------
 
 
@@ -200,8 +241,50 @@ def _listed(feeds: Sequence[FeedPlan], settings: Settings) -> list[Listed]:
     ]
 
 
+@dataclass(frozen=True)
+class EmbedExample:
+    """What the index page shows other sites to paste: the widget on a
+    feed's JSON Feed, and that feed's fragment, with absolute URLs."""
+
+    widget: str | None  # the markup of the widget; None: no feed is written as JSON Feed
+    fragment: str | None  # the fragment's URL; None: no fragments (embed_items 0)
+    head: str  # the URL of the block of alternate links
+
+    @property
+    def fetch(self) -> str:
+        """A command that fetches the fragment, as a server's build would."""
+        import shlex
+
+        return f"curl -fsS {shlex.quote(self.fragment or '')}"
+
+
+def _embed_example(listed: Sequence[Listed], settings: Settings) -> EmbedExample | None:
+    """The example of a topic's feed where there is one (a site embeds a
+    topic more often than everything), else of the combined feed."""
+    from html import escape
+
+    from feedpub.formats import FORMATS
+    from feedpub.formats.jsonfeed import NAME as JSON_FEED
+
+    if not listed:
+        return None
+    base = settings.base_url
+    example = listed[1] if len(listed) > 1 else listed[0]
+    with_json = [item for item in (*listed[1:], listed[0]) if JSON_FEED in (item.feed.formats or settings.formats)]
+    widget = None
+    if with_json:
+        url = base + with_json[0].feed.name + FORMATS[JSON_FEED].suffix
+        widget = (
+            f'<div data-feedpub="{escape(url)}" data-limit="5"></div>\n'
+            f'<script src="{escape(base + EMBED_SCRIPT)}" defer></script>'
+        )
+    fragment = f"{base}{EMBED_DIR}/{example.feed.name}{PAGE_SUFFIX}" if settings.embed_items else None
+    return EmbedExample(widget, fragment, base + EMBED_HEAD)
+
+
 def render_site_file(template: str, feeds: Sequence[FeedPlan], settings: Settings) -> tuple[bytes, ...]:
-    """The index page, the OPML list or the stylesheet, as one chunk."""
+    """The index page, the OPML list, the stylesheet or the block of
+    alternate links for other sites' heads, as one chunk."""
     from feedpub.formats import FORMATS
 
     listed = _listed(feeds, settings)
@@ -220,6 +303,7 @@ def render_site_file(template: str, feeds: Sequence[FeedPlan], settings: Setting
         stylesheet=STYLESHEET,
         style=STYLE,
         page_suffix=PAGE_SUFFIX,
+        embed=_embed_example(listed, settings),
     )
     return (text.encode("utf-8"),)
 

@@ -171,8 +171,13 @@ def _publish(
 ) -> PublishReport:
     old, problem = read_manifest(output, owned) if last is None else last
     warnings: list[Problem] = [problem] if problem else []
-    # Every folder a file goes into is opened (or refused) before anything is written.
+    # Every folder a file goes into is opened (or refused) before anything is
+    # written; all are checked before any missing one is created, so that a
+    # link or a file where one should be stops the run with nothing made.
     # (A kept file is neither read nor written: it needs no folder opened.)
+    for item in files:
+        if item.kept is None:
+            output.place(item.path)
     places = [None if item.kept is not None else _created(output, item.path) for item in files]
     root = output.folder((), create=False)
     assert root is not None  # the output folder is open: it was created if missing

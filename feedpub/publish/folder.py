@@ -105,7 +105,8 @@ class OutputFolder:
                     f"{self.path.joinpath(*parts)}: is {kind}, not a folder; feedpub writes only inside "
                     "the output folder and never through a link: remove it, or choose another output folder"
                 ) from None
-        self._folders[parts] = fd
+        if fd is not None:  # a folder found missing may be created later: not remembered
+            self._folders[parts] = fd
         return fd
 
     def place(self, relative: str, create: bool = False) -> tuple[int, str] | None:

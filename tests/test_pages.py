@@ -434,3 +434,33 @@ def test_a_page_shows_the_newest_items_of_a_long_feed(records: Path, tmp_path: P
     assert text_of(find_all(index, "p", class_="count")[0]) == "5 articles"
     build(dataclasses.replace(settings, output_dir=tmp_path / "fresh", cache_dir=None), as_of=AS_OF)
     assert pages_of(out) == pages_of(tmp_path / "fresh")
+
+
+def test_the_index_names_custom_and_provider_feeds_in_sections_of_their_own(tmp_path: Path) -> None:
+    """Custom and provider feeds are listed by their title or provider, each
+    kind in its own section, with ids no topic's slug can take; a combined
+    feed written in no format leaves the index without it."""
+    from feedpub.settings import apply
+
+    settings = apply(
+        make_settings(records_dir=SEEDS, output_dir=tmp_path / "out", cache_dir=None),
+        {"provider_feeds": True, "feeds": {"all": {"formats": []}, "custom": {"best": {"title": "Best of"}}}},
+        "feedpub.yaml",
+    )
+    build(settings, as_of=AS_OF)
+    root = strict((tmp_path / "out" / "index.html").read_bytes())
+    ids = [e.get("id") for e in root.iter() if (e.get("class") or "").split() == ["feed"]]
+    assert "feed-all" not in ids and len(ids) == len(set(ids))
+    sections = {e.get("id"): e for e in root.iter(XHTML + "section")}
+
+    def feeds_in(section: str) -> list:
+        return [e for e in sections[section].iter(XHTML + "li") if e.get("class") == "feed"]
+
+    assert "feed-ai" in [e.get("id") for e in feeds_in("topics")]
+    (best,) = feeds_in("custom")
+    assert best.get("id") == "feed-custom/best"
+    assert [text_of(a) for a in best.iter(XHTML + "a") if a.get("class") == "page"] == ["Best of"]
+    providers = feeds_in("providers")
+    assert providers and all(e.get("id").startswith("feed-providers/") for e in providers)
+    names = [text_of(a) for e in providers for a in e.iter(XHTML + "a") if a.get("class") == "page"]
+    assert "None" not in names and "The Guardian" in names

@@ -223,7 +223,7 @@ class Listed:
     page: str  # the page, relative to the output folder
     page_url: str  # its web page (an alternate link's), absolute
     formats: list[FeedLink]
-    slug: str  # "all", or the topic's slug: the index's element id
+    slug: str  # "all", a topic's slug or another kind's name ("custom/best"): the index's element id
 
 
 def _listed(feeds: Sequence[FeedPlan], settings: Settings) -> list[Listed]:
@@ -235,10 +235,31 @@ def _listed(feeds: Sequence[FeedPlan], settings: Settings) -> list[Listed]:
             feed.name + PAGE_SUFFIX,
             alternate_url(feed, settings),
             _feed_links(feed, settings, ""),
-            feed.name.rpartition("/")[2],
+            _element_id(feed.name),
         )
         for feed in feeds
     ]
+
+
+def _element_id(name: str) -> str:
+    """A feed's part of its element id on the index: a topic's slug ("ai",
+    as readers of the page link to it), the whole name for any other kind
+    ("custom/best": a "/" no slug holds, so no two feeds share an id)."""
+    from feedpub.plan import TOPICS_DIR
+
+    folder, _, slug = name.rpartition("/")
+    return slug if folder in ("", TOPICS_DIR) else name
+
+
+def _groups(listed: Sequence[Listed]) -> dict[str, list[Listed]]:
+    """The index's sections of feeds besides the combined one, by the folder
+    of their kind, in the plan's order."""
+    from feedpub.plan import CUSTOM_DIR, PROVIDERS_DIR, TOPICS_DIR
+
+    return {
+        folder: [item for item in listed if item.feed.name.startswith(folder + "/")]
+        for folder in (TOPICS_DIR, CUSTOM_DIR, PROVIDERS_DIR)
+    }
 
 
 @dataclass(frozen=True)
@@ -291,8 +312,10 @@ def render_site_file(template: str, feeds: Sequence[FeedPlan], settings: Setting
     newest = max((feed.updated for feed in feeds), default=None)
     text = _template(template).render(
         settings=settings,
-        combined=listed[0] if listed else None,
-        topics=listed[1:],
+        combined=next((item for item in listed if item.feed.name == "all"), None),
+        topics=(groups := _groups(listed))["topics"],
+        custom=groups["custom"],
+        providers=groups["providers"],
         feeds=listed,
         formats=[FORMATS[name] for name in settings.entry_formats],
         modified=None if newest is None else format_datetime(newest, usegmt=True),

@@ -419,8 +419,9 @@ def writers(settings: Settings) -> dict[str, Writer]:
 
 
 def _render(article: Article, settings: Settings, names: Collection[str]) -> Rendered:
-    """The article's entries, one per writer of ``writers(settings)``: those
-    of the writers in ``names``, b"" for the others (which show no file of it)."""
+    """The article's entries, one per writer of ``writers(settings)``: by
+    the writers in ``names``, and b"" for the others (no file of theirs
+    shows the article)."""
     return tuple(
         writer.render_entry(article, settings, settings.content) if name in names else b""
         for name, writer in writers(settings).items()

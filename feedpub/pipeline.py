@@ -35,7 +35,7 @@ import operator
 import os
 import stat
 import traceback
-from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Collection, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime
 from pathlib import Path
@@ -141,9 +141,13 @@ class BuildReport:
         return tuple(p for p in self.problems if p.severity is Severity.ERROR)
 
 
-# A record's entries, one per writer of ``writers(settings)``, in its order.
+# A record's entries, one per writer of ``writers(settings)``, in its order
+# (the formats first); b"" for a writer no file of which shows the article.
 Rendered = tuple[bytes, ...]
-# Entries rendered with the parse: (the updated time they render, entries).
+# Entries rendered with the parse: (the updated time they render, the
+# formats' entries, the first of a ``Rendered``).  Not the page's or the
+# fragment's: those show only the newest few of each feed, unknown until
+# the plan, so they are rendered for the articles they show (``render``).
 Early = tuple[datetime, Rendered]
 
 
@@ -306,7 +310,7 @@ def _parse_group(group: list[_Read], settings: Settings, render: bool) -> list[P
         article = None if result is None else result.article
         rendered = None
         if render and article is not None and (settings.include_unpublished or not article.draft):
-            rendered = _render(article, settings)
+            rendered = _render_formats(article, settings)
         parsed.append(Parsed(path, stamp, sha, row, rendered))
     return parsed
 
@@ -414,8 +418,20 @@ def writers(settings: Settings) -> dict[str, Writer]:
     return found
 
 
-def _render(article: Article, settings: Settings) -> Rendered:
-    return tuple(writer.render_entry(article, settings, settings.content) for writer in writers(settings).values())
+def _render(article: Article, settings: Settings, names: Collection[str]) -> Rendered:
+    """The article's entries, one per writer of ``writers(settings)``: by
+    the writers in ``names``, and b"" for the others (no file of theirs
+    shows the article)."""
+    return tuple(
+        writer.render_entry(article, settings, settings.content) if name in names else b""
+        for name, writer in writers(settings).items()
+    )
+
+
+def _render_formats(article: Article, settings: Settings) -> Rendered:
+    """The article's entries in every format (the first of a ``Rendered``):
+    what the parse renders when every article will be shown."""
+    return tuple(FORMATS[name].render_entry(article, settings, settings.content) for name in settings.entry_formats)
 
 
 class Entries:
@@ -451,28 +467,39 @@ class Entries:
             sha256 = hashlib.sha256(sha256 + listing.id.encode("utf-8")).digest()
         return entry_index.entry_key(sha256, to_seconds(listing.updated))
 
-    def of(self, shown: Mapping[str, Listing]) -> dict[str, Rendered]:
-        """The entries of ``shown`` (path -> listing), by article id."""
+    def needed(self, listing: Listing, only: Collection[str] | None = None) -> list[str]:
+        """The writers (of ``only``; None: of every one) that some file shows
+        ``listing`` in: the others need no entry of it."""
+        shown_by = self.shown_by
+        return [
+            name
+            for name in (writers(self.settings) if only is None else only)
+            if name not in shown_by or listing.id in shown_by[name]
+        ]
+
+    def of(self, shown: Mapping[str, Listing], only: Collection[str] | None = None) -> dict[str, Rendered]:
+        """The entries of ``shown`` (path -> listing), by article id: those of
+        the writers in ``only`` (None: every writer) that show it, b"" for
+        the others (an entry no file uses)."""
         settings = self.settings
         names = tuple(writers(settings))
         entries: dict[str, Rendered] = {}
+        needs: dict[str, list[str]] = {}  # path -> the writers to render the article's entries with
         wanted = [self.key(listing) for listing in shown.values()]
         kept = self._published(wanted)
-        for listing, listing_key in zip(shown.values(), wanted, strict=True):
+        for (path, listing), listing_key in zip(shown.items(), wanted, strict=True):
             found_kept = kept.get(listing_key, {})
-            if all(
-                name in found_kept or (name in self.shown_by and listing.id not in self.shown_by[name])
-                for name in names
-            ):
-                # (b"": the entry of an article no file of that writer shows, never used)
-                entries[listing.id] = tuple(found_kept.get(name, b"") for name in names)
-        articles = self.store.articles([path for path, listing in shown.items() if listing.id not in entries])
-        for path, article in articles.items():
+            needed = self.needed(listing, only)
+            if all(name in found_kept for name in needed):
+                entries[listing.id] = tuple(found_kept.get(name, b"") if name in needed else b"" for name in names)
+            else:
+                needs[path] = needed
+        for path, article in self.store.articles(list(needs)).items():
             listing = shown[path]
             if article.updated != listing.updated or article.id != listing.id:
                 # moved on a second by the planner, or an earlier id kept
                 article = replace(article, updated=listing.updated, id=listing.id)
-            entries[listing.id] = _render(article, settings)
+            entries[listing.id] = _render(article, settings, needs[path])
         return entries
 
     def _published(self, wanted: list[bytes]) -> dict[bytes, dict[str, bytes]]:
@@ -517,14 +544,16 @@ def render(
     planned: Sequence[PlannedOutput],
     settings: Settings,
     early: Mapping[str, Early],
-    entries_of: Callable[[dict[str, Listing]], dict[str, Rendered]],
+    entries_of: Callable[[dict[str, Listing], Collection[str] | None], dict[str, Rendered]],
 ) -> tuple[Output, ...]:
     """Every planned file as chunks, in the plan's order.  The entries of an
     article come from this run's parse (``early``, by path) when it rendered
     the ``updated`` stamp the plan gives it, else from ``entries_of`` (path ->
-    listing, once for all such articles: ``Entries.of``), by article id; each
-    is rendered once per writer (a format, the page, the fragment) and shared by every
-    feed that shows it."""
+    listing, and the writers wanted, None for all: ``Entries.of``), by
+    article id; the parse renders the formats' entries only, so the page's
+    and the fragment's of the articles they show come from ``entries_of``
+    too.  Each is rendered once per writer (a format, the page, the
+    fragment) and shared by every feed that shows it."""
     # Each feed once, whatever its formats (by name: a feed plan with no item
     # limit lists every article, too many to hash as a key).  A page shows
     # the first of its feed's articles: it takes the first of their entries.
@@ -542,14 +571,33 @@ def render(
             misfits = list(itertools.compress(plan.articles, map(operator.not_, fits)))
             shown.update(zip(map(_SOURCE, misfits), misfits, strict=True))
         from_parse.append((found, fits))
-    entries = entries_of(shown) if shown else {}  # id -> entry per writer, in writers(settings) order
+    by_name = writers(settings)
+    # How many of each feed's newest articles its page or fragment shows
+    # (a page's plan holds the first articles of its feed's).
+    newest: dict[str, int] = {}
+    for file in planned:
+        if isinstance(file, PlannedPage | PlannedFragment):
+            newest[file.feed.name] = max(newest.get(file.feed.name, 0), len(file.feed.articles))
+    # Of these, those the parse rendered: only their page's or fragment's entries are wanted.
+    pages_only = tuple(name for name in by_name if name not in FORMATS)
+    lacking: dict[str, Listing] = {}
+    if early and pages_only:
+        for plan, (_, fits) in zip(plans, from_parse, strict=True):
+            count = newest.get(plan.name, 0)
+            lacking.update((a.source, a) for a, fit in zip(plan.articles[:count], fits, strict=False) if fit)
+    entries = entries_of(shown, None) if shown else {}  # id -> entry per writer, in writers(settings) order
+    in_pages = entries_of(lacking, pages_only) if lacking else {}  # id -> the same, the formats' b""
+    formats_count = len(settings.entry_formats)
     by_feed: dict[str, list[Rendered]] = {}  # a feed's entries (by its name), each in every format
     for plan, (found, fits) in zip(plans, from_parse, strict=True):
         in_all_formats = list(map(_SECOND, found))
         for number in itertools.compress(range(len(fits)), map(operator.not_, fits)):
             in_all_formats[number] = entries[plan.articles[number].id]
+        if in_pages:
+            for number in itertools.compress(range(newest.get(plan.name, 0)), fits):
+                rendered = in_all_formats[number]
+                in_all_formats[number] = rendered + in_pages[plan.articles[number].id][formats_count:]
         by_feed[plan.name] = in_all_formats
-    by_name = writers(settings)
     column = {name: number for number, name in enumerate(by_name)}  # a writer's entry in a Rendered
     outputs = []
     for file in planned:

@@ -418,7 +418,7 @@ def test_a_page_shows_the_newest_items_of_a_long_feed(records: Path, tmp_path: P
     (records / "1.txt").write_text(record(title="Changed", url="https://example.com/1"), "utf-8")
     rendered: list[str] = []
     real = pipeline._render
-    monkeypatch.setattr(pipeline, "_render", lambda article, s: rendered.append(article.title) or real(article, s))
+    monkeypatch.setattr(pipeline, "_render", lambda article, *a: rendered.append(article.title) or real(article, *a))
     build(settings, as_of=AS_OF)
     # Only the changed record's entries are rendered again: the others are read
     # back from the feeds, and those beyond every page need no page entry.

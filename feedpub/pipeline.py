@@ -418,13 +418,13 @@ def writers(settings: Settings) -> dict[str, Writer]:
     return found
 
 
-def _render(article: Article, settings: Settings, names: Collection[str]) -> Rendered:
-    """The article's entries, one per writer of ``writers(settings)``: by
-    the writers in ``names``, and b"" for the others (no file of theirs
+def _render(article: Article, settings: Settings, by_name: Mapping[str, Writer], names: Collection[str]) -> Rendered:
+    """The article's entries, one per writer of ``by_name`` (``writers(settings)``):
+    by the writers in ``names``, and b"" for the others (no file of theirs
     shows the article)."""
     return tuple(
         writer.render_entry(article, settings, settings.content) if name in names else b""
-        for name, writer in writers(settings).items()
+        for name, writer in by_name.items()
     )
 
 
@@ -467,29 +467,27 @@ class Entries:
             sha256 = hashlib.sha256(sha256 + listing.id.encode("utf-8")).digest()
         return entry_index.entry_key(sha256, to_seconds(listing.updated))
 
-    def needed(self, listing: Listing, only: Collection[str] | None = None) -> list[str]:
-        """The writers (of ``only``; None: of every one) that some file shows
-        ``listing`` in: the others need no entry of it."""
+    def needed(self, listing: Listing, candidates: Collection[str]) -> list[str]:
+        """The writers of ``candidates`` that some file shows ``listing`` in:
+        the others need no entry of it."""
         shown_by = self.shown_by
-        return [
-            name
-            for name in (writers(self.settings) if only is None else only)
-            if name not in shown_by or listing.id in shown_by[name]
-        ]
+        return [name for name in candidates if name not in shown_by or listing.id in shown_by[name]]
 
     def of(self, shown: Mapping[str, Listing], only: Collection[str] | None = None) -> dict[str, Rendered]:
         """The entries of ``shown`` (path -> listing), by article id: those of
         the writers in ``only`` (None: every writer) that show it, b"" for
         the others (an entry no file uses)."""
         settings = self.settings
-        names = tuple(writers(settings))
+        by_name = writers(settings)  # once: the same for every article
+        names = tuple(by_name)
+        candidates = names if only is None else tuple(only)
         entries: dict[str, Rendered] = {}
         needs: dict[str, list[str]] = {}  # path -> the writers to render the article's entries with
         wanted = [self.key(listing) for listing in shown.values()]
         kept = self._published(wanted)
         for (path, listing), listing_key in zip(shown.items(), wanted, strict=True):
             found_kept = kept.get(listing_key, {})
-            needed = self.needed(listing, only)
+            needed = self.needed(listing, candidates)
             if all(name in found_kept for name in needed):
                 entries[listing.id] = tuple(found_kept.get(name, b"") if name in needed else b"" for name in names)
             else:
@@ -499,7 +497,7 @@ class Entries:
             if article.updated != listing.updated or article.id != listing.id:
                 # moved on a second by the planner, or an earlier id kept
                 article = replace(article, updated=listing.updated, id=listing.id)
-            entries[listing.id] = _render(article, settings, needs[path])
+            entries[listing.id] = _render(article, settings, by_name, needs[path])
         return entries
 
     def _published(self, wanted: list[bytes]) -> dict[bytes, dict[str, bytes]]:

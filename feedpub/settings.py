@@ -365,14 +365,20 @@ _SHAPE_KEYS: dict[str, Callable[[Any, str], Any]] = {
 _CUSTOM_KEYS: dict[str, Callable[[Any, str], Any]] = {**_SHAPE_KEYS, "topics": _names, "providers": _names}
 
 
-def _shape(value: Any, where: str, keys: dict[str, Callable[[Any, str], Any]] = _SHAPE_KEYS) -> dict[str, Any]:
+def _by_table(value: Any, where: str, table: dict[str, Callable[[Any, str], Any]], kind: str) -> dict[str, Any]:
+    """A mapping whose keys are those of ``table``, each value through the
+    key's check; any other key is an unknown ``kind``."""
     checked = {}
     for key, item in _section(value, where).items():
-        check = keys.get(key) if isinstance(key, str) else None
+        check = table.get(key) if isinstance(key, str) else None
         if check is None:
-            raise _unknown(key, where, "key", keys)
+            raise _unknown(key, where, kind, table)
         checked[key] = check(item, f"{where}: {key}")
     return checked
+
+
+def _shape(value: Any, where: str, keys: dict[str, Callable[[Any, str], Any]] = _SHAPE_KEYS) -> dict[str, Any]:
+    return _by_table(value, where, keys, "key")
 
 
 def _rules(value: Any, where: str) -> tuple[FeedRule, ...]:
@@ -415,13 +421,7 @@ _SECTIONS: dict[str, Callable[[Any, str], Any]] = {
 def _feeds(value: Any, where: str) -> FeedsSection:
     if isinstance(value, FeedsSection):
         return value
-    sections = {}
-    for key, item in _section(value, where).items():
-        check = _SECTIONS.get(key) if isinstance(key, str) else None
-        if check is None:
-            raise _unknown(key, where, "feed", _SECTIONS)
-        sections[key] = check(item, f"{where}: {key}")
-    return FeedsSection(**sections, where=where)
+    return FeedsSection(**_by_table(value, where, _SECTIONS, "feed"), where=where)
 
 
 # --- the table: one field of ``Settings`` per setting ----------------------------------

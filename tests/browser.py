@@ -197,9 +197,12 @@ def _console(stderr: str) -> tuple[str, ...]:
     return tuple(line.split("] ", 1)[1] for line in stderr.splitlines() if ":CONSOLE" in line and "] " in line)
 
 
-def render(url: str, *, budget_ms: int = 5000, reduced_motion: bool = False) -> Page:
-    """The DOM of ``url`` after its scripts ran (see the module's docstring)."""
-    flags = [f"--virtual-time-budget={budget_ms}", "--dump-dom"]
+def render(url: str, *, budget_ms: int = 5000, reduced_motion: bool = False, real_time: bool = False) -> Page:
+    """The DOM of ``url`` after its scripts ran (see the module's docstring).
+    ``real_time``: ``budget_ms`` of the clock instead of virtual time, for a
+    page that waits on a request that never ends (virtual time stops while
+    a request is pending)."""
+    flags = [f"--timeout={budget_ms}" if real_time else f"--virtual-time-budget={budget_ms}", "--dump-dom"]
     if reduced_motion:
         flags.insert(0, "--force-prefers-reduced-motion")
     run = _run(url, flags)

@@ -9,8 +9,11 @@ cannot be had, and feed text only ever as text.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import shutil
+import socket
+import threading
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -215,7 +218,49 @@ def test_a_feed_that_cannot_be_had_leaves_a_plain_link_to_it(sites: Sites, case:
         (sites.feeds.root / path).write_text("<html>not a feed</html>", encoding="utf-8")
     elif action == "no items":
         (sites.feeds.root / path).write_text('{"version": "https://jsonfeed.org/version/1.1"}', encoding="utf-8")
-    page = render(url)
+    _assert_fallback(render(url), feed)
+
+
+@contextlib.contextmanager
+def _silent_server() -> Iterator[str]:
+    """A loopback port that takes connections and never answers: a feed
+    server that hangs.  Yields its base URL."""
+    listener = socket.create_server(("127.0.0.1", 0))
+    held: list[socket.socket] = []
+
+    def hold() -> None:
+        with contextlib.suppress(OSError):  # the listener closed
+            while True:
+                held.append(listener.accept()[0])
+
+    thread = threading.Thread(target=hold, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{listener.getsockname()[1]}/"
+    finally:
+        listener.close()
+        for connection in held:
+            connection.close()
+
+
+def test_a_feed_that_never_answers_leaves_a_plain_link_after_data_timeout(sites: Sites) -> None:
+    with _silent_server() as base:
+        feed = base + "all.json"
+        box = f'<div data-feedpub="{feed}" data-title="Latest on AI" data-timeout="0.5"></div>'
+        # An image from the same hanging server holds the page's load event,
+        # so the DOM is taken when the budget ends (which also cancels the
+        # request): the box notes when it gave up, which must be the timeout.
+        held = f'<img src="{base}held.png" alt="">'
+        note = (
+            "<script>document.addEventListener('feedpub:error', (e) => "
+            "{ e.target.dataset.at = Math.round(performance.now()); }, true);</script>"
+        )
+        page = render(sites.page(note + box + held, script_here=True), budget_ms=8000, real_time=True)
+    _assert_fallback(page, feed)
+    assert int(_box(page).get("data-at")) < 6000  # half a second, far from the budget's end
+
+
+def _assert_fallback(page: Page, feed: str) -> None:
     box = _box(page)
     assert box.get("aria-busy") == "false"
     assert box.get("aria-label") == "Latest on AI"

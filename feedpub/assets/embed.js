@@ -1,9 +1,9 @@
-/* feedpub embed.js: <div data-feedpub="FEED.json" data-limit="5"></div> lists
-   the feed's latest items.  Feed text goes in as textContent only. */
+/* feedpub embed.js: <div data-feedpub="FEED.json"></div> lists the feed's
+   latest items.  Feed text goes in as textContent only. */
 (function () {
   "use strict";
   var d = document;
-  // :where() has no specificity: any rule of the host page wins.
+  // :where() has no specificity: any host rule wins.
   var CSS =
     ":where(.feedpub-list){list-style:none;margin:0;padding:0;display:grid;gap:var(--feedpub-gap,.75em);" +
     "animation:feedpub-in .2s}" +
@@ -23,7 +23,7 @@
     return e;
   }
 
-  // An absolute http(s) URL or null (javascript:, data: refused).
+  // An absolute http(s) URL or null (no javascript:, data:).
   function safe(url, base) {
     try {
       var u = new URL(url, base);
@@ -76,10 +76,10 @@
   function widget(box) {
     if (box.classList.contains("feedpub")) return;
     box.classList.add("feedpub");
-    var feed = safe(box.getAttribute("data-feedpub"), d.baseURI),
-      label = str(box.getAttribute("data-title")),
-      limit = parseInt(box.getAttribute("data-limit"), 10);
-    if (!(limit > 0)) limit = 10;
+    var feed = safe(box.dataset.feedpub, d.baseURI),
+      label = str(box.dataset.title),
+      limit = Math.max(parseInt(box.dataset.limit), 0) || 10,
+      wait = Math.max(parseFloat(box.dataset.timeout), 0) || 10;
     if (!box.hasAttribute("role")) box.setAttribute("role", "region");
     box.setAttribute("aria-busy", "true");
 
@@ -91,7 +91,7 @@
       box.dispatchEvent(new CustomEvent("feedpub:" + event));
     }
 
-    // No answer, an HTTP error, not JSON, not a feed: a plain link.
+    // No answer in time, an HTTP error, no JSON Feed: a plain link.
     function fallback() {
       var a = el(feed ? "a" : "span", "fallback", label || feed || "Feed");
       if (feed) a.href = feed;
@@ -99,7 +99,7 @@
     }
 
     if (!feed) return fallback();
-    fetch(feed, { credentials: "omit" })
+    fetch(feed, { credentials: "omit", signal: AbortSignal.timeout(wait * 1e3) })
       .then((r) => {
         if (!r.ok) throw Error(r.status);
         return r.json();
@@ -120,7 +120,7 @@
 
   function start() {
     if (!d.getElementById("feedpub-style")) {
-      // First in <head>: the host's rules, even `*`, come later and win.
+      // First in <head>: host rules, even `*`, come later and win.
       var s = d.createElement("style");
       s.id = "feedpub-style";
       s.textContent = CSS;

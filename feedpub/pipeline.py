@@ -39,13 +39,14 @@ from collections.abc import Callable, Collection, Iterable, Iterator, Mapping, S
 from dataclasses import dataclass, replace
 from datetime import datetime
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any
 
 from feedpub import __version__, formats, ids
 from feedpub.errors import ConfigError, OutputError, Problem, Severity
 from feedpub.formats import FORMATS, DocumentWriter, EntryWriter, load_document_writer
 from feedpub.model import (
     Article,
+    ContentMode,
     FeedPlan,
     Listing,
     OutputFile,
@@ -95,7 +96,9 @@ class Output:
 
     path: str  # relative to the output folder, with "/" separators
     plan: FeedPlan | None  # the feed it renders; None: a file about no one feed
-    format: str | None  # the entries' writer: a format's name, PAGE or EMBED; None: no entries
+    # A format's name, PAGE or EMBED (with its feed's mode, the writer of its
+    # entries: ``writer_name``); None: no entries.
+    format: str | None
     chunks: tuple[bytes, ...]
     media_type: str
     kept: str | None = None  # the sha256 of the file left as the last run wrote it (no chunks then)
@@ -145,7 +148,7 @@ class BuildReport:
 # (the formats first); b"" for a writer no file of which shows the article.
 Rendered = tuple[bytes, ...]
 # Entries rendered with the parse: (the updated time they render, the
-# formats' entries, the first of a ``Rendered``).  Not the page's or the
+# formats' entries in each mode, the first of a ``Rendered``).  Not the page's or the
 # fragment's: those show only the newest few of each feed, unknown until
 # the plan, so they are rendered for the articles they show (``render``).
 Early = tuple[datetime, Rendered]
@@ -305,12 +308,13 @@ def _parse_group(group: list[_Read], settings: Settings, render: bool) -> list[P
         for (path, cached, data, stamp), sha in zip(group, shas, strict=True)
     ]  # fmt: skip
     rows = [None if result is None else record_row(result) for result in results]
+    in_formats = _format_writers(settings) if render else []
     parsed = []
     for (path, _, _, stamp), sha, result, row in zip(group, shas, results, rows, strict=True):
         article = None if result is None else result.article
         rendered = None
         if render and article is not None and (settings.include_unpublished or not article.draft):
-            rendered = _render_formats(article, settings)
+            rendered = _render_formats(article, settings, in_formats)
         parsed.append(Parsed(path, stamp, sha, row, rendered))
     return parsed
 
@@ -393,28 +397,42 @@ def _load_writers(settings: Settings) -> None:
         load_pages()
 
 
-class Writer(Protocol):
-    """What renders a feed plan as one file: a format, the page or the fragment."""
+@dataclass(frozen=True)
+class Writer:
+    """What renders a feed plan as one file, and each article's entry in
+    it: a format in one content mode, the page or the fragment."""
 
-    @property
-    def name(self) -> str: ...
-    @property
-    def render_entry(self) -> EntryWriter: ...
-    @property
-    def render_document(self) -> DocumentWriter: ...
-    @property
-    def separator(self) -> bytes: ...
+    name: str  # its column of a ``Rendered`` (``writer_name``)
+    render_entry: EntryWriter
+    render_document: DocumentWriter
+    separator: bytes
+    content: ContentMode  # of its entries and documents (the page and the fragment show the excerpt in any)
+    format: str | None  # the format it writes; None: the page or the fragment
+
+
+def writer_name(kind: str, content: str, settings: Settings) -> str:
+    """The writer of a file of ``kind`` (a format's name, ``PAGE`` or
+    ``EMBED``) whose feed is in ``content`` mode: a format's name in the
+    mode of the ``content`` setting, its name and the mode ("atom+full")
+    in the other; the page's and the fragment's, whatever the mode."""
+    return kind if kind not in FORMATS or content == settings.content.value else f"{kind}+{content}"
 
 
 def writers(settings: Settings) -> dict[str, Writer]:
     """The writers of a build's entries, by name: every format some feed
-    may be written in, then the page's when pages are on, and the
-    fragment's when fragments are."""
-    found: dict[str, Writer] = {name: FORMATS[name] for name in settings.entry_formats}
+    may be written in, in each content mode some feed may be in (the
+    ``content`` setting's first), then the page's when pages are on, and
+    the fragment's when fragments are.  An article's entry is rendered
+    once per writer, shared by every feed of its format and mode."""
+    found: dict[str, Writer] = {}
+    for mode in settings.content_modes:
+        for name in settings.entry_formats:
+            fmt = FORMATS[name]
+            column = writer_name(name, mode.value, settings)
+            found[column] = Writer(column, fmt.render_entry, fmt.render_document, fmt.separator, mode, name)
     if settings.pages:
-        found[PAGE] = PAGE_WRITER
-        if settings.embed_items:
-            found[EMBED] = FRAGMENT_WRITER
+        for name, page in ((PAGE, PAGE_WRITER), *(((EMBED, FRAGMENT_WRITER),) if settings.embed_items else ())):
+            found[name] = Writer(name, page.render_entry, page.render_document, page.separator, settings.content, None)
     return found
 
 
@@ -423,15 +441,39 @@ def _render(article: Article, settings: Settings, by_name: Mapping[str, Writer],
     by the writers in ``names``, and b"" for the others (no file of theirs
     shows the article)."""
     return tuple(
-        writer.render_entry(article, settings, settings.content) if name in names else b""
+        writer.render_entry(article, settings, writer.content) if name in names else b""
         for name, writer in by_name.items()
     )
 
 
-def _render_formats(article: Article, settings: Settings) -> Rendered:
-    """The article's entries in every format (the first of a ``Rendered``):
-    what the parse renders when every article will be shown."""
-    return tuple(FORMATS[name].render_entry(article, settings, settings.content) for name in settings.entry_formats)
+def _shown_in_other_mode(planned: Sequence[PlannedOutput], settings: Settings) -> dict[str, frozenset[str]]:
+    """Per writer of a format in a mode other than the ``content``
+    setting's, the ids of the articles some file of it shows: the others
+    need no entry of it.  (The setting's mode is that of most feeds, the
+    combined one among them: its writers show about every article.)"""
+    shown: dict[str, set[str]] = {
+        writer_name(name, mode.value, settings): set()
+        for mode in settings.content_modes[1:]
+        for name in settings.entry_formats
+    }
+    if shown:
+        for file in planned:
+            if isinstance(file, PlannedFeed) and file.feed.content != settings.content.value:
+                shown[writer_name(file.format, file.feed.content, settings)].update(map(_ID, file.feed.articles))
+    return {name: frozenset(ids) for name, ids in shown.items()}
+
+
+def _format_writers(settings: Settings) -> list[Writer]:
+    """The writers of ``writers(settings)`` that are formats' (the first ones)."""
+    return [writer for writer in writers(settings).values() if writer.format is not None]
+
+
+def _render_formats(article: Article, settings: Settings, in_formats: Sequence[Writer] | None = None) -> Rendered:
+    """The article's entries in every format and mode (the first of a
+    ``Rendered``; ``in_formats``: ``_format_writers(settings)``, when
+    known): what the parse renders when every article will be shown."""
+    found = _format_writers(settings) if in_formats is None else in_formats
+    return tuple(writer.render_entry(article, settings, writer.content) for writer in found)
 
 
 class Entries:
@@ -526,10 +568,11 @@ class Entries:
         """Where the files just published hold each entry, for the next run."""
         by_name = writers(self.settings)
         written = (
-            entry_index.Written(o.path, o.format, hashes[o.path], o.chunks, o.plan.articles,
-                                2 if by_name[o.format].separator else 1)
+            entry_index.Written(o.path, name, hashes[o.path], o.chunks, o.plan.articles,
+                                2 if by_name[name].separator else 1)
             for o in outputs
             if o.plan is not None and o.format is not None
+            for name in (writer_name(o.format, o.plan.content, self.settings),)  # its entries' writer
         )  # fmt: skip
         return entry_index.index(written, _ID, self.key)
 
@@ -550,8 +593,9 @@ def render(
     listing, and the writers wanted, None for all: ``Entries.of``), by
     article id; the parse renders the formats' entries only, so the page's
     and the fragment's of the articles they show come from ``entries_of``
-    too.  Each is rendered once per writer (a format, the page, the
-    fragment) and shared by every feed that shows it."""
+    too.  Each is rendered once per writer (a format in a content mode,
+    the page, the fragment) and shared by every feed that shows it; a
+    feed's file takes the column of its format in its feed's mode."""
     # Each feed once, whatever its formats (by name: a feed plan with no item
     # limit lists every article, too many to hash as a key).  A page shows
     # the first of its feed's articles: it takes the first of their entries.
@@ -577,7 +621,7 @@ def render(
         if isinstance(file, PlannedPage | PlannedFragment):
             newest[file.feed.name] = max(newest.get(file.feed.name, 0), len(file.feed.articles))
     # Of these, those the parse rendered: only their page's or fragment's entries are wanted.
-    pages_only = tuple(name for name in by_name if name not in FORMATS)
+    pages_only = tuple(name for name, writer in by_name.items() if writer.format is None)
     lacking: dict[str, Listing] = {}
     if early and pages_only:
         for plan, (_, fits) in zip(plans, from_parse, strict=True):
@@ -585,7 +629,7 @@ def render(
             lacking.update((a.source, a) for a, fit in zip(plan.articles[:count], fits, strict=False) if fit)
     entries = entries_of(shown, None) if shown else {}  # id -> entry per writer, in writers(settings) order
     in_pages = entries_of(lacking, pages_only) if lacking else {}  # id -> the same, the formats' b""
-    formats_count = len(settings.entry_formats)
+    formats_count = len(by_name) - len(pages_only)  # the formats' writers come first
     by_feed: dict[str, list[Rendered]] = {}  # a feed's entries (by its name), each in every format
     for plan, (found, fits) in zip(plans, from_parse, strict=True):
         in_all_formats = list(map(_SECOND, found))
@@ -600,11 +644,12 @@ def render(
     outputs = []
     for file in planned:
         if isinstance(file, PlannedFeed | PlannedPage | PlannedFragment):
-            name = file.format if isinstance(file, PlannedFeed) else PAGE if isinstance(file, PlannedPage) else EMBED
+            kind = file.format if isinstance(file, PlannedFeed) else PAGE if isinstance(file, PlannedPage) else EMBED
+            writer = by_name[writer_name(kind, file.feed.content, settings)]  # a feed in its own mode
             rendered = by_feed[file.feed.name][: len(file.feed.articles)]
-            feed_entries = list(map(operator.itemgetter(column[name]), rendered))
-            chunks = by_name[name].render_document(file.feed, feed_entries, settings, settings.content)
-            outputs.append(Output(file.path, file.feed, name, chunks, file.media_type))
+            feed_entries = list(map(operator.itemgetter(column[writer.name]), rendered))
+            chunks = writer.render_document(file.feed, feed_entries, settings, writer.content)
+            outputs.append(Output(file.path, file.feed, kind, chunks, file.media_type))
         elif isinstance(file, PlannedAsset):
             outputs.append(Output(file.path, None, None, (asset(file.asset),), file.media_type))
         else:
@@ -787,6 +832,7 @@ def _run(
         name: frozenset(article.id for file in planned if isinstance(file, kind) for article in file.feed.articles)
         for name, kind in ((PAGE, PlannedPage), (EMBED, PlannedFragment))
     }
+    shown_by.update(_shown_in_other_mode(planned, settings))
     entries = Entries(settings, store, records, shown_by, guarded.kept)
     sources = _page_sources(planned, settings, selection.articles, entries) if store.remembers else {}
     kept_pages = _kept(sources, settings, store, last_files) if sources else {}
@@ -868,7 +914,7 @@ def _page_sources(
         if digest is None:
             history = plan.history
             assert history is not None
-            head = "\0".join(map(str, [common, plan.name, plan.title, plan.subtitle, plan.topic,
+            head = "\0".join(map(str, [common, plan.name, plan.title, plan.subtitle, plan.topic, plan.content,
                                         to_seconds(plan.updated), history.current, history.prev_archive,
                                         history.next_archive]))  # fmt: skip
             hashed = hashlib.sha256(head.encode("utf-8", "surrogatepass"))

@@ -313,7 +313,7 @@ def _shaped(
     if minimum is not None:
         articles = [a for a in articles if a.quality is not None and a.quality >= minimum]
     formats = settings.formats if (chosen_formats := first("formats")) is None else chosen_formats
-    content = first("content") or "summary"
+    content = first("content") or settings.content.value
 
     def feed(name: str, chosen: tuple[Listing, ...], total: int, history: History | None = None) -> FeedPlan:
         updated = max(map(_UPDATED, chosen), default=EMPTY_FEED_DATE)

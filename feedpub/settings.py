@@ -305,10 +305,16 @@ class FeedsSection:
     custom: tuple[CustomFeed, ...] = ()
     where: str = field(default="feeds", compare=False)  # where it was read ("feedpub.yaml: feeds"), for messages
 
+    def _shapes(self) -> list[FeedShape]:
+        return [self.all, *(r.shape for r in (*self.topics, *self.providers)), *(c.shape for c in self.custom)]
+
     def formats(self) -> tuple[str, ...]:
         """Every format some rule names."""
-        shapes = [self.all, *(r.shape for r in (*self.topics, *self.providers)), *(c.shape for c in self.custom)]
-        return tuple(name for shape in shapes for name in shape.formats or ())
+        return tuple(name for shape in self._shapes() for name in shape.formats or ())
+
+    def contents(self) -> tuple[str, ...]:
+        """Every content mode some rule names."""
+        return tuple(shape.content for shape in self._shapes() if shape.content is not None)
 
 
 def _key_shown(key: Any) -> str:
@@ -336,13 +342,6 @@ def _quality_number(value: Any, where: str) -> float:
 def _feed_content(value: Any, where: str) -> str:
     if value not in CONTENT_MODES:
         raise ConfigError(f"{where}: {show(value)} is not one of {', '.join(CONTENT_MODES)}")
-    if value == "full":
-        # An entry is rendered once and shared by every feed that shows it, in
-        # one mode: a mode per feed would need entries per mode.  Refused
-        # rather than written as a summary.
-        raise ConfigError(
-            f"{where}: 'full' is not available per feed; the top-level content: full applies to every feed"
-        )
     return str(value)
 
 
@@ -643,6 +642,15 @@ class Settings:
         named = {*self.formats, *self.feeds.formats()}
         return tuple(name for name in format_names() if name in named)
 
+    @functools.cached_property  # read once per record parsed
+    def content_modes(self) -> tuple[ContentMode, ...]:
+        """Every content mode a feed may be written in: ``content`` first,
+        then the other when the ``feeds:`` section gives it to some feed.
+        Each article's entries are rendered in each (and its body only when
+        ``full`` is one of them)."""
+        named = {self.content.value, *self.feeds.contents()}
+        return (self.content, *(mode for mode in ContentMode if mode is not self.content and mode.value in named))
+
     @property
     def home_url(self) -> str:
         return self.site_url or self.base_url
@@ -658,10 +666,11 @@ class Settings:
             self.max_topics,
             self.max_images,
             self.max_related,
-            # Not of the parse, but of the entries the cache finds again in
-            # the last run's feeds (keyed by record and stamp): another mode,
-            # other entries.
-            self.content.value,
+            # Whether a body is rendered (some feed shows it), and which
+            # mode the entries the cache finds again in the last run's feeds
+            # (keyed by record, stamp and writer) are in: another mode, other
+            # entries.  One mode: its name, as before modes per feed.
+            "+".join(mode.value for mode in self.content_modes),
         )
 
 

@@ -106,8 +106,6 @@ INVALID = [
     ("feeds:\n  all: {formats: ''}\n", "feeds: all: formats: '' is not a format (choose from atom, rss, json)"),
     ("feeds:\n  all: {formats: {}}\n", "feeds: all: formats: {} is not a list of formats"),
     ("feeds:\n  all: {content: bodies}\n", "feeds: all: content: 'bodies' is not one of summary, full"),
-    ("feeds:\n  all: {content: full}\n",
-     "feeds: all: content: 'full' is not available per feed; the top-level content: full applies to every feed"),
     ("feeds:\n  all: {title: '<br>'}\n", "feeds: all: title: '<br>' is not a non-empty text"),
     ("feeds:\n  all: 3\n", "feeds: all: 3 is not a mapping"),
     (

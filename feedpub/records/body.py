@@ -17,8 +17,8 @@ allow-list.  Whatever the record holds, what comes out has
   mojibake (BadCharacters).
 
 Rendering is a pure function of the text and the URL, done once per record
-when it is parsed (with content ``full`` only: in summary mode no entry
-shows it), and kept by the cache; the feeds of every format share its
+when it is parsed (only when some feed's content is ``full``: a summary
+shows none of it), and kept by the cache; the feeds of every format share its
 result.  The libraries are imported on the first record that has a body.
 Markdown in Python costs about a second per megabyte of ordinary text, and
 up to ten on text made to be slow (``benchmarks/bodies.py``): a body is

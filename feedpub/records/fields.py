@@ -371,8 +371,8 @@ def _content_html(ctx: _Context, body: str, url: str) -> str:
     if (found := _FIELD_LINE.match(first)) is not None:
         ctx.warn("body", f"begins with {found.group(1)!r} as a field would, below the closing '---' line; "
                          "it is read as Markdown, not as a field")  # fmt: skip
-    if ctx.settings.content is not ContentMode.FULL:
-        return ""  # no entry shows it: not worth rendering (the mode is part of the cache's identity)
+    if ContentMode.FULL not in ctx.settings.content_modes:
+        return ""  # no feed shows it: not worth rendering (the modes are part of the cache's identity)
     html = body_html(body, url)
     if not html:
         ctx.warn("body", "holds nothing that can be shown once unsafe markup is removed; the entry has no content")

@@ -3,8 +3,8 @@
     .venv/bin/python benchmarks/pool.py [--size 10000] [--repeat 5] [--work DIR]
 
 Times full builds from nothing (no output, no cache), with the default item
-limit and with none, on a synthetic corpus (make_corpus.py), with the parse
-mapped three ways:
+limit and with archive pages (where the helpers render every entry too), on
+a synthetic corpus (make_corpus.py), with the parse mapped three ways:
 
 - ``custom``: ``feedpub.speed.pool.ordered_map`` as it is (forked helpers, one
   per other core, and the build's own process parsing too);
@@ -116,14 +116,14 @@ def cold_build(variant: str, folder: Path, base: Path, *extra: str) -> dict:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--size", type=int, default=10_000, help="records in the corpus (default 10000)")
-    parser.add_argument("--repeat", type=int, default=5, help="builds per variant and limit (default 5)")
+    parser.add_argument("--repeat", type=int, default=5, help="builds per variant and setting (default 5)")
     parser.add_argument("--work", type=Path, help="folder for the corpus and outputs (default: a temporary one)")
     args = parser.parse_args(argv)
     work = args.work or Path(tempfile.gettempdir()) / "feedpub-bench"
     work.mkdir(parents=True, exist_ok=True)
     folder = corpus(args.size, work)
     print(f"{machine()}; {args.size} records, {args.repeat} cold builds per variant, alternated")
-    for label, extra in (("--max-items 50", ("--max-items", "50")), ("--max-items 0", ("--max-items", "0"))):
+    for label, extra in (("--max-items 50", ("--max-items", "50")), ("--archive-items 50", ("--archive-items", "50"))):
         runs: dict[str, list[dict]] = {variant: [] for variant in VARIANTS}
         for _ in range(args.repeat):
             for variant in VARIANTS:

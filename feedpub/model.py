@@ -147,9 +147,9 @@ class FeedPlan:
     updated: datetime
     # How the ``feeds:`` section shaped it (the defaults when it says nothing).
     formats: tuple[str, ...] = ()  # the formats it is written in, in the registry's order
-    max_items: int = 0  # the limit its articles were cut to; 0: none
+    max_items: int = 0  # the limit its articles were cut to
     content: str = "summary"  # what an entry holds: "summary", or "full" (the record's body)
-    total: int = 0  # the articles it would hold with no item limit
+    total: int = 0  # the articles it selects, before its item limit
     history: History | None = None  # its archive links; None: the feed has no archive documents
 
 

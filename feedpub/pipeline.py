@@ -13,8 +13,7 @@ output folder, the store, and publishing are the only I/O:
   the store, which gives whole articles back on demand;
 - ``plan``: the selection and the feeds (``feedpub.plan``);
 - ``render``: every feed in every format, each entry rendered once: with its
-  parse, read back from the feeds the last run published
-  (``feedpub.speed.entries``), or from its stored article (``Entries``);
+  parse, or from its stored article (``Entries``);
 - ``publish``: the files into the output folder (``feedpub.publish``), then
   the steps after publishing;
 - ``remember``: what the next run can reuse, into the store.
@@ -67,7 +66,6 @@ from feedpub.publish import (
     AfterPublish,
     FileChange,
     Manifest,
-    OutputFolder,
     PublishReport,
     clear_temporaries,
     load_manifest,
@@ -77,7 +75,6 @@ from feedpub.publish.lock import output_lock
 from feedpub.records import files
 from feedpub.records.files import Stamp, discover, not_a_records_folder, walk
 from feedpub.settings import Settings, folder_clash
-from feedpub.speed import entries as entry_index
 from feedpub.speed import pool
 from feedpub.speed.rows import CachedRecord, Parsed, from_seconds, record_row, row_listing, to_seconds
 from feedpub.speed.store import Store, open_store
@@ -274,8 +271,8 @@ def parse_batch(
     batch: Sequence[tuple[str, bytes | None]], settings: Settings, render: bool, group_bytes: int = _GROUP_BYTES
 ) -> list[Parsed]:
     """Read and parse files (path, cached sha): what each parsing process runs.
-    ``render``: also render their entries (every article will be shown: no
-    item limit).
+    ``render``: also render their entries (every article will be shown: in
+    the archive pages).
 
     Stage by stage over groups of files (every file of a group read, then
     hashed, then parsed, then encoded): the same work as one file at a time,
@@ -349,7 +346,7 @@ _NOT_STORED = CachedRecord(-1, -1, b"", None)
 
 def parse(scan: Scan, settings: Settings, store: Store, progress: Progress | None) -> Records:
     """Parse what ``scan`` found changed, each parse into ``store`` as it
-    comes; with no item limit, helpers render the entries too (every
+    comes; with archive pages, helpers render the entries too (every
     article will be shown)."""
     stamps = dict(scan.stamps)
     stored = scan.stored
@@ -363,7 +360,7 @@ def parse(scan: Scan, settings: Settings, store: Store, progress: Progress | Non
     parsed_count = 0
     restamped = False
     meanwhile = functools.partial(_load_writers, settings)
-    every = settings.max_items == 0 or settings.archive_items > 0  # every article is shown
+    every = settings.archive_items > 0  # every article is shown, in the archive pages
     for parsed in parse_files(scan.todo, settings, every, progress, meanwhile):
         parsed_count += 1
         stamp = parsed.stamp  # the file as read, which the walk may have seen before a change
@@ -405,7 +402,6 @@ class Writer:
     name: str  # its column of a ``Rendered`` (``writer_name``)
     render_entry: EntryWriter
     render_document: DocumentWriter
-    separator: bytes
     content: ContentMode  # of its entries and documents (the page and the fragment show the excerpt in any)
     format: str | None  # the format it writes; None: the page or the fragment
 
@@ -429,10 +425,10 @@ def writers(settings: Settings) -> dict[str, Writer]:
         for name in settings.entry_formats:
             fmt = FORMATS[name]
             column = writer_name(name, mode.value, settings)
-            found[column] = Writer(column, fmt.render_entry, fmt.render_document, fmt.separator, mode, name)
+            found[column] = Writer(column, fmt.render_entry, fmt.render_document, mode, name)
     if settings.pages:
         for name, page in ((PAGE, PAGE_WRITER), *(((EMBED, FRAGMENT_WRITER),) if settings.embed_items else ())):
-            found[name] = Writer(name, page.render_entry, page.render_document, page.separator, settings.content, None)
+            found[name] = Writer(name, page.render_entry, page.render_document, settings.content, None)
     return found
 
 
@@ -477,10 +473,8 @@ def _render_formats(article: Article, settings: Settings, in_formats: Sequence[W
 
 
 class Entries:
-    """The entries of the articles feeds show that the parse did not render:
-    read back from the feeds the last run published into the output folder
-    (where the store says they are, and only while those files are as it
-    wrote them), else rendered from the store's article."""
+    """The entries of the articles feeds show that the parse did not render,
+    rendered from the store's article."""
 
     def __init__(
         self,
@@ -500,14 +494,14 @@ class Entries:
         self.kept = kept or {}  # path -> the id a record keeps, which its URL no longer gives (``feedpub.ids``)
 
     def key(self, listing: Listing) -> bytes:
-        """The key of an article's entries (``feedpub.speed.entries``): its
+        """The key of an article's entries (``entry_key``): its
         record's sha256 and the updated stamp they render; for a record that
         keeps an earlier id, the sha256 of both (the same bytes rendered with
         their own id are other entries)."""
         sha256 = self.records.sha256(listing.source)
         if listing.source in self.kept:
             sha256 = hashlib.sha256(sha256 + listing.id.encode("utf-8")).digest()
-        return entry_index.entry_key(sha256, to_seconds(listing.updated))
+        return entry_key(sha256, to_seconds(listing.updated))
 
     def needed(self, listing: Listing, candidates: Collection[str]) -> list[str]:
         """The writers of ``candidates`` that some file shows ``listing`` in:
@@ -524,16 +518,8 @@ class Entries:
         names = tuple(by_name)
         candidates = names if only is None else tuple(only)
         entries: dict[str, Rendered] = {}
-        needs: dict[str, list[str]] = {}  # path -> the writers to render the article's entries with
-        wanted = [self.key(listing) for listing in shown.values()]
-        kept = self._published(wanted)
-        for (path, listing), listing_key in zip(shown.items(), wanted, strict=True):
-            found_kept = kept.get(listing_key, {})
-            needed = self.needed(listing, candidates)
-            if all(name in found_kept for name in needed):
-                entries[listing.id] = tuple(found_kept.get(name, b"") if name in needed else b"" for name in names)
-            else:
-                needs[path] = needed
+        # path -> the writers to render the article's entries with
+        needs = {path: self.needed(listing, candidates) for path, listing in shown.items()}
         for path, article in self.store.articles(list(needs)).items():
             listing = shown[path]
             if article.updated != listing.updated or article.id != listing.id:
@@ -541,44 +527,6 @@ class Entries:
                 article = replace(article, updated=listing.updated, id=listing.id)
             entries[listing.id] = _render(article, settings, by_name, needs[path])
         return entries
-
-    def _published(self, wanted: list[bytes]) -> dict[bytes, dict[str, bytes]]:
-        """The entries of ``wanted`` keys that the last build into this output
-        folder left in its feeds, when those files are still as it wrote them:
-        key -> format -> entry (a view into the file's bytes, read whole)."""
-        placements = self.store.placements(_output_key(self.settings))
-        found: dict[bytes, dict[str, bytes]] = {}
-        with OutputFolder(self.settings.output_dir, create=False) as output:
-            for number, spans in entry_index.wanted_in(placements, wanted).items():
-                placement = placements[number]
-                if not OUTPUT_PATHS.owns(placement.file):  # a path no build would write
-                    continue
-                # Read as the publisher writes (no link followed, not even a
-                # folder's, no wait on a pipe, no more than the size it had):
-                # whatever is there now, it is only a candidate.
-                data = output.read(placement.file, placement.size)
-                if data is None:
-                    continue
-                for key, entry in entry_index.entries_from(data, placement, spans).items():
-                    # A view of the file read, not a copy: written as it is, like bytes.
-                    found.setdefault(key, {})[placement.format] = entry  # type: ignore[assignment]
-        return found
-
-    def placements(self, outputs: Sequence[Output], hashes: Mapping[str, str]) -> list[entry_index.Placement]:
-        """Where the files just published hold each entry, for the next run."""
-        by_name = writers(self.settings)
-        written = (
-            entry_index.Written(o.path, name, hashes[o.path], o.chunks, o.plan.articles,
-                                2 if by_name[name].separator else 1)
-            for o in outputs
-            if o.plan is not None and o.format is not None
-            for name in (writer_name(o.format, o.plan.content, self.settings),)  # its entries' writer
-        )  # fmt: skip
-        return entry_index.index(written, _ID, self.key)
-
-
-def _output_key(settings: Settings) -> str:
-    return str(settings.output_dir.resolve())
 
 
 def render(
@@ -596,13 +544,13 @@ def render(
     too.  Each is rendered once per writer (a format in a content mode,
     the page, the fragment) and shared by every feed that shows it; a
     feed's file takes the column of its format in its feed's mode."""
-    # Each feed once, whatever its formats (by name: a feed plan with no item
-    # limit lists every article, too many to hash as a key).  A page shows
+    # Each feed once, whatever its formats (by name: a feed plan with a large
+    # limit holds too many articles to hash as a key).  A page shows
     # the first of its feed's articles: it takes the first of their entries.
     plans = list({file.feed.name: file.feed for file in planned if isinstance(file, PlannedFeed)}.values())
     # Per feed, the parse's entries of its articles (by path) and whether
     # they render the updated time the plan gives them: mapped over whole
-    # feeds at once, as with no item limit every article is shown, in
+    # feeds at once, as with archive pages every article is shown, in
     # several feeds.
     from_parse = []
     shown: dict[str, Listing] = {}  # path -> listing whose entries must come from elsewhere
@@ -666,15 +614,22 @@ _ID, _SOURCE = operator.attrgetter("id"), operator.attrgetter("source")  # mappe
 
 def _oversized(outputs: Sequence[Output], settings: Settings) -> list[Problem]:
     """A warning for each feed too large for the W3C Feed Validation Service
-    to read (it refuses it with ValidatorLimit): with no item limit, a large
-    folder makes feeds of many megabytes."""
+    to read (it refuses it with ValidatorLimit): a large ``max_items`` or
+    ``archive_items`` makes files of many megabytes."""
+
+    def remedy(output: Output) -> str:
+        if output.plan is not None and is_archive(output.plan):
+            return "a smaller archive_items keeps it under"
+        if settings.archive_items:
+            return "a smaller max_items or archive_items keeps it under"
+        return "a smaller max_items keeps it under; archive_items: N keeps the older items in archive pages of N items"
+
     return [
         Problem(
             str(settings.output_dir / o.path),
             None,
             f"is {size:,} bytes, over the {formats.MAX_FEED_BYTES:,} the W3C Feed Validation Service reads; "
-            f"a smaller {'archive_items' if o.plan is not None and is_archive(o.plan) else 'max_items'} "
-            "keeps it under",
+            + remedy(o),
             Severity.WARNING,
         )  # fmt: skip
         for o in outputs
@@ -850,23 +805,16 @@ def _run(
 
     report = None
     if write:
-        placements: list[entry_index.Placement] = []
-
-        def place(hashes: dict[str, str]) -> None:  # while the files are synced to disk
-            placements.extend(entries.placements([o for o in outputs if o.kept is None], hashes))
-
         files = [output.file() for output in outputs]
         # Each feed once, whatever its formats (its page shows no article it does not).
         feeds = {file.feed.name: file.feed for file in planned if isinstance(file, PlannedFeed)}.values()
         shown = {listing.source: listing for feed in feeds for listing in feed.articles}.values()
         memory = ids.remember(shown, selection.articles, records.listings, remembered, settings.records_dir)
-        report = publish(
-            settings.output_dir, files, OUTPUT_PATHS, place if store.remembers else None, after, memory, last
-        )
+        report = publish(settings.output_dir, files, OUTPUT_PATHS, after, memory, last)
         archived = {path: [source, report.hashes[path]] for path, source in sources.items()}
         known = {path: stamp for path, (_, stamp) in kept_pages.items()}  # the kept files' stamps, as _kept read them
-        problems += _remember(store, settings, as_of, records.state, selection, run_problems, outputs, placements,
-                              archived, known)  # fmt: skip
+        problems += _remember(store, settings, as_of, records.state, selection, run_problems, outputs, archived,
+                              known)  # fmt: skip
     # (An archive page is a file of its feed, not a feed: not counted.)
     feed_files = sum(1 for o in outputs if o.is_feed and not (o.plan is not None and is_archive(o.plan)))
     return BuildReport(
@@ -883,6 +831,13 @@ def _last_manifest(settings: Settings) -> tuple[Manifest, Problem | None] | None
         return load_manifest(settings.output_dir, OUTPUT_PATHS)
     except (OSError, OutputError):
         return None
+
+
+def entry_key(record_sha256: bytes, updated: int) -> bytes:
+    """What an article's entries follow from, as an archive page's digest
+    takes it: the sha256 of its record's bytes (32 bytes) and the ``updated``
+    stamp they render (8 bytes, big-endian, signed)."""
+    return record_sha256 + updated.to_bytes(8, "big", signed=True)
 
 
 def _page_sources(
@@ -904,7 +859,7 @@ def _page_sources(
     # Each article's entry key, by its record's path: once, whatever its pages.
     sha256 = entries.records.sha256
     seconds = map(to_seconds, map(_UPDATED, articles))
-    keys = dict(zip(map(_SOURCE, articles), map(entry_index.entry_key, map(sha256, map(_SOURCE, articles)), seconds),
+    keys = dict(zip(map(_SOURCE, articles), map(entry_key, map(sha256, map(_SOURCE, articles)), seconds),
                     strict=True))  # fmt: skip
     if entries.kept:  # a record that keeps an earlier id: its entries are other bytes
         keys.update((listing.source, entries.key(listing)) for listing in articles if listing.source in entries.kept)
@@ -978,14 +933,12 @@ def _remember(
     selection: Selection,
     run_problems: list[Problem],
     outputs: Sequence[Output],
-    placements: list[entry_index.Placement],
     archived: dict[str, list[str]],
     known: Mapping[str, tuple[int, int]],
 ) -> list[Problem]:
-    """Keep for the next run where the entries are and the summary of this
-    one.  The feeds are published: a failure here (a full disk, a folder made
-    read-only) is a warning, never a failed run, and the store keeps nothing
-    of this run."""
+    """Keep the summary of this run for the next.  The feeds are published:
+    a failure here (a full disk, a folder made read-only) is a warning, never
+    a failed run, and the store keeps nothing of this run."""
     if not store.remembers:
         return []
     summary = {
@@ -1002,7 +955,6 @@ def _remember(
         "archives": archived,  # archive page -> [the digest of what it follows from, its sha256]
     }
     try:
-        store.place(_output_key(settings), placements)
         store.remember(json.dumps(summary), _output_stamps(settings.output_dir, [o.path for o in outputs], known))
     except store.unsaved as exc:
         store.broken = True

@@ -323,7 +323,7 @@ def _shaped(
         )  # fmt: skip
 
     if not settings.archive_items:
-        return [feed(name, tuple(articles) if limit == 0 else tuple(articles[:limit]), len(articles))]
+        return [feed(name, tuple(articles[:limit]), len(articles))]
     earlier = () if bounds is None else bounds.get(name, ())
     shown, pages = archive_pages(articles, earlier, settings.archive_items, limit)
     names = [f"{ARCHIVE_DIR}/{name}/{_stamp(bound)}" for bound, _ in pages]
@@ -627,7 +627,7 @@ def archive_pages(
 
     ``articles``: the feed's, newest first; ``earlier``: the bounds of its
     pages the last run published; ``size``: articles a page closes with;
-    ``limit``: the subscription document's items (``max_items``; 0: all).
+    ``limit``: the subscription document's items (``max_items``).
     Pages are published from the second on (see below).  The subscription
     document shows the ``limit`` newest articles, and every article newer
     than the newest page when there are more: each article is
@@ -654,5 +654,5 @@ def archive_pages(
         # take for an incomplete archive: its articles wait in the
         # subscription document until a second page is full.
         kept, newer = [], len(articles)
-    shown = tuple(articles[: max(newer, limit)]) if limit else tuple(articles)
+    shown = tuple(articles[: max(newer, limit)])
     return shown, kept

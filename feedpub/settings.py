@@ -138,6 +138,17 @@ def _positive(value: Any, where: str) -> int:
     return value
 
 
+def _item_limit(value: Any, where: str) -> int:
+    """An item limit: at least 1.  The whole history goes in archive pages,
+    valid files of a bounded size, not in one feed that grows without end."""
+    if _count(value, where) == 0:
+        raise ConfigError(
+            f"{where}: {show(value)} is not an item limit (at least 1); for the whole history, "
+            "archive_items: N keeps older items in archive pages of N items each (a large max_items works too)"
+        )
+    return value
+
+
 def _seconds(value: Any, where: str) -> float:
     if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 <= value <= 86400:
         raise ConfigError(f"{where}: {show(value)} is not a number of seconds from 0 to 86400")
@@ -264,7 +275,7 @@ class FeedShape:
 
     title: str | None = None  # for a topic or provider feed, "{name}" stands for its name
     subtitle: str | None = None
-    max_items: int | None = None  # 0: no limit
+    max_items: int | None = None
     min_quality: float | None = None  # records with a lower quality, or none, are left out
     formats: tuple[str, ...] | None = None  # (): the feed is not written
     content: str | None = None  # one of CONTENT_MODES
@@ -356,7 +367,7 @@ def _names(value: Any, where: str) -> tuple[str, ...]:
 _SHAPE_KEYS: dict[str, Callable[[Any, str], Any]] = {
     "title": lambda value, where: _feed_text(value, where),
     "subtitle": lambda value, where: _feed_text(value, where),
-    "max_items": lambda value, where: _count(value, where),
+    "max_items": lambda value, where: _item_limit(value, where),
     "min_quality": _quality_number,
     "formats": lambda value, where: () if value == [] else _formats(value, where),  # []: the feed is not written
     "content": _feed_content,
@@ -493,10 +504,10 @@ class Settings:
     subtitle: str = setting("Articles published with feedpub", _feed_text)
     author: str = setting("feedpub", _feed_text)
     language: str = setting("en", _language)
-    max_items: int = setting(  # per feed; 0 for no limit
+    max_items: int = setting(  # per feed
         50,
-        _count,
-        Option(("--max-items",), "items per feed, newest first; 0 for all (default 50)", "N", type=int),
+        _item_limit,
+        Option(("--max-items",), "items per feed, newest first (default 50)", "N", type=int),
     )
     archive_items: int = setting(  # items an archive page closes with; 0 for no archive pages
         0,
@@ -666,10 +677,9 @@ class Settings:
             self.max_topics,
             self.max_images,
             self.max_related,
-            # Whether a body is rendered (some feed shows it), and which
-            # mode the entries the cache finds again in the last run's feeds
-            # (keyed by record, stamp and writer) are in: another mode, other
-            # entries.  One mode: its name, as before modes per feed.
+            # In full mode the parse renders the record's body, which the
+            # cache keeps with the article: the modes some feed is in are part
+            # of a parse's identity (one mode: its name, as before modes per feed).
             "+".join(mode.value for mode in self.content_modes),
         )
 

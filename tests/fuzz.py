@@ -423,8 +423,8 @@ class BuildTarget(Target):
     @contextlib.contextmanager
     def scratch(self) -> Iterator[Path]:
         """A fresh copy of the template for one input, always at the same path:
-        the cache is named after the records folder's path, and placements
-        after the output folder's."""
+        the cache is named after the records folder's path, and the last
+        run's state it keeps names the output folder's."""
         self.round += 1
         folder = self.root / "run"
         shutil.copytree(self.template, folder, symlinks=True)
@@ -680,7 +680,7 @@ class CacheTarget(BuildTarget):
                 record = sorted((folder / "records").iterdir())[0]
                 os.utime(record, ns=(0, record.stat().st_mtime_ns + 1_000_000_000))
                 continue
-            if words[0] == b"rmout":  # the feeds gone: rendered again, from cached entries
+            if words[0] == b"rmout":  # the feeds gone: rendered again, from cached articles
                 shutil.rmtree(folder / "out", ignore_errors=True)
                 continue
             if words[0] == b"raw" and len(words) >= 2:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import dataclasses
 import errno
 import gc
+import json
 import os
 import sqlite3
 from datetime import UTC, datetime
@@ -15,17 +16,14 @@ import pytest
 import feedpub.formats
 import feedpub.records
 import feedpub.records.files
-from feedpub import pipeline
 from feedpub.errors import ConfigError, Problem, Severity
-from feedpub.formats import FORMATS, Format
 from feedpub.pipeline import PARALLEL_THRESHOLD, build, parse_batch
 from feedpub.records.files import UNREAD, read_stamped
-from feedpub.speed.cache import KEPT_OUTPUTS, cache_file
+from feedpub.speed.cache import SCHEMA, cache_file
 from feedpub.speed.store import open_store
 from tests.conftest import AS_OF, make_settings, record
 
 COUNT = PARALLEL_THRESHOLD + 44  # enough to use the worker processes
-WRITERS = len(FORMATS) + 1  # an entry per format, and one for the feed's page
 
 
 def feed_files(folder: Path) -> dict[str, bytes]:
@@ -57,25 +55,30 @@ def settings_for(corpus: Path, out: Path, **changes):
     return dataclasses.replace(make_settings(records_dir=corpus, output_dir=out, cache_dir=None), **changes)
 
 
-@pytest.mark.parametrize("max_items", [0, 7])
+@pytest.mark.parametrize(
+    "shape",
+    [{"max_items": 7}, {"max_items": COUNT + 1}, {"archive_items": 20}],
+    ids=["limited", "every-article", "archives"],  # with archives, helper processes render the entries
+)
 def test_serial_parallel_cached_and_uncached_builds_are_byte_identical(corpus: Path, tmp_path: Path,
-                                                                       max_items: int) -> None:  # fmt: skip
+                                                                       shape: dict) -> None:  # fmt: skip
     reference_out = tmp_path / "serial"
-    build(settings_for(corpus, reference_out, jobs=1, max_items=max_items), as_of=AS_OF)
+    build(settings_for(corpus, reference_out, jobs=1, **shape), as_of=AS_OF)
     reference = feed_files(reference_out)
     # Six feeds in three formats, their pages and fragments, six files about them all.
-    assert len(reference) == 6 * 3 + 6 + 6 + 6
+    assert len([path for path in reference if not path.startswith("archive/")]) == 6 * 3 + 6 + 6 + 6
+    assert ("archive_items" in shape) == any(path.startswith("archive/") for path in reference)
     cache_dir = tmp_path / "cache"
     variants = {
-        "parallel": settings_for(corpus, tmp_path / "parallel", jobs=2, max_items=max_items),
-        "cached-cold": settings_for(corpus, tmp_path / "cached", jobs=2, max_items=max_items, cache_dir=cache_dir),
+        "parallel": settings_for(corpus, tmp_path / "parallel", jobs=2, **shape),
+        "cached-cold": settings_for(corpus, tmp_path / "cached", jobs=2, cache_dir=cache_dir, **shape),
     }
     for name, settings in variants.items():
         report = build(settings, as_of=AS_OF)
         assert report.parsed == COUNT + 1, name
         assert feed_files(settings.output_dir) == reference, name
     # Warm: from the cache into a fresh folder, then again with nothing to do.
-    warm = settings_for(corpus, tmp_path / "warm", jobs=2, max_items=max_items, cache_dir=cache_dir)
+    warm = settings_for(corpus, tmp_path / "warm", jobs=2, cache_dir=cache_dir, **shape)
     report = build(warm, as_of=AS_OF)
     assert report.parsed == 0 and feed_files(warm.output_dir) == reference
     again = build(warm, as_of=AS_OF)
@@ -93,7 +96,7 @@ def test_a_changed_touched_added_and_deleted_record(corpus: Path, tmp_path: Path
     records.mkdir()
     for path in sorted(corpus.iterdir())[:40]:
         (records / path.name).write_bytes(path.read_bytes())
-    settings = settings_for(records, tmp_path / "out", cache_dir=tmp_path / "cache", max_items=0)
+    settings = settings_for(records, tmp_path / "out", cache_dir=tmp_path / "cache", max_items=40)
     build(settings, as_of=AS_OF)
 
     def fresh_build() -> dict[str, bytes]:
@@ -151,6 +154,37 @@ def test_a_cache_of_other_parse_settings_or_schema_is_not_trusted(corpus: Path, 
     db.commit()
     db.close()
     assert build(settings, as_of=AS_OF).parsed == COUNT + 1
+
+
+def test_a_cache_of_the_previous_schema_is_dropped_and_rebuilt(records: Path, tmp_path: Path) -> None:
+    """A cache an older feedpub left, with a table this one no longer has (where
+    the last run's entries were published), is neither misread nor kept."""
+    for n in range(3):
+        (records / f"{n}.txt").write_text(record(title=f"A{n}", url=f"https://example.com/{n}"), "utf-8")
+    settings = settings_for(records, tmp_path / "out", cache_dir=tmp_path / "cache")
+    build(settings, as_of=AS_OF)
+    reference = feed_files(settings.output_dir)
+    path = cache_file(settings.cache_dir, records)
+    db = sqlite3.connect(path)
+    (identity,) = db.execute("SELECT value FROM meta WHERE key = 'identity'").fetchone()
+    older = json.dumps([SCHEMA - 1, *json.loads(identity)[1:]])
+    db.execute("UPDATE meta SET value = ? WHERE key = 'identity'", (older,))
+    db.execute("CREATE TABLE placed (output BLOB NOT NULL, file TEXT NOT NULL, format TEXT NOT NULL, size INTEGER"
+               " NOT NULL, sha256 TEXT NOT NULL, keys BLOB NOT NULL, spans BLOB NOT NULL, seal BLOB NOT NULL,"
+               " run INTEGER NOT NULL, PRIMARY KEY (output, file))")  # fmt: skip
+    db.execute("INSERT INTO placed VALUES (x'00', 'all.atom.xml', 'atom', 1, 'x', x'00', x'00', x'00', 1)")
+    db.commit()
+    db.close()
+    (settings.output_dir / "all.atom.xml").unlink()  # something to do
+    report = build(settings, as_of=AS_OF)
+    assert report.parsed == 3 and report.errors == ()
+    assert feed_files(settings.output_dir) == reference
+    db = sqlite3.connect(path)
+    tables = {name for (name,) in db.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
+    (identity,) = db.execute("SELECT value FROM meta WHERE key = 'identity'").fetchone()
+    db.close()
+    assert "placed" not in tables and json.loads(identity)[0] == SCHEMA
+    assert build(settings, as_of=AS_OF).parsed == 0  # the new cache serves the next run
 
 
 def test_a_scheduled_record_comes_due_without_any_file_changing(records: Path, tmp_path: Path) -> None:
@@ -215,79 +249,6 @@ def test_a_cache_in_use_by_another_run_is_left_alone(corpus: Path, tmp_path: Pat
     assert third.parsed == 0 and reference.parsed == COUNT + 1
 
 
-@pytest.fixture
-def render_count(monkeypatch) -> list[int]:
-    """Entries rendered in this process from now on (a serial build renders every one here)."""
-    count = [0]
-
-    def counting(fmt: Format) -> Format:
-        def render_entry(article, settings, *content):
-            count[0] += 1
-            return fmt.render_entry(article, settings, *content)
-
-        return dataclasses.replace(fmt, render_entry=render_entry)
-
-    for name, fmt in list(FORMATS.items()):  # the registry every renderer asks
-        monkeypatch.setitem(FORMATS, name, counting(fmt))
-    monkeypatch.setattr(pipeline, "PAGE_WRITER", counting(pipeline.PAGE_WRITER))  # the feeds' pages
-    return count
-
-
-def _forty(corpus: Path, tmp_path: Path) -> Path:
-    records = tmp_path / "records"
-    records.mkdir()
-    for path in sorted(corpus.iterdir())[:40]:
-        (records / path.name).write_bytes(path.read_bytes())
-    return records
-
-
-def test_unchanged_entries_come_from_the_last_feeds_not_a_new_rendering(
-    corpus: Path, tmp_path: Path, render_count: list[int]
-) -> None:
-    records = _forty(corpus, tmp_path)
-    settings = settings_for(records, tmp_path / "out", cache_dir=tmp_path / "cache", max_items=0, jobs=1)
-    first = build(settings, as_of=AS_OF)
-    assert render_count[0] == WRITERS * first.published  # every format, and the page
-    target = records / "00003.txt"
-    target.write_text(target.read_text("utf-8").replace("Article 3 ", "Article three "), "utf-8")
-    render_count[0] = 0
-    report = build(settings, as_of=AS_OF)
-    assert render_count[0] == WRITERS and report.publish.written  # the changed record's entries only
-    build(dataclasses.replace(settings, output_dir=tmp_path / "fresh", cache_dir=None), as_of=AS_OF)
-    assert feed_files(settings.output_dir) == feed_files(tmp_path / "fresh")
-
-
-@pytest.mark.parametrize("damage", ["edited", "truncated", "deleted", "a link to a copy", "a pipe"])
-def test_entries_in_a_feed_changed_since_are_rendered_again(
-    corpus: Path, tmp_path: Path, render_count: list[int], damage: str
-) -> None:
-    records = _forty(corpus, tmp_path)
-    settings = settings_for(records, tmp_path / "out", cache_dir=tmp_path / "cache", max_items=0, jobs=1)
-    first = build(settings, as_of=AS_OF)
-    feed = settings.output_dir / "all.atom.xml"
-    data = feed.read_bytes()
-    if damage == "edited":  # same length, one entry's text altered
-        feed.write_bytes(data.replace(b"Article 1 ", b"Article X ", 1))
-    elif damage == "truncated":
-        feed.write_bytes(data[: len(data) // 2])
-    elif damage == "a link to a copy":  # the same bytes, but not read through a link
-        (tmp_path / "copy.xml").write_bytes(data)
-        feed.unlink()
-        feed.symlink_to(tmp_path / "copy.xml")
-    elif damage == "a pipe":  # never waited on
-        feed.unlink()
-        os.mkfifo(feed)
-    else:
-        feed.unlink()
-    target = records / "00003.txt"
-    target.write_text(target.read_text("utf-8").replace("Article 3 ", "Article three "), "utf-8")
-    render_count[0] = 0
-    build(settings, as_of=AS_OF)
-    assert render_count[0] == WRITERS * first.published  # an article missing one format is rendered whole
-    build(dataclasses.replace(settings, output_dir=tmp_path / "fresh", cache_dir=None), as_of=AS_OF)
-    assert feed_files(settings.output_dir) == feed_files(tmp_path / "fresh")
-
-
 @pytest.mark.parametrize("enabled", [True, False])
 def test_a_build_leaves_the_garbage_collector_as_it_found_it(records: Path, tmp_path: Path, enabled: bool) -> None:
     """A build pauses Python's cyclic collector while it runs (it makes no
@@ -301,48 +262,6 @@ def test_a_build_leaves_the_garbage_collector_as_it_found_it(records: Path, tmp_
         assert gc.isenabled() is enabled
     finally:
         gc.enable() if before else gc.disable()
-
-
-@pytest.mark.parametrize(
-    "damage",
-    [
-        "UPDATE placed SET spans = CAST(spans || x'00' AS BLOB)",  # not a whole number of offsets
-        "UPDATE placed SET spans = CAST(x'ff00' AS TEXT)",  # text SQLite cannot decode
-        "UPDATE placed SET keys = 'keys'",
-        "UPDATE placed SET size = 'big'",
-        "UPDATE placed SET size = 1 << 40",
-        "UPDATE placed SET file = '../../' || file",  # outside the output folder
-        "UPDATE placed SET spans = zeroblob(length(spans))",
-    ],
-)
-def test_a_damaged_placement_is_never_trusted(records: Path, tmp_path: Path, damage: str) -> None:
-    """Where the cache says entries were published is checked like everything
-    else in it: a damaged row costs a rendering, never a build or a byte."""
-    for n in range(3):
-        (records / f"{n}.txt").write_text(record(title=f"A{n}", url=f"https://example.com/{n}"), "utf-8")
-    settings = settings_for(records, tmp_path / "out", cache_dir=tmp_path / "cache", max_items=0)
-    build(settings, as_of=AS_OF)
-    db = sqlite3.connect(cache_file(settings.cache_dir, records))
-    db.execute(damage)
-    db.commit()
-    db.close()
-    (records / "new.txt").write_text(record(title="New", url="https://example.com/new"), "utf-8")
-    for _ in range(2):  # the damaged row is replaced by the first run
-        build(settings, as_of=AS_OF)
-        build(dataclasses.replace(settings, output_dir=tmp_path / "fresh", cache_dir=None), as_of=AS_OF)
-        assert feed_files(settings.output_dir) == feed_files(tmp_path / "fresh")
-
-
-def test_the_cache_follows_only_the_latest_output_folders(records: Path, tmp_path: Path) -> None:
-    """A deployment that builds into a new folder each time must not grow the cache for ever."""
-    (records / "a.txt").write_text(record(), "utf-8")
-    settings = settings_for(records, tmp_path / "out-0", cache_dir=tmp_path / "cache", max_items=0)
-    for n in range(KEPT_OUTPUTS + 2):
-        build(dataclasses.replace(settings, output_dir=tmp_path / f"out-{n}"), as_of=AS_OF)
-    store = open_store(settings)
-    kept = [n for n in range(KEPT_OUTPUTS + 2) if store.placements(str((tmp_path / f"out-{n}").resolve()))]
-    store.abandon()
-    assert kept == list(range(2, KEPT_OUTPUTS + 2))
 
 
 def test_a_batch_is_parsed_in_groups_of_bounded_size(corpus: Path, monkeypatch) -> None:
@@ -451,7 +370,7 @@ def test_feeds_too_large_for_the_validator_are_warned_about_on_every_run(
 ) -> None:
     (records / "a.txt").write_text(record(topics=("AI",)), "utf-8")
     (records / "b.txt").write_text(record(url="https://example.com/b", topics=("Space",)), "utf-8")
-    settings = settings_for(records, tmp_path / "out", cache_dir=tmp_path / "cache", max_items=0)
+    settings = settings_for(records, tmp_path / "out", cache_dir=tmp_path / "cache")
     dry = build(settings, as_of=AS_OF, write=False)
     assert dry.problems == ()
     sizes = {str(settings.output_dir / o.path): len(o.data) for o in dry.outputs if o.is_feed}

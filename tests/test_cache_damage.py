@@ -62,7 +62,7 @@ def damaged(tmp_path_factory):
     records = base / "records"
     records.mkdir()
     write_folder(records)
-    settings = make_settings(records_dir=records, output_dir=base / "out", cache_dir=base / "cache", max_items=0)
+    settings = make_settings(records_dir=records, output_dir=base / "out", cache_dir=base / "cache")
     build(settings, as_of=AS_OF)
     shutil.copytree(settings.output_dir, base / "out-template")
     shutil.copytree(settings.cache_dir, base / "cache-template")
@@ -80,7 +80,6 @@ def damaged(tmp_path_factory):
 TABLES = {
     "records": ["path", "size", "mtime_ns", "sha256", "id", "url", "published", "updated", "draft", "topics",
                 "problems", "article_digest", "seal", "article"],
-    "placed": ["output", "file", "format", "size", "sha256", "keys", "spans", "seal", "run"],
     "outputs": ["path", "size", "mtime_ns"],
     "meta": ["key", "value"],
 }  # fmt: skip
@@ -372,7 +371,7 @@ def test_a_read_only_cache(folder, monkeypatch) -> None:
     assert "warning: cache" in err and "readonly" in err
 
 
-@pytest.mark.parametrize("stage", ["store", "scan", "place", "remember", "close"])
+@pytest.mark.parametrize("stage", ["store", "scan", "remember", "close"])
 def test_a_full_disk_under_the_cache(folder, monkeypatch, stage: str) -> None:
     """The cache's disk fills at each stage of a run: before the feeds are
     published the build goes on without the cache; after, it only warns."""

@@ -156,11 +156,11 @@ def test_summary_mode_writes_nothing_of_the_body(tmp_path: Path) -> None:
 
 
 def test_a_change_of_mode_is_not_served_from_the_cache(tmp_path: Path) -> None:
-    """Entries are read back from the last run's feeds by record and stamp:
-    the mode is part of the cache's identity, so switching it renders again."""
+    """A parse in full mode holds the body's HTML: the mode is part of the
+    cache's identity, so switching it parses and renders again."""
     out, cache = tmp_path / "out", tmp_path / "cache"
     for mode in (ContentMode.SUMMARY, ContentMode.FULL, ContentMode.SUMMARY, ContentMode.FULL):
-        settings = content_settings(content=mode, output_dir=out, cache_dir=cache, max_items=0)
+        settings = content_settings(content=mode, output_dir=out, cache_dir=cache)
         build(settings, as_of=AS_OF)
         fresh = build(dataclasses.replace(settings, cache_dir=None), as_of=AS_OF, write=False)
         assert {o.path: o.data for o in fresh.outputs} == {

@@ -223,7 +223,9 @@ def test_every_record_case_built_together_gives_clean_feeds(tmp_path: Path) -> N
         # One URL per case, so that they do not all collapse into one article.
         data = data.replace(b'"https://example.com/a"', f'"https://example.com/case-{index}"'.encode())
         (records / case.name).write_bytes(data)
-    settings = dataclasses.replace(make_settings(), records_dir=records, output_dir=tmp_path / "out", max_items=0)
+    settings = dataclasses.replace(
+        make_settings(), records_dir=records, output_dir=tmp_path / "out", max_items=len(CASES)
+    )
     report = build(settings, as_of=AS_OF)
     rejected_paths = {p.path for p in report.errors}
     published_paths = {a.source for a in report.selection.articles}

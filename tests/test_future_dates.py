@@ -37,18 +37,18 @@ def _warnings(report) -> list[tuple[str, str | None]]:
     return [(Path(p.path).name, p.field) for p in report.problems]
 
 
-@pytest.mark.parametrize("max_items", [0, 50], ids=["entries-rendered-with-the-parse", "entries-rendered-after"])
-def test_a_future_update_is_shown_by_the_first_run_at_its_time(tmp_path: Path, max_items: int) -> None:
+@pytest.mark.parametrize("archive_items", [50, 0], ids=["entries-rendered-with-the-parse", "entries-rendered-after"])
+def test_a_future_update_is_shown_by_the_first_run_at_its_time(tmp_path: Path, archive_items: int) -> None:
     records = tmp_path / "records"
     records.mkdir()
     _record(records, "plain", "2024-02-01T00:00:00Z")
-    if max_items == 0:  # enough records for helper processes, which render entries as they parse
+    if archive_items:  # enough records for helper processes, which render entries as they parse
         for n in range(PARALLEL_THRESHOLD):
             _record(records, f"filler{n:03d}", "2024-01-01T00:00:00Z")
     _record(records, "revised", "2024-02-02T00:00:00Z", "2024-03-04T12:00:00Z")
     settings = dataclasses.replace(
         make_settings(), records_dir=records, output_dir=tmp_path / "out", cache_dir=tmp_path / "cache",
-        max_items=max_items, jobs=2,
+        archive_items=archive_items, jobs=2,
     )  # fmt: skip
     first = build(settings, as_of=T0)
     assert _updated(tmp_path / "out")["revised"] == "2024-02-02T00:00:00+00:00"

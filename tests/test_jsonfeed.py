@@ -5,9 +5,7 @@ the ids, order and titles of the Atom feed of the same plan."""
 
 from __future__ import annotations
 
-import dataclasses
 import json
-import shutil
 from pathlib import Path
 
 import feedparser
@@ -18,9 +16,7 @@ import pytest
 from feedpub.check import check_feed
 from feedpub.formats import FORMATS
 from feedpub.formats.jsonfeed import MEDIA_TYPE, SUFFIX, VERSION
-from feedpub.model import Article, ContentMode
 from feedpub.pipeline import build
-from feedpub.settings import Settings
 from tests.conftest import AS_OF, make_settings, record
 from tests.golden import GOLDEN
 from tests.test_record_cases import CASES, split_case
@@ -103,37 +99,6 @@ def test_an_item_without_excerpt_provider_images_or_related_leaves_their_keys_ou
     assert item["title"] == item["content_text"] == 'AT&T says "x < y"'
     assert item["date_published"] == "2023-05-17T13:21:00+00:00"
     assert item["authors"] == [{"name": "Example", "url": "https://example.com/"}]
-
-
-def test_a_rebuild_reuses_the_published_json_entries_byte_for_byte(
-    tmp_path: Path, seed_copy: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    """The entries index finds each JSON item again in the published file
-    (the separators between items are no part of any entry)."""
-    out = tmp_path / "out"
-    settings = make_settings(records_dir=seed_copy, output_dir=out, cache_dir=tmp_path / "cache", max_items=0)
-    build(settings, as_of=AS_OF)
-    first = (out / "all.json").read_bytes()
-    rendered: list[str] = []
-    writer = FORMATS["json"]
-
-    def counted(article: Article, settings: Settings, *content: ContentMode) -> bytes:
-        rendered.append(article.url)
-        return writer.render_entry(article, settings, *content)
-
-    monkeypatch.setitem(FORMATS, "json", dataclasses.replace(writer, render_entry=counted))
-    # A new record makes the combined feed be written again from the entries of the others.
-    (seed_copy / "new.txt").write_text(record(url="https://example.com/new", when="2020-01-01T00:00:00Z"), "utf-8")
-    build(settings, as_of=AS_OF)
-    assert rendered == ["https://example.com/new"]  # the others were read back
-    monkeypatch.undo()
-    second = (out / "all.json").read_bytes()
-    assert second != first
-    shutil.rmtree(tmp_path / "cache")
-    (out / "all.json").unlink()
-    build(settings, as_of=AS_OF)
-    assert (out / "all.json").read_bytes() == second
-    json.loads(second)
 
 
 @pytest.mark.parametrize(

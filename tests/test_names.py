@@ -78,7 +78,7 @@ def test_any_file_name_is_read_cached_and_reported_safely(tmp_path_factory, name
     plain.mkdir()
     for number, path in enumerate(written):
         shutil.copyfile(path, plain / f"{number:03d}.txt")
-    settings = make_settings(records_dir=plain, output_dir=base / "reference", max_items=0)
+    settings = make_settings(records_dir=plain, output_dir=base / "reference", max_items=len(written))
     reference_report = build(settings, as_of=AS_OF)
     reference = feed_files(settings.output_dir)
 

@@ -697,7 +697,7 @@ def check_build(files: list[bytes], include_unpublished: bool, as_of: datetime) 
             make_settings(),
             records_dir=records,
             output_dir=out,
-            max_items=0,
+            max_items=max(1, len(files)),  # every article in its feeds
             include_unpublished=include_unpublished,
             cache_dir=None,
         )

@@ -305,7 +305,7 @@ def test_a_run_waits_for_the_lock_within_its_timeout(tmp_path: Path) -> None:
 def test_two_builds_at_once_on_one_folder_both_finish_cleanly(records: Path, tmp_path: Path) -> None:
     write_records(records, 40, topics=("AI", "Robots", "Space", "Biology"))
     out = tmp_path / "out"
-    command = [sys.executable, "-m", "feedpub", "build", str(records), "-o", str(out), "--max-items", "0",
+    command = [sys.executable, "-m", "feedpub", "build", str(records), "-o", str(out), "--max-items", "40",
                "--json", *AS_OF_ARG]  # fmt: skip
     first = subprocess.Popen(command, cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     second = subprocess.Popen(command, cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)

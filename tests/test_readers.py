@@ -134,7 +134,9 @@ def case_build(tmp_path_factory):
         # One URL per case, so that they do not all collapse into one article.
         data = data.replace(b'"https://example.com/a"', f'"https://example.com/case-{index}"'.encode())
         (records / case.name).write_bytes(data)
-    settings = dataclasses.replace(make_settings(), records_dir=records, output_dir=folder / "out", max_items=0)
+    settings = dataclasses.replace(
+        make_settings(), records_dir=records, output_dir=folder / "out", max_items=len(CASES)
+    )
     report = build(settings, as_of=AS_OF, write=False)
     outputs = {o.path: o.data for o in report.outputs}
     articles = {}

@@ -198,6 +198,37 @@ def test_an_empty_path_on_the_command_line_is_a_usage_error(tmp_path: Path, monk
     assert sorted(p.name for p in tmp_path.iterdir()) == ["records"]
 
 
+# --- an item limit of 0 ----------------------------------------------------------------------
+
+# Every place max_items is given, each with 0: (config file text, options,
+# where the message says it is, "{config}" standing for the file's path).
+# Archive pages keep the whole history; one feed of every item has no use.
+ZERO_LIMITS = [
+    ("max_items: 0\n", [], "{config}: max_items"),
+    ("", ["--max-items", "0"], "command line: max_items"),
+    ("feeds:\n  all: {max_items: 0}\n", [], "{config}: feeds: all: max_items"),
+    ("feeds:\n  topics:\n    AI: {max_items: 0}\n", [], "{config}: feeds: topics: AI: max_items"),
+    ("feeds:\n  topics:\n    'vision-*': {max_items: 0}\n", [], "{config}: feeds: topics: 'vision-*': max_items"),
+    ("feeds:\n  providers:\n    '*': {max_items: 0}\n", [], "{config}: feeds: providers: '*': max_items"),
+    ("feeds:\n  custom:\n    best: {topics: [AI], max_items: 0}\n", [], "{config}: feeds: custom: best: max_items"),
+]
+
+
+@pytest.mark.parametrize("text, options, where", ZERO_LIMITS)
+def test_an_item_limit_of_0_is_a_usage_error_that_points_to_archives(
+    tmp_path: Path, text: str, options: list[str], where: str
+) -> None:
+    config = tmp_path / "feedpub.yaml"
+    config.write_text(text, "utf-8")
+    code, _, err = _build(tmp_path, ["--config", str(config), *options])
+    assert code == ExitCode.USAGE
+    assert err == (
+        f"feedpub: {where.format(config=config)}: 0 is not an item limit (at least 1); for the whole history, "
+        "archive_items: N keeps older items in archive pages of N items each (a large max_items works too)\n"
+    )
+    assert not (tmp_path / "out").exists()
+
+
 # --- the config file -------------------------------------------------------------------------
 
 

@@ -36,9 +36,9 @@ VALID = [
     ("", FeedsSection()),
     ("feeds:\n", FeedsSection()),
     (
-        "feeds:\n  all:\n    title: Everything\n    subtitle: All of it\n    max_items: 0\n"
+        "feeds:\n  all:\n    title: Everything\n    subtitle: All of it\n    max_items: 1000\n"
         "    min_quality: 40\n    formats: [json, atom]\n    content: summary\n",
-        FeedsSection(all=FeedShape("Everything", "All of it", 0, 40, ("atom", "json"), "summary")),
+        FeedsSection(all=FeedShape("Everything", "All of it", 1000, 40, ("atom", "json"), "summary")),
     ),
     (
         "feeds:\n  all:\n    formats: rss\n    min_quality: 2.5\n",
@@ -397,7 +397,7 @@ def test_custom_and_provider_feeds_are_files_feedpub_owns(path: str, owned: bool
     st.dictionaries(
         st.sampled_from(["*", "a", "b", "c-d", "c-*", "?"]),
         st.fixed_dictionaries(
-            {}, optional={"max_items": st.integers(0, 4), "min_quality": st.integers(0, 9), "formats": st.just(["rss"])}
+            {}, optional={"max_items": st.integers(1, 4), "min_quality": st.integers(0, 9), "formats": st.just(["rss"])}
         ),
         max_size=4,
     ),
@@ -419,7 +419,7 @@ def test_every_shaped_feed_holds_its_own_articles_newest_first_within_its_limits
         minimum = next((r["min_quality"] for r in deciding if "min_quality" in r), None)
         if minimum is not None:
             members = [a for a in members if a.quality is not None and a.quality >= minimum]
-        assert plan.articles == tuple(members if limit == 0 else members[:limit])
+        assert plan.articles == tuple(members[:limit])
         assert plan.max_items == limit
         assert plan.formats == (("rss",) if any("formats" in r for r in deciding) else ("atom", "rss", "json"))
 

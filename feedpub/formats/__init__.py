@@ -66,8 +66,6 @@ class Format:
     # Reports into the checker what the document breaks: given the parsed root
     # element of an XML document, the bytes of any other.
     check: Callable[[Checker, Any], None]
-    # Between two entries, a chunk of its own (JSON's comma); none in XML.
-    separator: bytes = b""
 
 
 # The format modules build their Format from the class above: imported after it.

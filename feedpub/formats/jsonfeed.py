@@ -4,8 +4,8 @@ feeds and their checks.
 The same items, ids, order and limits as the XML formats, since every format
 renders the same plan.  A document is written as text in a fixed layout: the
 top-level keys one a line in the spec's order, then one item a line, so that
-every item is one chunk of its own (the entries index finds it again in the
-published file) and the separators between items are chunks of their own.
+every item is one chunk of its own and the separators between items are
+chunks of their own.
 
 What the spec leaves open is decided so:
 
@@ -234,5 +234,4 @@ FORMAT: Format = Format(
     render_entry=render_entry,
     render_document=render_document,
     check=check,
-    separator=SEPARATOR,
 )

@@ -12,12 +12,12 @@ All of them are on when the ``pages`` setting is.
 
 from __future__ import annotations
 
-PAGE = "html"  # the name of a page's entries beside the formats' (an entries index key)
+PAGE = "html"  # the name of a page's entries beside the formats'
 PAGE_SUFFIX = ".html"  # a feed's page is its name and this: "topics/ai" + ".html"
 PAGE_MEDIA_TYPE = "text/html"
 # A page shows at most this many of its feed's items, newest first: a
-# person reads the newest few hundred, and a feed with no item limit would
-# make pages of many megabytes (the feeds keep every item for readers).
+# person reads the newest few hundred, and a feed with a large item limit
+# would make pages of many megabytes (the feeds keep every item for readers).
 PAGE_MAX_ITEMS = 500
 INDEX = "index.html"
 OPML = "feeds.opml"

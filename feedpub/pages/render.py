@@ -6,9 +6,7 @@ no record text (nor a title from the settings) can become markup, whatever
 it holds.  A feed's page is one more rendering of the feed's plan, as a
 format's document is: the page's head, one entry per article (rendered once
 per article and shared by every page that shows it, like a format's entries),
-and its tail.  An entry is a function of the article alone, as a format's is:
-the entries index (``feedpub.speed.entries``) reads it back from the pages
-the last run published.
+and its tail.  An entry is a function of the article alone, as a format's is.
 
 Nothing here reads the clock or the locale: dates are written from the
 records' UTC times by hand.
@@ -171,14 +169,13 @@ def _split(text: str) -> tuple[bytes, bytes]:
 @dataclass(frozen=True)
 class PageWriter:
     """The page of a feed beside the formats' writers: its entries are
-    rendered once per article and kept, read back and placed as theirs are."""
+    rendered once per article and shared, as theirs are."""
 
     name: str
     suffix: str
     media_type: str
     render_entry: EntryWriter
     render_document: DocumentWriter
-    separator: bytes = b""
 
 
 PAGE_WRITER = PageWriter(PAGE, PAGE_SUFFIX, PAGE_MEDIA_TYPE, render_entry, render_document)

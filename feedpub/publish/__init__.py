@@ -127,7 +127,6 @@ def publish(
     output_dir: Path,
     files: Sequence[OutputFile],
     owned: OwnedPaths,
-    meanwhile: Callable[[dict[str, str]], None] | None = None,
     after: Sequence[AfterPublish] = (),
     records: Mapping[str, tuple[str, str]] | None = None,
     last: tuple[Manifest, Problem | None] | None = None,
@@ -138,8 +137,6 @@ def publish(
 
     ``owned``: the paths feedpub may own; every file must be one of them, and
     a file of the last run is removed only if it is one of them too.
-    ``meanwhile(hashes)`` (file -> sha256) runs once every file's bytes are
-    written, while they are synced to disk (the disk's time, not the CPU's).
     ``after``: steps each given the report, in order, once the run changed
     files (written or removed) and every file is in place.
     ``records``: the ids the published records go by (record file -> id and
@@ -151,7 +148,7 @@ def publish(
             raise OutputError(f"{item.path!r} is not a path feedpub writes")
     try:
         with OutputFolder(output_dir, create=True) as output:
-            report = _publish(output, files, owned, meanwhile, records, last)
+            report = _publish(output, files, owned, records, last)
     except OSError as exc:
         where = output_dir / exc.filename if isinstance(exc.filename, str) else output_dir
         raise OutputError(f"{where}: cannot write: {exc.strerror or exc}") from None
@@ -165,7 +162,6 @@ def _publish(
     output: OutputFolder,
     files: Sequence[OutputFile],
     owned: OwnedPaths,
-    meanwhile: Callable[[dict[str, str]], None] | None,
     records: Mapping[str, tuple[str, str]] | None,
     last: tuple[Manifest, Problem | None] | None,
 ) -> PublishReport:
@@ -252,8 +248,7 @@ def _publish(
     # Files are independent, and comparing, writing, syncing and hashing them
     # is spent in system calls and hashlib, which release the GIL: a few
     # threads keep the disk and both cores busy.  Each file is synced and
-    # closed as soon as it is written, and ``meanwhile`` runs once all are
-    # written, while the disk catches up.  No file is renamed into place
+    # closed as soon as it is written.  No file is renamed into place
     # before every one is written and synced: a failure replaces none.
     from concurrent.futures import Future, ThreadPoolExecutor, wait
 
@@ -279,8 +274,6 @@ def _publish(
             done = [ready.result() for ready in readies]
             hashes = {f.path: sha for f, (_, sha, _) in zip(files, done, strict=True)}
             final = Manifest(hashes, new_feeds, old.records if records is None else dict(records))
-            if meanwhile:
-                meanwhile(hashes)
             wait(putting)
             for future in putting:
                 if (exc := future.exception()) is not None:

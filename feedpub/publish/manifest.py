@@ -51,8 +51,8 @@ class Manifest:
         """JSON with one value per line, so that the manifests of two runs diff
         line by line, ending with its seal.  Written by hand with the JSON
         module's string encoder, as json.dumps with an indent does not use its
-        compiled encoder, and with no item limit the manifest lists every item of every
-        feed."""
+        compiled encoder, and with a large item limit the manifest lists
+        thousands of items a feed."""
         document = self._fields()
         return _mapping([*document, f'"seal":"{_seal(document)}"']).encode("ascii") + b"\n"
 

@@ -71,7 +71,7 @@ def digest_if_same(folder: int, name: str, chunks: Sequence[bytes]) -> str | Non
 
 def _blocks(chunks: Sequence[bytes]) -> Iterator[bytes]:
     """``chunks`` regrouped into blocks of about a megabyte, to compare with
-    a file.  A feed with no item limit is a hundred thousand entries: a read
+    a file.  A feed with a large item limit is thousands of entries: a read
     and a hash update for each would cost more than the bytes (and hashlib
     lets other threads run only while it hashes a large block)."""
     group: list[bytes] = []
@@ -103,8 +103,8 @@ def write_temporary(folder: int, name: str, path: Path, chunks: Sequence[bytes])
     """The bytes in a new temporary file next to ``name``, still open (to sync)."""
     handle, temporary = _create_temporary(folder, name)
     try:
-        # The kernel gathers the chunks (a feed with no item limit is a
-        # hundred thousand of them) and the file is then hashed as read back
+        # The kernel gathers the chunks (a feed with a large item limit is
+        # thousands of them) and the file is then hashed as read back
         # from the page cache: no join of the entries in this process, and
         # both let the other writer threads run.
         size = 0

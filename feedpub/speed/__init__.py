@@ -3,8 +3,6 @@
 ``pool`` parses batches of records in helper processes (``ordered_map``);
 ``store`` is the one door to the parses a build keeps (``Store``: the SQLite
 file of ``cache`` between runs, or memory for one run, ``rows`` being the
-form both keep a parse in); ``entries`` is the index of entries in the feeds
-the last run published, so they are read back instead of rendered again.
-Each is an optimisation only: without any of them a build writes the same
-bytes.
+form both keep a parse in).  Each is an optimisation only: without any of
+them a build writes the same bytes.
 """

@@ -1,4 +1,4 @@
-"""A persistent cache of parsed records, and of where their entries were published, in SQLite.
+"""A persistent cache of parsed records, in SQLite.
 
 It is an optimisation only: deleting it changes no output byte.
 
@@ -7,18 +7,17 @@ It is an optimisation only: deleting it changes no output byte.
   again).
 - Planning reads only small columns (id, URL, dates, topics); a whole article
   is read back only when a feed shows it.
-- Rendered entries are not copied here: the last run's feeds hold them, and
-  the cache keeps where (``feedpub.speed.entries``).  With no item limit, a changed
-  record costs one rendering, not a hundred thousand.
-- Nothing in it is executable: articles and problems are JSON, placements
-  are offsets.  A cache of another schema, another feedpub
-  version or other parse settings is started afresh; one that SQLite finds corrupt
-  or truncated, when opening it or at any later query, is deleted and the
-  build runs again without it (``feedpub.pipeline``): never trusted.
+- Rendered entries are not kept: an entry a run needs and did not render
+  with the parse is rendered again from the stored article.
+- Nothing in it is executable: articles and problems are JSON.  A cache of
+  another schema, another feedpub version or other parse settings is started
+  afresh; one that SQLite finds corrupt or truncated, when opening it or at
+  any later query, is deleted and the build runs again without it
+  (``feedpub.pipeline``): never trusted.
 - Nor is any value in it: every row is sealed (a digest of what it says,
   checked before use), so a changed byte or a column of the wrong type
   makes the cache ``Damaged``, and the build goes on as if there were none.
-- Paths given by the file system (records, the output folder) are stored as
+- Paths given by the file system (records) are stored as
   the bytes they are there, so a file name that is not valid UTF-8 is
   cached like any other; the names feedpub makes itself
   (feed files) are text.
@@ -39,7 +38,6 @@ from typing import Any
 from feedpub import __version__
 from feedpub.errors import Problem, Severity
 from feedpub.model import Article, Topic
-from feedpub.speed.entries import Placement
 from feedpub.speed.rows import (
     DECODE_ERRORS,
     CachedRecord,
@@ -52,9 +50,7 @@ from feedpub.speed.rows import (
 )
 from feedpub.speed.rows import digest as _digest
 
-SCHEMA = 15
-KEPT_OUTPUTS = 4  # output folders whose published entries the cache keeps track of
-_PLACEMENT_TYPES = (str, str, int, str, bytes, bytes, bytes)
+SCHEMA = 16
 
 
 # SQLite names what it found damaged in its error messages (an index's name,
@@ -105,13 +101,6 @@ CREATE TABLE IF NOT EXISTS records (
 -- The few records with errors or warnings, for the report of every run (a
 -- scan of the table would read every article).
 CREATE INDEX IF NOT EXISTS records_with_problems ON records (path) WHERE problems IS NOT NULL;
--- Where the last build into each output folder left its entries.
-CREATE TABLE IF NOT EXISTS placed (
-    output BLOB NOT NULL, file TEXT NOT NULL, format TEXT NOT NULL, size INTEGER NOT NULL, sha256 TEXT NOT NULL,
-    keys BLOB NOT NULL, spans BLOB NOT NULL, seal BLOB NOT NULL,
-    run INTEGER NOT NULL,  -- which build placed them: only the latest few output folders are kept
-    PRIMARY KEY (output, file)
-);
 CREATE TABLE IF NOT EXISTS outputs (path TEXT PRIMARY KEY, size INTEGER NOT NULL, mtime_ns INTEGER NOT NULL);
 -- meta holds 'identity' (what made the cache), 'state' (the last build's
 -- summary) and 'state_seal' (a digest of the state and the outputs table).
@@ -208,7 +197,8 @@ class RecordCache:
             row = db.execute("SELECT value FROM meta WHERE key = 'identity'").fetchone()
             if row is None or row[0] != identity:
                 # Another schema, version or parse settings: nothing in it can be reused.
-                # (Dropped, not emptied: an older schema's tables have other columns.)
+                # (Dropped, not emptied: an older schema's tables have other
+                # columns, and some tables only an older schema has.)
                 for table in ("records", "articles", "entries", "placed", "outputs", "meta"):
                     db.execute(f"DROP TABLE IF EXISTS {table}")
                 for statement in _TABLES.split(";"):
@@ -337,35 +327,6 @@ class RecordCache:
         if found.keys() != set(paths):
             raise Damaged("the articles found by path are not the ones asked for")
         return found
-
-    # --- where entries were published ----------------------------------------------------------
-
-    def placements(self, output: str) -> list[Placement]:
-        """The entries the last build into ``output`` (a resolved folder) left,
-        by file.  Rows of the wrong types are left out, and ``feedpub.speed.entries``
-        checks each one's seal: never trusted."""
-        query = "SELECT file, format, size, sha256, keys, spans, seal FROM placed WHERE output = ? ORDER BY file"
-        rows = self.db.execute(query, (path_key(output),)).fetchall()
-        return [Placement(*row) for row in rows if tuple(map(type, row)) == _PLACEMENT_TYPES]
-
-    def place(self, output: str, placements: Iterable[Placement]) -> None:
-        """Replace what is known of ``output``'s entries.  Only the folders of the
-        last few builds are kept: a deployment that builds into a new folder
-        each time must not grow the cache for ever."""
-        (run,) = self.db.execute("SELECT COALESCE(MAX(run), 0) + 1 FROM placed").fetchone()
-        if type(run) is not int:
-            raise Damaged("the placements' run numbers are not numbers")
-        key = path_key(output)
-        self.db.execute("DELETE FROM placed WHERE output = ?", (key,))
-        self.db.executemany(
-            "INSERT INTO placed VALUES (?,?,?,?,?,?,?,?,?)",
-            ((key, p.file, p.format, p.size, p.sha256, p.keys, p.spans, p.seal, run) for p in placements),
-        )
-        self.db.execute(
-            "DELETE FROM placed WHERE output NOT IN"
-            " (SELECT output FROM placed GROUP BY output ORDER BY MAX(run) DESC LIMIT ?)",
-            (KEPT_OUTPUTS,),
-        )
 
     # --- the last build ------------------------------------------------------------------------
 

@@ -2,10 +2,10 @@
 
 A ``Store`` holds the parses of one records folder for the length of a run,
 and, when it is a file (``feedpub.speed.cache``), between runs too: with the
-last run's summary and where its entries were published.  ``MemoryStore``
-keeps them for one run only (``--no-cache``, a dry run): the pipeline calls
-the same methods in the same order either way, and SQLite is not even
-loaded.  Either way the output is the same: a store is an optimisation only.
+last run's summary.  ``MemoryStore`` keeps them for one run only
+(``--no-cache``, a dry run): the pipeline calls the same methods in the same
+order either way, and SQLite is not even loaded.  Either way the output is
+the same: a store is an optimisation only.
 """
 
 from __future__ import annotations
@@ -18,7 +18,6 @@ from typing import Any, Protocol
 from feedpub.errors import Problem
 from feedpub.model import Article
 from feedpub.settings import Settings
-from feedpub.speed.entries import Placement
 from feedpub.speed.rows import CachedRecord, Parsed, article_from_json, problems_from_json
 
 
@@ -66,14 +65,6 @@ class Store(Protocol):
 
     def articles(self, paths: Sequence[str]) -> dict[str, Article]:
         """The whole articles of ``paths`` (records that parsed), by path."""
-        ...
-
-    def placements(self, output: str) -> list[Placement]:
-        """Where the last run into ``output`` (a resolved folder) left its entries."""
-        ...
-
-    def place(self, output: str, placements: Iterable[Placement]) -> None:
-        """Replace what is known of where ``output``'s entries are."""
         ...
 
     def remember(self, state: str, outputs: dict[str, tuple[int, int]]) -> None:
@@ -152,12 +143,6 @@ class MemoryStore:
     def articles(self, paths: Sequence[str]) -> dict[str, Article]:
         articles = self._articles
         return {path: article_from_json(articles[path], path) for path in paths if path in articles}
-
-    def placements(self, output: str) -> list[Placement]:
-        return []
-
-    def place(self, output: str, placements: Iterable[Placement]) -> None:
-        pass
 
     def remember(self, state: str, outputs: dict[str, tuple[int, int]]) -> None:
         pass

@@ -8,6 +8,7 @@ microseconds; every sequence is a tuple.
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
@@ -255,6 +256,18 @@ class OwnedPaths:
     def owns(self, relative: str) -> bool:
         """Whether ``relative`` is a path of this naming."""
         return self._match(relative) is not None
+
+    @cached_property
+    def _any(self) -> re.Pattern[str]:
+        # Every pattern in one, their named groups made plain (a name may
+        # appear once in a pattern): what ``owns_every`` matches with.
+        plain = (re.sub(r"\(\?P<\w+>", "(?:", pattern) for pattern in self.patterns)
+        return re.compile("|".join(f"(?:{pattern})" for pattern in plain))
+
+    def owns_every(self, relatives: Iterable[str]) -> bool:
+        """Whether each of ``relatives`` is a path of this naming: ``owns``
+        for the many files of a manifest, with no Python call per path."""
+        return all(map(self._any.fullmatch, relatives))
 
     def feed_of(self, relative: str) -> str | None:
         """The feed the file at ``relative`` renders, if it is one."""

@@ -33,12 +33,13 @@ import json
 import operator
 import os
 import stat
+import struct
 import traceback
 from collections.abc import Callable, Collection, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 from feedpub import __version__, formats, ids
 from feedpub.errors import ConfigError, OutputError, Problem, Severity
@@ -607,6 +608,8 @@ def render(
 
 
 _NOT_EARLY = (None, None)  # what early gives for an article the parse did not render
+_SHA256 = operator.attrgetter("sha256")
+_KEY_SECONDS = struct.Struct(">q").pack  # an entry key's stamp, as ``entry_key`` writes it
 _FIRST, _SECOND = operator.itemgetter(0), operator.itemgetter(1)
 _UPDATED = operator.attrgetter("updated")
 _ID, _SOURCE = operator.attrgetter("id"), operator.attrgetter("source")  # mapped over whole feeds
@@ -856,11 +859,15 @@ def _page_sources(
     common = json.dumps([__version__, repr(replace(settings, lock_timeout=0, jobs=0))])
     of_plan: dict[str, bytes] = {}
     sources = {}
-    # Each article's entry key, by its record's path: once, whatever its pages.
-    sha256 = entries.records.sha256
-    seconds = map(to_seconds, map(_UPDATED, articles))
-    keys = dict(zip(map(_SOURCE, articles), map(entry_key, map(sha256, map(_SOURCE, articles)), seconds),
-                    strict=True))  # fmt: skip
+    # Each article's entry key (``entry_key``), by its record's
+    # path: once, whatever its pages, and mapped over them all (with archive
+    # pages every article is on one).
+    records = entries.records
+    paths = list(map(_SOURCE, articles))
+    stored = map(records.stored.get, paths, itertools.repeat(_NOT_STORED))
+    shas = cast("Iterator[bytes]", map(records.fresh.get, paths, map(_SHA256, stored)))
+    seconds = map(_KEY_SECONDS, map(int, map(datetime.timestamp, map(_UPDATED, articles))))
+    keys = dict(zip(paths, map(bytes.__add__, shas, seconds), strict=True))
     if entries.kept:  # a record that keeps an earlier id: its entries are other bytes
         keys.update((listing.source, entries.key(listing)) for listing in articles if listing.source in entries.kept)
     for file in pages:

@@ -35,7 +35,7 @@ from feedpub.errors import OutputError, Problem, Severity
 from feedpub.model import OutputFile, OwnedPaths
 from feedpub.publish import writer
 from feedpub.publish.folder import OutputFolder, file_digest, kind_of
-from feedpub.publish.manifest import MANIFEST_NAME, Manifest, is_owned, load_manifest, read_manifest
+from feedpub.publish.manifest import MANIFEST_NAME, Manifest, all_owned, is_owned, load_manifest, read_manifest
 
 __all__ = [
     "MANIFEST_NAME",
@@ -118,7 +118,11 @@ def clear_temporaries(output_dir: Path, owned: OwnedPaths, relatives: Sequence[s
 
 def _remove_stale_temporaries(output: OutputFolder, owned: OwnedPaths, relatives: Sequence[str]) -> None:
     """Temporary files a killed run left next to the files it was replacing."""
-    folders = {tuple(r.split("/")[:-1]) for r in relatives if isinstance(r, str) and is_owned(r, owned)}
+    # Checked all at once first: with archive pages, the files are many.
+    paths = [r for r in relatives if isinstance(r, str)]
+    if not all_owned(paths, owned):
+        paths = [r for r in paths if is_owned(r, owned)]
+    folders = {tuple(r.split("/")[:-1]) for r in paths}
     folders |= {tuple(f.split("/")) if f else () for f in owned.folders}
     writer.remove_temporaries(output, folders)
 
@@ -143,9 +147,10 @@ def publish(
     URL), kept in the manifest once every file is in place (None: the last
     run's are kept).  ``last``: the manifest as ``load_manifest`` gave it,
     when the caller read it under the same lock (it is then not read again)."""
-    for item in files:
-        if not is_owned(item.path, owned):
-            raise OutputError(f"{item.path!r} is not a path feedpub writes")
+    if not all_owned([item.path for item in files], owned):
+        for item in files:
+            if not is_owned(item.path, owned):
+                raise OutputError(f"{item.path!r} is not a path feedpub writes")
     try:
         with OutputFolder(output_dir, create=True) as output:
             report = _publish(output, files, owned, records, last)

@@ -17,6 +17,7 @@ import hashlib
 import json
 import os
 import re
+from collections.abc import Collection
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -27,7 +28,9 @@ from feedpub.publish.folder import BLOCK, OutputFolder, is_inside, kind_of, open
 MANIFEST_NAME = ".feedpub-manifest.json"
 MANIFEST_FORMAT = 2  # 2: sealed
 _ENCODE_STRING = json.encoder.encode_basestring_ascii  # a JSON string literal, as json.dumps writes it
+_ENCODE_LINES = json.JSONEncoder(separators=("\n", ":")).encode  # a list, one item a line, compiled
 _SHA256 = re.compile(r"^(?:[0-9a-f]{64})?$")  # "" : created by a run that may have died before writing it
+_SHA256S = re.compile(r"(?:[0-9a-f]{64})?(?:\n(?:[0-9a-f]{64})?)*")  # as many, one a line
 
 
 # Ids as feedpub makes them (``feedpub.records.fields.article_id``), and URLs
@@ -58,7 +61,8 @@ class Manifest:
 
     def _fields(self) -> list[str]:
         text = _ENCODE_STRING
-        files = [f"{text(name)}:{text(sha)}" for name, sha in sorted(self.files.items())]
+        names = sorted(self.files)
+        files = list(map("{}:{}".format, _literals(names), _literals(list(map(self.files.__getitem__, names)))))
         feeds = [
             f"{text(name)}:" + ("[\n" + ",\n".join(map(text, items)) + "\n]" if items else "[]")
             for name, items in sorted(self.feeds.items())
@@ -66,17 +70,25 @@ class Manifest:
         fields = [f'"format":{MANIFEST_FORMAT}', '"generator":"feedpub"', '"files":' + _mapping(files),
                   '"feeds":' + _mapping(feeds)]  # fmt: skip
         if self.records:  # only then: a manifest that remembers no record reads as before it could
-            fields.append(
-                '"records":'
-                + _mapping(
-                    [f"{text(path)}:[{text(id_)},{text(url)}]" for path, (id_, url) in sorted(self.records.items())]
-                )
-            )
+            paths = sorted(self.records)
+            ids, urls = (list(column) for column in zip(*map(self.records.__getitem__, paths), strict=True))
+            pairs = map("{}:[{},{}]".format, _literals(paths), _literals(ids), _literals(urls))
+            fields.append('"records":' + _mapping(list(pairs)))
         return fields
 
     @property
     def seal(self) -> str:
         return _seal(self._fields())
+
+
+def _literals(strings: list[str]) -> list[str]:
+    """Each of ``strings`` as a JSON string literal, as ``_ENCODE_STRING``
+    writes it: encoded as one list, in one call to the compiled encoder,
+    with a line feed between the items (which no literal holds: it is
+    written as an escape)."""
+    if not strings:
+        return []
+    return _ENCODE_LINES(strings)[1:-1].split("\n")
 
 
 def _mapping(pairs: list[str]) -> str:
@@ -93,6 +105,11 @@ def is_owned(relative: str, owned: OwnedPaths) -> bool:
     """Whether feedpub may own the file at ``relative``: inside the output
     folder, spelled the one way, and of its own naming."""
     return is_inside(relative) and owned.owns(relative)
+
+
+def all_owned(relatives: Collection[str], owned: OwnedPaths) -> bool:
+    """Whether feedpub may own every one of ``relatives`` (``is_owned`` for many)."""
+    return owned.owns_every(relatives) and all(map(is_inside, relatives))
 
 
 def load_manifest(output_dir: Path, owned: OwnedPaths) -> tuple[Manifest, Problem | None]:
@@ -118,7 +135,7 @@ def read_manifest(output: OutputFolder, owned: OwnedPaths) -> tuple[Manifest, Pr
             data = b"".join(iter(lambda: os.read(fd, BLOCK), b""))
         finally:
             os.close(fd)
-        manifest = _checked_manifest(json.loads(data), owned)
+        manifest = _checked_manifest(json.loads(data), owned, data)
     except (OSError, ValueError, RecursionError, MemoryError) as exc:
         message = exc.strerror if isinstance(exc, OSError) and exc.strerror else exc
         if isinstance(exc, RecursionError | MemoryError):
@@ -132,26 +149,53 @@ def read_manifest(output: OutputFolder, owned: OwnedPaths) -> tuple[Manifest, Pr
     return manifest, None
 
 
-def _checked_manifest(document: object, owned: OwnedPaths) -> Manifest:
-    """The manifest ``document`` holds, when it is one feedpub wrote: raises
-    ValueError naming what is wrong otherwise."""
+def _checked_manifest(document: object, owned: OwnedPaths, data: bytes) -> Manifest:
+    """The manifest ``document`` holds (parsed from ``data``), when it is one
+    feedpub wrote: raises ValueError naming what is wrong otherwise."""
     if not isinstance(document, dict) or document.get("format") != MANIFEST_FORMAT:
         raise ValueError("not a feedpub manifest of this format")
     files, feeds = document.get("files"), document.get("feeds")
     if not isinstance(files, dict) or not isinstance(feeds, dict):
         raise ValueError("not a feedpub manifest of this format")
-    for relative, sha in files.items():
-        if not is_owned(relative, owned):
-            raise ValueError(f"{relative!r} is not a file feedpub writes")
-        if not isinstance(sha, str) or not _SHA256.match(sha):
-            raise ValueError(f"{relative}: {sha!r} is not a sha256")
+    hashes = list(files.values())
+    # Every file at once (with archive pages there are many), then one by one
+    # to name the first that is wrong.
+    if not (all_owned(files, owned) and not set(map(type, hashes)) - {str} and _one_a_line(hashes, _SHA256S)):
+        for relative, sha in files.items():
+            if not is_owned(relative, owned):
+                raise ValueError(f"{relative!r} is not a file feedpub writes")
+            if not isinstance(sha, str) or not _SHA256.match(sha):
+                raise ValueError(f"{relative}: {sha!r} is not a sha256")
     for name, items in feeds.items():
         if not isinstance(items, list) or not all(isinstance(i, str) for i in items):
             raise ValueError(f"feed {name!r}: not a list of ids")
     manifest = Manifest(files, {name: tuple(items) for name, items in feeds.items()}, _records(document))
-    if document.get("seal") != manifest.seal:
+    seal = document.get("seal")
+    if not _sealed_as_written(data, seal) and seal != manifest.seal:
         raise ValueError("its seal does not match what it lists: changed since feedpub wrote it")
     return manifest
+
+
+def _one_a_line(values: list[str], pattern: re.Pattern[str]) -> bool:
+    """Whether ``values``, one a line, match ``pattern`` (and none holds a line feed)."""
+    joined = "\n".join(values)
+    return joined.count("\n") == max(0, len(values) - 1) and pattern.fullmatch(joined) is not None
+
+
+def _sealed_as_written(data: bytes, seal: object) -> bool:
+    """Whether ``data`` is a manifest laid out as ``Manifest.to_bytes`` writes
+    it, ending with ``seal``, the sha256 of the bytes before it: then what it
+    lists is what was sealed, and it need not be written out again to be
+    checked (with archive pages a manifest lists many files).  Any other
+    layout is checked against the seal of what it lists."""
+    if type(seal) is not str or not _SHA256.match(seal) or not seal:
+        return False
+    tail = f',\n"seal":"{seal}"\n}}\n'.encode("ascii")
+    if not data.startswith(b"{\n") or not data.endswith(tail):
+        return False
+    digest = hashlib.sha256(memoryview(data)[: len(data) - len(tail)])
+    digest.update(b"\n}")
+    return digest.hexdigest() == seal
 
 
 def _records(document: dict[str, object]) -> dict[str, tuple[str, str]]:

@@ -138,6 +138,9 @@ class RecordCache:
         self.path = path
         self.warning: str | None = None
         self.broken = False  # a write failed after the feeds were published: commit nothing
+        # The last run's summary and its files' stamps, once read (in a tuple: None is a value).
+        self._last: tuple[dict[str, Any] | None] | None = None
+        self._stamps: tuple[dict[str, tuple[int, int]] | None] | None = None
         identity = json.dumps([SCHEMA, __version__, parse_key])
         try:
             self.db = self._open(identity, wait)
@@ -334,7 +337,13 @@ class RecordCache:
         """The summary the last build left, when it and the output stamps are
         as it wrote them (None otherwise: the run then does its work).  Its
         seal is a digest, not a secret: a summary of another shape makes the
-        cache ``Damaged``."""
+        cache ``Damaged``.  Read once a run (a run asks for it at its start,
+        and for its archive pages), until this run's is remembered."""
+        if self._last is None:
+            self._last = (self._last_run(),)
+        return self._last[0]
+
+    def _last_run(self) -> dict[str, Any] | None:
         rows = dict(self.db.execute("SELECT key, value FROM meta WHERE key IN ('state', 'state_seal')").fetchall())
         state, seal = rows.get("state"), rows.get("state_seal")
         if type(state) is not str or type(seal) is not str:
@@ -349,6 +358,11 @@ class RecordCache:
         return self._outputs() or {}
 
     def _outputs(self) -> dict[str, tuple[int, int]] | None:
+        if self._stamps is None:
+            self._stamps = (self._read_outputs(),)
+        return self._stamps[0]
+
+    def _read_outputs(self) -> dict[str, tuple[int, int]] | None:
         rows = self.db.execute("SELECT path, size, mtime_ns FROM outputs ORDER BY path").fetchall()
         if any(tuple(map(type, row)) != (str, int, int) for row in rows):
             return None
@@ -356,6 +370,7 @@ class RecordCache:
 
     def remember(self, state: str, outputs: dict[str, tuple[int, int]]) -> None:
         """Keep the summary of a finished build and the stamps of the files it left."""
+        self._last = self._stamps = None
         self.db.execute("DELETE FROM outputs")
         self.db.executemany("INSERT INTO outputs VALUES (?,?,?)", ((p, s, m) for p, (s, m) in outputs.items()))
         seal = _state_seal(state, outputs)

@@ -24,10 +24,11 @@ Pure functions of values: the pipeline reads the manifest and publishes.
 
 from __future__ import annotations
 
+import itertools
 import os
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from operator import attrgetter
+from operator import attrgetter, itemgetter
 from pathlib import Path
 
 from feedpub.errors import Problem, Severity
@@ -66,6 +67,17 @@ def _record_path(key: str, prefix: str) -> str:
     return prefix + (key if os.sep == "/" else key.replace("/", os.sep))
 
 
+def _record_paths(keys: Iterable[str], prefix: str) -> list[str]:
+    """``_record_path`` of each of ``keys``, mapped (the memory may name a
+    hundred thousand records)."""
+    if os.sep == "/":
+        return list(map(prefix.__add__, keys))
+    return [_record_path(key, prefix) for key in keys]
+
+
+_SOURCE, _ID, _URL = attrgetter("source"), attrgetter("id"), attrgetter("url")
+
+
 # The memory is the size of the feeds, the folder may be a hundred thousand
 # records: the functions below go through what is remembered, never through
 # every record.
@@ -78,9 +90,9 @@ def guard(listings: Mapping[str, Listing | None], remembered: Remembered, record
     moved: dict[str, tuple[str, str]] = {}
     replaced: dict[str, Listing] = {}
     prefix = _prefix(records_dir)
-    for key, (old_id, old_url) in remembered.items():
-        path = _record_path(key, prefix)
-        listing = listings.get(path)
+    paths = _record_paths(remembered, prefix)
+    now = map(listings.get, paths)
+    for path, listing, (old_id, old_url) in zip(paths, now, remembered.values(), strict=True):
         if listing is None or listing.id == old_id:
             continue
         if listing.url != old_url:  # this edit moved it: said once
@@ -109,13 +121,17 @@ def remember(
     memory = {}
     prefix = _prefix(records_dir)
     if remembered:
-        out = set(map(attrgetter("source"), published))
-        for key, value in remembered.items():
-            path = _record_path(key, prefix)
+        out = set(map(_SOURCE, published))
+        for key, path, value in zip(remembered, _record_paths(remembered, prefix), remembered.values(), strict=True):
             if path in listings and path not in out:
                 memory[key] = value
-    for listing in shown:
-        memory[_key(listing.source, prefix)] = (listing.id, listing.url)
+    shown = list(shown)
+    sources = list(map(_SOURCE, shown))
+    if os.sep == "/" and all(map(str.startswith, sources, itertools.repeat(prefix))):
+        keys = list(map(itemgetter(slice(len(prefix), None)), sources))  # ``_key`` of each, mapped
+    else:
+        keys = [_key(source, prefix) for source in sources]
+    memory.update(zip(keys, zip(map(_ID, shown), map(_URL, shown), strict=True), strict=True))
     return memory
 
 

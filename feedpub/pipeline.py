@@ -201,7 +201,7 @@ def scan(settings: Settings, store: Store, as_of: datetime | None, write: bool) 
     state = _state(settings, stamps)
     if write and last is not None and _nothing_to_do(last, store, state, settings, as_of):
         return Scan(stamps, [], {}, tuple(problems), state, last)
-    stored = store.scan()
+    stored = store.scan(max(0, (settings.jobs or os.cpu_count() or 1) - 1))
     store.forget(stored.keys() - stamps.keys())
     todo: list[tuple[str, bytes | None]] = []
     for path, stamp in stamps.items():
@@ -811,7 +811,8 @@ def _run(
         files = [output.file() for output in outputs]
         # Each feed once, whatever its formats (its page shows no article it does not).
         feeds = {file.feed.name: file.feed for file in planned if isinstance(file, PlannedFeed)}.values()
-        shown = {listing.source: listing for feed in feeds for listing in feed.articles}.values()
+        every = list(itertools.chain.from_iterable(feed.articles for feed in feeds))  # with archive pages, many
+        shown = dict(zip(map(_SOURCE, every), every, strict=True)).values()
         memory = ids.remember(shown, selection.articles, records.listings, remembered, settings.records_dir)
         report = publish(settings.output_dir, files, OUTPUT_PATHS, after, memory, last)
         archived = {path: [source, report.hashes[path]] for path, source in sources.items()}

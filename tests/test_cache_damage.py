@@ -407,3 +407,31 @@ def test_a_full_disk_makes_the_exit_status_say_what_happened_to_the_records(fold
     monkeypatch.setattr(RecordCache, "close", lambda self: (_ for _ in ()).throw(OSError(errno.ENOSPC, "No space")))
     code, err = run_cli(settings)
     assert code == 1 and "broken.txt" in err and "warning: cache" in err
+
+
+@pytest.mark.parametrize("row", [0, 4, 9])
+def test_seals_checked_by_a_helper_process_find_a_damaged_row(damaged, monkeypatch, row: int) -> None:
+    """A large cache's seals are checked in a forked helper while the build
+    makes the listings: a damaged row it finds (in its part or the build's
+    own) is found all the same."""
+    from feedpub.speed import cache
+
+    monkeypatch.setattr(cache, "_PARALLEL_SEALS", 1)  # helpers for a cache of ten rows
+    base, settings, references = damaged
+    for name in ("out", "cache"):
+        shutil.rmtree(base / name, ignore_errors=True)
+        shutil.copytree(base / f"{name}-template", base / name)
+    db = sqlite3.connect(cache_file(settings.cache_dir, settings.records_dir))
+    rowids = [r for (r,) in db.execute("SELECT rowid FROM records ORDER BY rowid")]
+    assert len(rowids) == 10
+    db.execute("UPDATE records SET title = title || 'x' WHERE rowid = ?", (rowids[row],))
+    db.commit()
+    db.close()
+    (settings.records_dir / "extra.txt").write_text(EXTRA, "utf-8")
+    try:
+        report = build(dataclasses.replace(settings, jobs=2), as_of=AS_OF)
+    finally:
+        (settings.records_dir / "extra.txt").unlink()
+    assert feed_files(settings.output_dir) == references[True][0]
+    assert not_about_the_cache(report) == references[True][1]
+    assert len(cache_warnings(report)) == 1 and "not as it was stored" in cache_warnings(report)[0]

@@ -27,6 +27,7 @@ It is an optimisation only: deleting it changes no output byte.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 import os
@@ -38,6 +39,7 @@ from typing import Any
 from feedpub import __version__
 from feedpub.errors import Problem, Severity
 from feedpub.model import Article, Topic
+from feedpub.speed import pool
 from feedpub.speed.rows import (
     DECODE_ERRORS,
     CachedRecord,
@@ -256,30 +258,43 @@ class RecordCache:
     def is_empty(self) -> bool:
         return self.db.execute("SELECT 1 FROM records LIMIT 1").fetchone() is None
 
-    def scan(self) -> dict[str, CachedRecord]:
+    def scan(self, helpers: int = 0) -> dict[str, CachedRecord]:
         """Every cached record: its file's identity and, when it parsed, its listing.
         One pass over the small columns serves both the change check and the plan.
-        A row that is not as ``store`` wrote it makes the cache ``Damaged``."""
+        A row that is not as ``store`` wrote it makes the cache ``Damaged``.
+        With ``helpers`` (forked processes) and many rows, the helpers check
+        the rows' seals while this process makes the listings."""
         topics_cache: dict[str, tuple[Topic, ...]] = {}
         rows = self.db.execute(
             "SELECT path, size, mtime_ns, sha256, id, url, published, updated, draft, topics, quality, provider,"
             " problems, article_digest, title, seal FROM records"
-        )
+        ).fetchall()
         found = {}
-        for key, size, mtime_ns, sha256, *sealed, seal in rows:
-            _check_sealed(key, sha256, sealed, seal)
-            listed = (*sealed[:8], sealed[10])
-            if type(size) is not int or type(mtime_ns) is not int or tuple(map(type, listed)) not in _LISTED_TYPES:
-                raise Damaged(f"the row of {key!r} holds values of the wrong types")
-            path = path_of(key)
-            try:
-                id_, url, published, updated, draft, topics, quality, provider, title = listed
-                listing = listing_of(
-                    path, id_, url, published, updated, draft, topics, title, topics_cache, quality, provider
-                )
-            except DECODE_ERRORS as exc:
-                raise Damaged(f"the row of {key!r} does not decode ({exc})") from None
-            found[path] = CachedRecord(size, mtime_ns, sha256, listing)
+
+        def listings() -> None:
+            for key, size, mtime_ns, sha256, id_, url, published, updated, draft, topics, quality, provider, _, _, \
+                    title, _ in rows:  # fmt: skip
+                listed = (id_, url, published, updated, draft, topics, quality, provider, title)
+                if type(size) is not int or type(mtime_ns) is not int or tuple(map(type, listed)) not in _LISTED_TYPES:
+                    raise Damaged(f"the row of {key!r} holds values of the wrong types")
+                try:
+                    path = path_of(key)
+                    listing = listing_of(
+                        path, id_, url, published, updated, draft, topics, title, topics_cache, quality, provider
+                    )
+                except DECODE_ERRORS as exc:
+                    raise Damaged(f"the row of {key!r} does not decode ({exc})") from None
+                found[path] = CachedRecord(size, mtime_ns, sha256, listing)
+
+        # The seals, a part of the rows at a time: the helpers (which have the
+        # rows in memory from the fork) take the first parts, this process the
+        # rest once the listings are made.
+        size = max(1, -(-len(rows) // _SEALS_PARTS))
+        parts = [(start, start + size) for start in range(0, len(rows), size)]
+        check = functools.partial(_unsealed, rows)
+        for damaged in pool.ordered_map(check, parts, helpers if len(rows) >= _PARALLEL_SEALS else 0, listings):
+            if damaged is not None:
+                raise Damaged(f"the row of {damaged} is not as it was stored")
         return found
 
     def store(self, parsed: Sequence[Parsed]) -> None:
@@ -375,6 +390,22 @@ class RecordCache:
         self.db.executemany("INSERT INTO outputs VALUES (?,?,?)", ((p, s, m) for p, (s, m) in outputs.items()))
         seal = _state_seal(state, outputs)
         self.db.executemany("INSERT OR REPLACE INTO meta VALUES (?, ?)", [("state", state), ("state_seal", seal)])
+
+
+# The parts the rows' seals are checked in (a helper's items: one helper
+# takes three, ``pool.AHEAD``, while this process makes the listings), and
+# how many rows a cache must hold for helpers to check them: fewer are
+# checked sooner than a helper is forked.
+_SEALS_PARTS = 3
+_PARALLEL_SEALS = 8_192
+
+
+def _unsealed(rows: Sequence[Sequence[Any]], part: tuple[int, int]) -> str | None:
+    """The first row of ``rows[start:end]`` not as it was stored, named; None when all are."""
+    for key, _, _, sha256, *sealed, seal in rows[part[0] : part[1]]:
+        if type(key) is not bytes or type(sha256) is not bytes or seal != _seal(key, sha256, sealed):
+            return repr(key)
+    return None
 
 
 def _check_sealed(key: object, sha256: object, sealed: Sequence[object], seal: object) -> None:

@@ -47,8 +47,9 @@ class Store(Protocol):
         """(size, mtime_ns) of the files the last run left, by path."""
         ...
 
-    def scan(self) -> dict[str, CachedRecord]:
-        """Every parse held, by path: its file's stamp and sha256, and its listing."""
+    def scan(self, helpers: int = 0) -> dict[str, CachedRecord]:
+        """Every parse held, by path: its file's stamp and sha256, and its
+        listing (``helpers``: forked processes that may share the work)."""
         ...
 
     def forget(self, paths: Iterable[str]) -> None:
@@ -110,7 +111,7 @@ class MemoryStore:
     def output_stamps(self) -> dict[str, tuple[int, int]]:
         return {}
 
-    def scan(self) -> dict[str, CachedRecord]:
+    def scan(self, helpers: int = 0) -> dict[str, CachedRecord]:
         return {}  # only a run that finds an earlier one's parses asks
 
     def forget(self, paths: Iterable[str]) -> None:

@@ -509,3 +509,21 @@ def test_the_seal_is_the_sha256_of_the_manifest_without_it() -> None:
     seal = document.pop("seal")
     assert seal == hashlib.sha256(json.dumps(document, indent=0, separators=(",", ":")).encode()).hexdigest()
     assert dataclasses.replace(manifest, feeds={"all": ("y",)}).seal != seal
+
+
+def test_a_manifest_read_back_writes_the_same_bytes(records: Path, tmp_path: Path) -> None:
+    """A manifest laid out as feedpub writes it is checked on its own bytes,
+    and its records field is written again as it was read: the same bytes
+    as writing the memory out afresh."""
+    write_records(records)
+    out = tmp_path / "out"
+    assert run("build", str(records), "-o", str(out), *AS_OF_ARG)[0] == ExitCode.OK
+    written = (out / MANIFEST_NAME).read_bytes()
+    manifest, warning = load_manifest(out, OUTPUT_PATHS)
+    assert warning is None and manifest.records and manifest.records_field is not None
+    assert manifest.to_bytes() == dataclasses.replace(manifest, records_field=None).to_bytes() == written
+    # Laid out otherwise (the same values), it is checked against the seal of what it lists.
+    document = json.loads(written)
+    (out / MANIFEST_NAME).write_text(json.dumps(document, indent=2), "utf-8")
+    again, warning = load_manifest(out, OUTPUT_PATHS)
+    assert warning is None and again == manifest and again.records_field is None

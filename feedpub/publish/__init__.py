@@ -193,7 +193,8 @@ def _publish(
 
     # Record ownership of files about to be created before creating them.
     if not new_paths <= old.files.keys():
-        put_manifest(Manifest({**old.files, **{p: "" for p in new_paths - old.files.keys()}}, old.feeds, old.records))
+        on_record = {**old.files, **{p: "" for p in new_paths - old.files.keys()}}
+        put_manifest(Manifest(on_record, old.feeds, old.records, old.records_field))
 
     def keep(item: OutputFile, ready: Future[_Put]) -> None:
         """A file the plan keeps as the last run left it (the plan checked the
@@ -278,7 +279,9 @@ def _publish(
                 raise failed[0]
             done = [ready.result() for ready in readies]
             hashes = {f.path: sha for f, (_, sha, _) in zip(files, done, strict=True)}
-            final = Manifest(hashes, new_feeds, old.records if records is None else dict(records))
+            remembered = old.records if records is None else dict(records)
+            same = remembered == old.records  # then written as the last run wrote it
+            final = Manifest(hashes, new_feeds, remembered, old.records_field if same else None)
             wait(putting)
             for future in putting:
                 if (exc := future.exception()) is not None:

@@ -18,7 +18,7 @@ import json
 import os
 import re
 from collections.abc import Collection
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from feedpub.errors import Problem, Severity
@@ -39,6 +39,9 @@ _SHA256S = re.compile(r"(?:[0-9a-f]{64})?(?:\n(?:[0-9a-f]{64})?)*")  # as many, 
 # joined values, not a match per record.)
 _IDS = re.compile(r"(?:urn:uuid:[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}\n)*")
 _URLS = re.compile(r"(?:https?://[^\s]+\n)*")
+# Where the records field starts, as feedpub writes it (no string it writes
+# holds a line feed, nor a quote it has not escaped).
+_RECORDS_FIELD = b'\n"records":{\n'
 
 
 @dataclass(frozen=True)
@@ -49,6 +52,10 @@ class Manifest:
     files: dict[str, str] = field(default_factory=dict)
     feeds: dict[str, tuple[str, ...]] = field(default_factory=dict)
     records: dict[str, tuple[str, str]] = field(default_factory=dict)
+    # The records field as the manifest read held it, when it was laid out as
+    # feedpub writes it: written again as it is while the records are the
+    # same (a memory of every published record, which a run seldom changes).
+    records_field: str | None = field(default=None, compare=False, repr=False)
 
     def to_bytes(self) -> bytes:
         """JSON with one value per line, so that the manifests of two runs diff
@@ -69,7 +76,9 @@ class Manifest:
         ]
         fields = [f'"format":{MANIFEST_FORMAT}', '"generator":"feedpub"', '"files":' + _mapping(files),
                   '"feeds":' + _mapping(feeds)]  # fmt: skip
-        if self.records:  # only then: a manifest that remembers no record reads as before it could
+        if self.records and self.records_field is not None:
+            fields.append(self.records_field)
+        elif self.records:  # only then: a manifest that remembers no record reads as before it could
             paths = sorted(self.records)
             ids, urls = (list(column) for column in zip(*map(self.records.__getitem__, paths), strict=True))
             pairs = map("{}:[{},{}]".format, _literals(paths), _literals(ids), _literals(urls))
@@ -171,8 +180,13 @@ def _checked_manifest(document: object, owned: OwnedPaths, data: bytes) -> Manif
             raise ValueError(f"feed {name!r}: not a list of ids")
     manifest = Manifest(files, {name: tuple(items) for name, items in feeds.items()}, _records(document))
     seal = document.get("seal")
-    if not _sealed_as_written(data, seal) and seal != manifest.seal:
+    body = _sealed_as_written(data, seal)
+    if body is None and seal != manifest.seal:
         raise ValueError("its seal does not match what it lists: changed since feedpub wrote it")
+    if body is not None and manifest.records:  # the last field, when there is one
+        at = data.rfind(_RECORDS_FIELD, 0, body)
+        if at >= 0:
+            return replace(manifest, records_field=data[at + 1 : body].decode("ascii"))
     return manifest
 
 
@@ -182,20 +196,22 @@ def _one_a_line(values: list[str], pattern: re.Pattern[str]) -> bool:
     return joined.count("\n") == max(0, len(values) - 1) and pattern.fullmatch(joined) is not None
 
 
-def _sealed_as_written(data: bytes, seal: object) -> bool:
+def _sealed_as_written(data: bytes, seal: object) -> int | None:
     """Whether ``data`` is a manifest laid out as ``Manifest.to_bytes`` writes
     it, ending with ``seal``, the sha256 of the bytes before it: then what it
     lists is what was sealed, and it need not be written out again to be
     checked (with archive pages a manifest lists many files).  Any other
-    layout is checked against the seal of what it lists."""
+    layout is checked against the seal of what it lists.  The length of
+    the sealed fields; None when not laid out so."""
     if type(seal) is not str or not _SHA256.match(seal) or not seal:
-        return False
+        return None
     tail = f',\n"seal":"{seal}"\n}}\n'.encode("ascii")
     if not data.startswith(b"{\n") or not data.endswith(tail):
-        return False
-    digest = hashlib.sha256(memoryview(data)[: len(data) - len(tail)])
+        return None
+    body = len(data) - len(tail)
+    digest = hashlib.sha256(memoryview(data)[:body])
     digest.update(b"\n}")
-    return digest.hexdigest() == seal
+    return body if digest.hexdigest() == seal else None
 
 
 def _records(document: dict[str, object]) -> dict[str, tuple[str, str]]:

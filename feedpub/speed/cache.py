@@ -32,13 +32,15 @@ import hashlib
 import json
 import os
 import sqlite3
+import sys
 from collections.abc import Iterable, Sequence
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 from feedpub import __version__
 from feedpub.errors import Problem, Severity
-from feedpub.model import Article, Topic
+from feedpub.model import Article, Listing, Topic
 from feedpub.speed import pool
 from feedpub.speed.rows import (
     DECODE_ERRORS,
@@ -47,7 +49,6 @@ from feedpub.speed.rows import (
     Parsed,
     article_from_json,
     from_seconds,
-    listing_of,
     problems_from_json,
 )
 from feedpub.speed.rows import digest as _digest
@@ -272,19 +273,30 @@ class RecordCache:
         found = {}
 
         def listings() -> None:
+            # ``listing_of`` and ``path_of`` written out, and the tuples made
+            # with tuple.__new__: this runs once per record, in every run
+            # that has something to do.
+            encoding, errors = sys.getfilesystemencoding(), sys.getfilesystemencodeerrors()
             for key, size, mtime_ns, sha256, id_, url, published, updated, draft, topics, quality, provider, _, _, \
                     title, _ in rows:  # fmt: skip
                 listed = (id_, url, published, updated, draft, topics, quality, provider, title)
-                if type(size) is not int or type(mtime_ns) is not int or tuple(map(type, listed)) not in _LISTED_TYPES:
+                if (type(key) is not bytes or type(sha256) is not bytes or type(size) is not int
+                        or type(mtime_ns) is not int or tuple(map(type, listed)) not in _LISTED_TYPES):  # fmt: skip
                     raise Damaged(f"the row of {key!r} holds values of the wrong types")
                 try:
-                    path = path_of(key)
-                    listing = listing_of(
-                        path, id_, url, published, updated, draft, topics, title, topics_cache, quality, provider
-                    )
+                    path = key.decode(encoding, errors)
+                    if id_ is None:  # rejected
+                        listing = None
+                    else:
+                        parsed = topics_cache.get(topics)
+                        if parsed is None:
+                            parsed = topics_cache[topics] = tuple(Topic(*t) for t in json.loads(topics))
+                        listing = _new(Listing, (id_, url, _from_timestamp(published, UTC),
+                                                 _from_timestamp(updated, UTC), draft == 1, parsed, path, quality,
+                                                 provider, title))  # fmt: skip
                 except DECODE_ERRORS as exc:
                     raise Damaged(f"the row of {key!r} does not decode ({exc})") from None
-                found[path] = CachedRecord(size, mtime_ns, sha256, listing)
+                found[path] = _new(CachedRecord, (size, mtime_ns, sha256, listing))
 
         # The seals, a part of the rows at a time: the helpers (which have the
         # rows in memory from the fork) take the first parts, this process the
@@ -390,6 +402,10 @@ class RecordCache:
         self.db.executemany("INSERT INTO outputs VALUES (?,?,?)", ((p, s, m) for p, (s, m) in outputs.items()))
         seal = _state_seal(state, outputs)
         self.db.executemany("INSERT OR REPLACE INTO meta VALUES (?, ?)", [("state", state), ("state_seal", seal)])
+
+
+_new = tuple.__new__
+_from_timestamp = datetime.fromtimestamp
 
 
 # The parts the rows' seals are checked in (a helper's items: one helper

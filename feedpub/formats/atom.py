@@ -22,6 +22,7 @@ from feedpub.formats.common import (
     generator,
     hubs,
     lead_enclosure,
+    load_extension,
     media_content,
     media_thumbnail,
     related_links,
@@ -94,7 +95,7 @@ def render_document(
 ) -> tuple[bytes, ...]:
     """The feed of ``plan`` as chunks: feedgen's head, ``entries``, the tail."""
     feed = generator(settings)
-    feed.load_extension("media", atom=True, rss=False)
+    load_extension(feed, "media", atom=True, rss=False)
     url = self_url(plan, SUFFIX, settings)
     # An archive document is part of the feed its subscription document is:
     # the same feed id (RFC 5005 section 4).

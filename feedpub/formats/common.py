@@ -286,6 +286,34 @@ def generator(settings: Settings) -> FeedGenerator:
     return feed
 
 
+def load_extension(feed: FeedGenerator, name: str, atom: bool, rss: bool) -> None:
+    """``feed.load_extension(name, atom, rss)``, with the extension's classes
+    found once a process: feedgen looks for a module of the entry extension
+    on every call (``<name>_entry``, which the extensions used here do not
+    have), a search of the import path per document, and with archive pages
+    the documents are many."""
+    classes = _EXTENSIONS.get(name)
+    if classes is None:
+        import importlib
+
+        # As feedgen 1.0.0 finds them: the entry extension in <name>_entry if
+        # there is one, else in the extension's own module.
+        module = importlib.import_module(f"feedgen.ext.{name}")
+        try:
+            entry_module = importlib.import_module(f"feedgen.ext.{name}_entry")
+        except ImportError:
+            entry_module = module
+        title = name[0].upper() + name[1:]
+        classes = _EXTENSIONS[name] = (
+            getattr(module, f"{title}Extension"),
+            getattr(entry_module, f"{title}EntryExtension", None),
+        )
+    feed.register_extension(name, *classes, atom, rss)
+
+
+_EXTENSIONS: dict[str, tuple[Any, Any]] = {}  # extension name -> (its feed's class, its entries' class)
+
+
 def splice(header: bytes, closing: bytes, entries: Sequence[bytes]) -> tuple[bytes, ...]:
     """The document as chunks: head, entries, tail.  Entries are not copied into
     one string: a large feed's bytes are written straight from the shared entries."""

@@ -28,6 +28,7 @@ from feedpub.formats.common import (
     generator,
     hubs,
     lead_enclosure,
+    load_extension,
     media_content,
     media_thumbnail,
     related_links,
@@ -135,8 +136,8 @@ def render_document(
     """The feed of ``plan`` as chunks: feedgen's head, ``entries``, the tail.
     The ``content:`` namespace is declared only where an entry shows content."""
     feed = generator(settings)
-    feed.load_extension("dc", atom=False, rss=True)
-    feed.load_extension("media", atom=False, rss=True)
+    load_extension(feed, "dc", atom=False, rss=True)
+    load_extension(feed, "media", atom=False, rss=True)
     feed.title(plan.title)
     feed.description(plan.subtitle)
     feed.link(href=self_url(plan, SUFFIX, settings), rel="self", type=MEDIA_TYPE)

@@ -196,7 +196,7 @@ def _publish(
         on_record = {**old.files, **{p: "" for p in new_paths - old.files.keys()}}
         put_manifest(Manifest(on_record, old.feeds, old.records, old.records_field))
 
-    def keep(item: OutputFile, ready: Future[_Put]) -> None:
+    def keep(item: OutputFile) -> _Put:
         """A file the plan keeps as the last run left it (the plan checked the
         file itself): the manifest must say the same."""
         kept = item.kept
@@ -206,7 +206,7 @@ def _publish(
         after = set(item.items)
         change = FileChange(item.path, item.feed, "unchanged", len(item.items), len(after - before),
                             len(before - after))  # fmt: skip
-        ready.set_result((change, kept, None))
+        return (change, kept, None)
 
     def put(item: OutputFile, place: tuple[int, str], ready: Future[_Put]) -> None:
         """Compare or write the file, tell ``ready``, then sync what it wrote."""
@@ -259,7 +259,10 @@ def _publish(
     from concurrent.futures import Future, ThreadPoolExecutor, wait
 
     with ThreadPoolExecutor(max_workers=max(1, min(_WRITERS, len(files)))) as pool:
-        readies: list[Future[_Put]] = [Future() for _ in files]
+        # A kept file's result, by its number, and the others' as the writers
+        # give them (a kept file needs no future: with archive pages they are many).
+        kept_files: dict[int, _Put] = {}
+        readies: list[Future[_Put]] = []
         putting: list[Future[None]] = []
         try:
             # Handed out with interrupts held: the pool starts its threads in
@@ -268,16 +271,19 @@ def _publish(
             # work before the last file is handed out; an interrupt that came
             # meanwhile is raised here, inside the ``try``.
             with signals.held():
-                for item, place, ready in zip(files, places, readies, strict=True):
+                for number, (item, place) in enumerate(zip(files, places, strict=True)):
                     if place is None:  # kept: nothing to read or write, no thread's work
-                        keep(item, ready)
+                        kept_files[number] = keep(item)
                     else:
+                        ready: Future[_Put] = Future()
+                        readies.append(ready)
                         putting.append(pool.submit(put, item, place, ready))
             wait(readies)
             failed = [exc for ready in readies if (exc := ready.exception()) is not None]
             if failed:
                 raise failed[0]
-            done = [ready.result() for ready in readies]
+            results = iter([ready.result() for ready in readies])
+            done = [kept_files[number] if number in kept_files else next(results) for number in range(len(files))]
             hashes = {f.path: sha for f, (_, sha, _) in zip(files, done, strict=True)}
             remembered = old.records if records is None else dict(records)
             same = remembered == old.records  # then written as the last run wrote it

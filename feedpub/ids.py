@@ -9,6 +9,9 @@ URL now gives another id, the remembered id is kept, with a warning naming
 the file, the field, the old and new URL and the two ids, unless the
 ``accept_new_ids`` setting (``--accept-new-ids``) says to take the new one.
 The warning is given once, when the URL changes; the id stays kept after it.
+A kept id gives way to a record whose own URL gives it (a copy left at the
+old address, a new record there), with a warning too: two entries never
+share an id.
 
 The memory is kept with the output, in the publisher's sealed manifest
 (``records``), never in the cache: the ids are part of what readers were
@@ -27,7 +30,7 @@ from __future__ import annotations
 import itertools
 import os
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from operator import attrgetter, itemgetter
 from pathlib import Path
 
@@ -44,6 +47,8 @@ class Guarded:
     listings: dict[str, Listing | None]  # path -> listing (None: rejected), in the order given
     kept: dict[str, str]  # path -> the remembered id it keeps (its URL gives another)
     moved: dict[str, tuple[str, str]]  # path -> (remembered URL, the id the new URL gives): to warn about
+    # path -> (the remembered id it gives up, the record file that now owns it): to warn about
+    yielded: dict[str, tuple[str, str]] = field(default_factory=dict)
 
 
 def _prefix(records_dir: Path) -> str:
@@ -100,9 +105,35 @@ def guard(listings: Mapping[str, Listing | None], remembered: Remembered, record
         if not accept:
             kept[path] = old_id
             replaced[path] = listing._replace(id=old_id)
+    yielded = _owned_elsewhere(kept, listings) if kept else {}
+    for path in yielded:
+        del kept[path], replaced[path]
     guarded = dict(listings)  # in the order given
     guarded.update(replaced)
-    return Guarded(guarded, kept, moved)
+    return Guarded(guarded, kept, moved, yielded)
+
+
+def _owned_elsewhere(kept: Mapping[str, str], listings: Mapping[str, Listing | None]) -> dict[str, tuple[str, str]]:
+    """The records of ``kept`` that must give their remembered id up: another
+    record's URL gives it (a copy left at the old address, a new record
+    there), or another record keeps it too (the first by path keeps it).
+    Two entries of a feed never share an id: a duplicate RSS guid is an
+    error to validators, and readers would take the two for one article.
+    Every record counts, drafts and scheduled ones included, so which record
+    owns an id does not depend on the run's time or settings."""
+    owners: dict[str, str] = {}  # id -> the first record file by path whose URL gives it
+    for path, listing in listings.items():
+        if listing is not None and (listing.id not in owners or path < owners[listing.id]):
+            owners[listing.id] = path
+    yielded = {}
+    for path in sorted(kept):
+        old_id = kept[path]
+        owner = owners.get(old_id)
+        if owner is not None:
+            yielded[path] = (old_id, owner)
+        else:
+            owners[old_id] = path
+    return yielded
 
 
 def remember(
@@ -139,7 +170,19 @@ def warnings(guarded: Guarded, articles: Mapping[str, Article], accept: bool) ->
     """A warning for each record whose URL moved away from the one its id
     came from; ``articles`` (by path) name the field the URL is in."""
     problems = []
+    for path, (old_id, owner) in guarded.yielded.items():
+        listing = guarded.listings[path]
+        assert listing is not None  # only a published listing keeps an id
+        article = articles.get(path)
+        message = (
+            f"the id it was published under, {old_id}, is now {owner}'s (two entries may not share an id); "
+            f"it takes {listing.id}, the id of {listing.url!r}, and readers show the article again"
+        )
+        problems.append(Problem(path, article.url_field if article is not None else "webUrl", message,
+                                Severity.WARNING))  # fmt: skip
     for path, (old_url, new_id) in guarded.moved.items():
+        if path in guarded.yielded:
+            continue  # said above
         article = articles.get(path)
         listing = guarded.listings[path]
         assert listing is not None  # only a published listing moves

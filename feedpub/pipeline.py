@@ -782,7 +782,7 @@ def _run(
     if guarded.kept:  # their entries, rendered with the parse, hold the new ids
         early = {path: entry for path, entry in records.early.items() if path not in guarded.kept}
         records = replace(records, listings=guarded.listings, early=early)
-    id_warnings = ids.warnings(guarded, store.articles(list(guarded.moved)), settings.accept_new_ids)
+    id_warnings = ids.warnings(guarded, store.articles([*guarded.moved, *guarded.yielded]), settings.accept_new_ids)
 
     listed = [listing for listing in records.listings.values() if listing is not None]
     selection = select(listed, settings, as_of, rejected=len(records.listings) - len(listed))

@@ -237,3 +237,38 @@ def test_only_what_the_feeds_show_is_remembered(records: Path, tmp_path: Path) -
     assert sorted(_memory(out)) == ["r3.txt", "r4.txt"]
     build(_settings(records, out, max_items=5), as_of=AS_OF)
     assert sorted(_memory(out)) == [f"r{n}.txt" for n in range(5)]
+
+
+@pytest.mark.parametrize("copy", [True, False], ids=["a-copy-left-behind", "a-new-record-later"])
+def test_a_kept_id_gives_way_to_the_record_whose_url_gives_it(records: Path, tmp_path: Path, copy: bool) -> None:
+    """A record that moved keeps its old id only while no other record's URL
+    gives that id: a copy at the old address (a duplicate the move made
+    distinct) or a new record there owns it, since two entries of a feed
+    never share an id (a duplicate RSS guid is an error to validators).  The
+    record that moved takes the id of its URL, with one warning."""
+    from feedpub.pipeline import build
+
+    out = tmp_path / "out"
+    settings = _settings(records, out)
+    _write(records, OLD, name="a.txt", when="2023-05-17T13:21:00Z")
+    if copy:  # a duplicate: published once, from a.txt
+        _write(records, OLD, name="b.txt", when="2023-05-18T13:21:00Z")
+    build(settings, as_of=AS_OF)
+    assert _memory(out) == {"a.txt": [OLD_ID, OLD]}
+
+    _write(records, NEW, name="a.txt", when="2023-05-17T13:21:00Z")
+    report = build(settings, as_of=AS_OF)
+    if not copy:
+        assert len(_id_warnings(report)) == 1 and _ids_in(out)["all.atom.xml"] == [OLD_ID]  # kept
+        _write(records, OLD, name="b.txt", when="2023-05-18T13:21:00Z")  # a new record at the old address
+        report = build(settings, as_of=AS_OF)
+    [warning] = _id_warnings(report)
+    assert warning.path == str(records / "a.txt") and warning.field == "webUrl"
+    for part in (OLD_ID, NEW_ID, str(records / "b.txt")):
+        assert part in warning.message, part
+    assert "keeps" not in warning.message
+    ids = _ids_in(out)
+    assert ids and all(sorted(found) == sorted([OLD_ID, NEW_ID]) for found in ids.values()), ids
+    assert _memory(out) == {"a.txt": [NEW_ID, NEW], "b.txt": [OLD_ID, OLD]}
+    again = build(settings, as_of=AS_OF)  # said once
+    assert _id_warnings(again) == [] and _ids_in(out) == ids

@@ -61,6 +61,9 @@ class Ping:
     status: str
     attempts: int  # requests sent (0 when skipped)
     message: str  # the hub's answer, or why there was none
+    # Every try met no answer, or one that may change (408, 429, 5xx): the
+    # hub is taken as down, and not asked about the run's other feeds.
+    down: bool = False
 
     @property
     def notified(self) -> bool:
@@ -108,8 +111,10 @@ def notify(
     A try that gets no answer, or an answer that may change (408, 429, 5xx),
     is repeated up to ``attempts`` tries in all, waiting longer before each.
     Any 2xx answer is success; any other is a refusal, not repeated.  A hub
-    that never answered is taken as down: its remaining feeds are skipped,
-    so a dead hub costs one feed's tries, not every feed's."""
+    that never answered, or answered every try that it was busy or broken
+    (a proxy before a hub that is down answers 502 or 503), is taken as
+    down: its remaining feeds are skipped, so a dead hub costs one feed's
+    tries and waits, not every feed's."""
     send = post or _post
     pings: list[Ping] = []
     for hub in hubs:
@@ -120,8 +125,9 @@ def notify(
                 continue
             ping = _ping(send, sleep, hub, topic, timeout, attempts)
             pings.append(ping)
-            if ping.status == "unanswered":
-                down = f"the hub gave no answer for {ping.topic}"
+            if ping.down:
+                why = "gave no answer" if ping.status == "unanswered" else "was unavailable"
+                down = f"the hub {why} for {ping.topic}"
     return tuple(pings)
 
 
@@ -142,7 +148,7 @@ def _ping(send: Post, sleep: Callable[[float], None], hub: str, topic: str, time
         message = f"refused: {said}"
         if not _retryable(status):
             return Ping(hub, topic, "refused", attempt, message)
-    return Ping(hub, topic, "refused" if status else "unanswered", attempts, message)
+    return Ping(hub, topic, "refused" if status else "unanswered", attempts, message, down=True)
 
 
 def _reason(exc: OSError) -> str:
@@ -208,18 +214,18 @@ class Pinger:
     @property
     def problems(self) -> tuple[Problem, ...]:
         """Warnings, hub by hub in the pings' order: one per feed a hub
-        refused, and one for a hub that gave no answer, with the number of
-        changed feeds it was not told of."""
+        refused, and one for a hub found down, with the number of changed
+        feeds it was not told of."""
         problems = []
         for hub in self.hubs:
             pings = [p for p in self.pings if p.hub == hub]
             for ping in pings:
-                if ping.status == "refused":
-                    message = f"{ping.topic} not announced: {ping.message}{_tries(ping)}"
-                elif ping.status == "unanswered":  # the first feed of a hub found down: the others were skipped
-                    untold = sum(p.status in ("unanswered", "skipped") for p in pings)
+                if ping.down:  # the feed a hub was found down at: the others were skipped
+                    untold = 1 + sum(p.status == "skipped" for p in pings)
                     feeds = "1 changed feed" if untold == 1 else f"{untold} changed feeds"
                     message = f"not told of {feeds}: {ping.message}{_tries(ping)}"
+                elif ping.status == "refused":
+                    message = f"{ping.topic} not announced: {ping.message}{_tries(ping)}"
                 else:
                     continue
                 problems.append(Problem(hub, None, message, Severity.WARNING))

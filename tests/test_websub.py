@@ -170,14 +170,32 @@ def test_a_busy_hub_is_asked_again_after_growing_waits() -> None:
 
 def test_retries_are_bounded_and_the_last_answer_is_reported() -> None:
     waits: list[float] = []
-    with fake_hub(502, 502, 503, 202) as hub:
+    with fake_hub(502, 503, 400, 202) as hub:
         pings = notify([hub.url], FEEDS, timeout=5, attempts=3, sleep=waits.append)
     assert [(p.status, p.attempts, p.message) for p in pings] == [
-        ("refused", 3, "refused: 503: answer 503"),
-        ("notified", 1, "202: answer 202"),  # a hub that answers is asked about the next feed
+        ("refused", 3, "refused: 400: answer 400"),
+        ("notified", 1, "202: answer 202"),  # a hub that refused a request is asked about the next feed
     ]
     assert waits == [1.0, 2.0]
     assert len(hub.requests) == 4
+
+
+def test_a_hub_that_is_busy_at_every_try_is_down_for_the_run() -> None:
+    """A hub whose every try of a ping met 408, 429 or 5xx (a proxy in front
+    of a hub that is down answers 502 or 503) is down like one that never
+    answers: asking it about every other feed would cost each one the same
+    tries and waits, while the run holds the output folder's lock."""
+    waits: list[float] = []
+    with fake_hub(502, 503, 503, 503, 503, 503) as hub, fake_hub() as up:
+        pings = notify([hub.url, up.url], FEEDS, timeout=5, attempts=3, sleep=waits.append)
+    assert [(p.hub, p.status, p.attempts, p.message) for p in pings] == [
+        (hub.url, "refused", 3, "refused: 503: answer 503"),
+        (hub.url, "skipped", 0, f"not tried: the hub was unavailable for {FEEDS[0]}"),
+        (up.url, "notified", 1, "202: answer 202"),
+        (up.url, "notified", 1, "202: answer 202"),
+    ]
+    assert waits == [1.0, 2.0]
+    assert len(hub.requests) == 3
 
 
 @pytest.mark.parametrize("status", [400, 403, 404, 302])
@@ -221,16 +239,18 @@ def test_a_hub_that_never_answers_times_out() -> None:
 def test_the_pinger_warns_once_per_refused_feed_and_once_per_hub_that_is_down() -> None:
     changes = [FileChange(f"{name}.atom.xml", name, "written", 1, 1, 0) for name in ("a", "b", "c")]
     down = closed_port_url()
-    with fake_hub(202, 404, 202) as hub:
-        step = Pinger(make_settings(hub=(hub.url, down), ping_attempts=2), sleep=lambda _: None)
+    with fake_hub(202, 404, 202) as hub, fake_hub(202, 503, 503) as busy:
+        step = Pinger(make_settings(hub=(hub.url, down, busy.url), ping_attempts=2), sleep=lambda _: None)
         step(PublishReport(tuple(changes)))
     assert [(p.hub, p.status) for p in step.pings] == [
         (hub.url, "notified"), (hub.url, "refused"), (hub.url, "notified"),
         (down, "unanswered"), (down, "skipped"), (down, "skipped"),
+        (busy.url, "notified"), (busy.url, "refused"), (busy.url, "skipped"),
     ]  # fmt: skip
     assert [(p.path, p.message, p.severity.value) for p in step.problems] == [
         (hub.url, "https://feeds.example.org/b.atom.xml not announced: refused: 404: answer 404", "warning"),
         (down, "not told of 3 changed feeds: no answer: Connection refused (2 tries)", "warning"),
+        (busy.url, "not told of 2 changed feeds: refused: 503: answer 503 (2 tries)", "warning"),
     ]
 
 

@@ -141,7 +141,9 @@ def _positive(value: Any, where: str) -> int:
 def _item_limit(value: Any, where: str) -> int:
     """An item limit: at least 1.  The whole history goes in archive pages,
     valid files of a bounded size, not in one feed that grows without end."""
-    if _count(value, where) == 0:
+    if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+        raise ConfigError(f"{where}: {show(value)} is not an item limit (a whole number, at least 1)")
+    if value == 0:
         raise ConfigError(
             f"{where}: {show(value)} is not an item limit (at least 1); for the whole history, "
             "archive_items: N keeps older items in archive pages of N items each (a large max_items works too)"

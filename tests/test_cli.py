@@ -89,7 +89,7 @@ def test_quiet_prints_nothing_when_all_is_well(tmp_path: Path) -> None:
         ),
         (["build", str(SEEDS), "--base-url", "ftp://x.org/"], "base_url: 'ftp://x.org/': the scheme 'ftp'"),
         (["build", str(SEEDS), "--timezone", "Mars/Olympus"], "default_timezone: 'Mars/Olympus' is not an IANA"),
-        (["build", str(SEEDS), "--max-items", "-1"], "max_items: -1 is not a whole number"),
+        (["build", str(SEEDS), "--max-items", "-1"], "max_items: -1 is not an item limit (a whole number, at least 1)"),
         (["build", str(SEEDS), "--formats", "atom,yaml"], "formats: 'yaml' is not a format"),
         (["build", str(SEEDS), "--as-of", "soon"], "--as-of: 'soon' is not a date"),
         (["build", str(SEEDS), "--config", "missing.yaml"], "missing.yaml: no such config file"),

@@ -229,6 +229,25 @@ def test_an_item_limit_of_0_is_a_usage_error_that_points_to_archives(
     assert not (tmp_path / "out").exists()
 
 
+@pytest.mark.parametrize("value", ["-1", "1.5", "'10'", "true", "many"])
+@pytest.mark.parametrize("text, where", [("max_items: {value}\n", "max_items")] + [
+    (text.replace("0}", "{value}}").replace(": 0\n", ": {value}\n"), where[len("{config}: "):])
+    for text, options, where in ZERO_LIMITS[2:]
+])  # fmt: skip
+def test_an_item_limit_that_is_no_whole_number_says_it_must_be_at_least_1(
+    tmp_path: Path, text: str, where: str, value: str
+) -> None:
+    """Not ">= 0": a limit of 0 is refused too, so the message says what is taken."""
+    config = tmp_path / "feedpub.yaml"
+    config.write_text(text.replace("{value}", value), "utf-8")
+    code, _, err = _build(tmp_path, ["--config", str(config)])
+    assert code == ExitCode.USAGE
+    assert err.startswith(f"feedpub: {config}: {where}: ") and err.endswith(
+        " is not an item limit (a whole number, at least 1)\n"
+    ), err
+    assert not (tmp_path / "out").exists()
+
+
 # --- the config file -------------------------------------------------------------------------
 
 

@@ -97,8 +97,10 @@ INVALID = [
         "feeds: custom: best: topic: unknown key (known: content, formats, max_items, min_quality, providers, "
         "subtitle, title, topics)",
     ),
-    ("feeds:\n  all: {max_items: -1}\n", "feeds: all: max_items: -1 is not a whole number >= 0"),
-    ("feeds:\n  all: {max_items: many}\n", "feeds: all: max_items: 'many' is not a whole number >= 0"),
+    ("feeds:\n  all: {max_items: -1}\n",
+     "feeds: all: max_items: -1 is not an item limit (a whole number, at least 1)"),
+    ("feeds:\n  all: {max_items: many}\n",
+     "feeds: all: max_items: 'many' is not an item limit (a whole number, at least 1)"),
     ("feeds:\n  all: {min_quality: high}\n", "feeds: all: min_quality: 'high' is not a number"),
     ("feeds:\n  all: {min_quality: .nan}\n", "feeds: all: min_quality: nan is not a number"),
     ("feeds:\n  all: {formats: [atom, gopher]}\n",

@@ -518,3 +518,52 @@ def test_a_record_that_keeps_its_id_rewrites_its_page_when_it_no_longer_does(rec
 
 def _format(path: str) -> str:
     return next(name for name, f in FORMATS.items() if path.endswith(f.suffix))
+
+
+def test_a_run_stopped_between_two_renames_leaves_no_link_to_a_page_not_in_place(
+    records: Path, tmp_path: Path, monkeypatch
+) -> None:
+    """Files go into place one rename at a time; a run killed between two
+    (kill -9 at any instant) leaves what was renamed so far until the next
+    run.  A feed's archive pages are renamed before the feed, oldest first,
+    so no subscription document or page links back (``prev-archive``) to a
+    page that is not in place: a reader walking the history in between finds
+    every page it is sent to."""
+    import shutil
+
+    import feedpub.publish.writer
+
+    _fill(records, range(1, 30))
+    before = tmp_path / "before"
+    build(_settings(records, before), as_of=AS_OF)
+    _fill(records, range(30, 50))  # new pages close, the newest page of each feed gains its next-archive
+    real = feedpub.publish.writer.rename_into_place
+    renames = 0
+    while True:
+        out = tmp_path / f"out{renames}"
+        shutil.copytree(before, out)
+        done = 0
+
+        def rename_then_stop(written, stop=renames) -> None:
+            nonlocal done
+            if done == stop:
+                raise KeyboardInterrupt
+            real(written)
+            done += 1
+
+        monkeypatch.setattr(feedpub.publish.writer, "rename_into_place", rename_then_stop)
+        try:
+            build(_settings(records, out), as_of=AS_OF)
+        except KeyboardInterrupt:
+            pass
+        else:
+            break  # every file renamed: the run ended
+        for feed in ["all", *(f"topics/{t.lower()}" for t in TOPICS)]:
+            for fmt in FORMATS:
+                url = _parse((out / (feed + FORMATS[fmt].suffix)).read_bytes(), fmt)[1].get("prev-archive")
+                while url is not None:
+                    assert (out / url[len(BASE) :]).is_file(), (renames, feed, url)
+                    url = _read(out, url, fmt)[1].get("prev-archive")
+        shutil.rmtree(out)
+        renames += 1
+    assert renames > 40

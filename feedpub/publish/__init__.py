@@ -302,6 +302,11 @@ def _publish(
                     writer.discard(temporary)
             raise
     pending = [(item.path, written) for item, (_, _, written) in zip(files, done, strict=True) if written is not None]
+    # Deeper files first, each folder in path order: a feed's archive pages
+    # (oldest first) before the feed, the feeds in folders before the index
+    # and the lists beside it.  A run killed between two renames then leaves
+    # no file linking back to one not yet in place.
+    pending.sort(key=lambda entry: (-entry[0].count("/"), entry[0]))
     for number, (relative, written) in enumerate(pending):
         try:
             writer.rename_into_place(written)

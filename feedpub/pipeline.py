@@ -662,7 +662,9 @@ def build(
     With ``write``, the whole run holds the output folder's lock, so overlapping
     runs publish one after the other, each from what it read.
     ``progress``: called as stages advance, for a progress bar.
-    ``after``: steps given the publisher's report once the run changed files.
+    ``after``: steps given the publisher's report once the run changed files,
+    with every file in place and on record, and the lock released: a step
+    that waits (a hub slow to answer a ping) keeps no next run waiting.
     """
     if not settings.records_dir.is_dir():  # a usage error must not create the output folder
         raise ConfigError(not_a_records_folder(settings.records_dir))
@@ -672,8 +674,13 @@ def build(
     with _collector_paused():
         if not write:  # a dry run leaves nothing behind, not even a cache
             return _build(replace(settings, cache_dir=None), as_of, write, progress, after)
+        published: list[PublishReport] = []  # the report, when the run changed files
         with output_lock(settings.output_dir, settings.lock_timeout):
-            return _build(settings, as_of, write, progress, after)
+            report = _build(settings, as_of, write, progress, [published.append] if after else [])
+        for changes in published:
+            for step in after:
+                step(changes)
+        return report
 
 
 @contextlib.contextmanager

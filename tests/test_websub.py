@@ -328,6 +328,27 @@ def test_a_build_pings_exactly_the_feeds_whose_bytes_changed(records: Path, tmp_
         assert len(hub.requests) == asked
 
 
+def test_the_hubs_are_told_once_the_output_folder_is_unlocked(records: Path, tmp_path: Path) -> None:
+    """A hub may take its time to answer, at every changed feed: the next
+    run (cron's, five minutes later) must not wait for it, nor give up on the
+    lock (exit 4).  The files are in place and on record before any ping."""
+    from feedpub.publish.lock import output_lock
+
+    (records / "a.md").write_text(record())
+    out = tmp_path / "out"
+    settings = make_settings(records_dir=records, output_dir=out, hub=("https://hub.example.org/",), ping=True)
+    told: list[str] = []
+
+    def post(url: str, form: bytes, timeout: float) -> tuple[int, str]:
+        with output_lock(out, timeout=0):  # another run could publish now
+            told.append(url)
+        assert (out / "all.atom.xml").is_file() and (out / ".feedpub-manifest.json").is_file()
+        return 202, ""
+
+    build(settings, as_of=AS_OF, after=[Pinger(settings, post=post, sleep=pytest.fail)])
+    assert len(told) == 6
+
+
 def test_the_command_line_warns_of_a_hub_that_is_down_and_still_succeeds(records: Path, tmp_path: Path) -> None:
     (records / "a.md").write_text(record())
     down = closed_port_url()

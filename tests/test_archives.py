@@ -275,8 +275,29 @@ def test_archives_off_removes_the_pages(records: Path, tmp_path: Path) -> None:
     report = build(dataclasses.replace(_settings(records, out), archive_items=0), as_of=AS_OF)
     assert report.publish is not None and report.publish.removed
     assert all(path.startswith("archive/") for path in report.publish.removed)
-    assert not any(p.is_file() for p in (out / "archive").rglob("*"))
+    assert not (out / "archive").exists()  # the folders that held only pages go with them
     assert b"prev-archive" not in (out / "all.atom.xml").read_bytes()
+
+
+def test_a_folder_left_empty_goes_and_one_holding_another_file_stays(records: Path, tmp_path: Path) -> None:
+    out = tmp_path / "out"
+    _fill(records, range(1, 60))
+    build(_settings(records, out), as_of=AS_OF)
+    assert (out / "archive" / "topics" / "robotics").is_dir()
+    mine = out / "archive" / "topics" / "chips" / "notes.txt"  # a file feedpub never wrote
+    mine.write_text("keep me", encoding="utf-8")
+    for path in records.iterdir():  # Robotics and Chips go away, with their feeds and pages
+        text = path.read_text("utf-8")
+        path.write_text(text.replace("  - Robotics\n", "").replace("  - Chips\n", ""), "utf-8")
+    report = build(_settings(records, out), as_of=AS_OF)
+    assert report.publish is not None
+    assert any(path.startswith("archive/topics/robotics/") for path in report.publish.removed)
+    assert any(path.startswith("archive/topics/chips/") for path in report.publish.removed)
+    assert not (out / "archive" / "topics" / "robotics").exists()
+    assert sorted(p.name for p in mine.parent.iterdir()) == ["notes.txt"]
+    assert mine.read_text("utf-8") == "keep me"
+    assert not (out / "topics" / "chips.atom.xml").exists() and (out / "topics" / "ai.atom.xml").is_file()
+    assert (out / "archive" / "topics" / "ai").is_dir() and (out / "archive" / "all").is_dir()
 
 
 # --- the paging, alone -------------------------------------------------------------------

@@ -25,7 +25,7 @@ from __future__ import annotations
 
 import os
 import stat
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -34,7 +34,7 @@ from feedpub import signals
 from feedpub.errors import OutputError, Problem, Severity
 from feedpub.model import OutputFile, OwnedPaths
 from feedpub.publish import writer
-from feedpub.publish.folder import OutputFolder, file_digest, kind_of
+from feedpub.publish.folder import OutputFolder, file_digest, kind_of, path_parts
 from feedpub.publish.manifest import MANIFEST_NAME, Manifest, all_owned, is_owned, load_manifest, read_manifest
 
 __all__ = [
@@ -336,10 +336,22 @@ def _publish(
             warnings.append(_warning(output.path / relative, f"left in place: {left}"))
         changes.append(FileChange(relative, feed, "removed", 0, 0, items))
 
+    _prune(output, old.files.keys() - new_paths, new_paths)
     final_bytes = final.to_bytes()
     if writer.digest_if_same(root, MANIFEST_NAME, (final_bytes,)) is None:
         writer.write_atomically(root, MANIFEST_NAME, output.path / MANIFEST_NAME, (final_bytes,))
     return PublishReport(tuple(sorted(changes, key=lambda c: c.path)), tuple(sorted(warnings, key=_in_order)), hashes)
+
+
+def _prune(output: OutputFolder, removed: Iterable[str], kept: Iterable[str]) -> None:
+    """Remove the folders that held only files the run removed (a topic's
+    archive pages, the feeds of a provider gone), deepest first: an empty
+    ``archive/<feed>/`` left behind is clutter a static server may list.
+    A folder holding anything else, or a file of this run, stays."""
+    in_use = {path_parts(path)[:depth] for path in kept for depth in range(1, path.count("/") + 1)}
+    folders = {path_parts(path)[:depth] for path in removed for depth in range(1, path.count("/") + 1)}
+    for parts in sorted(folders - in_use, key=lambda parts: (-len(parts), parts)):
+        output.remove_if_empty(parts)
 
 
 def _created(output: OutputFolder, relative: str) -> tuple[int, str]:

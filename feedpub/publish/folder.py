@@ -109,6 +109,24 @@ class OutputFolder:
             self._folders[parts] = fd
         return fd
 
+    def remove_if_empty(self, parts: tuple[str, ...]) -> bool:
+        """Remove the folder ``parts`` (below the output folder, never the
+        output folder itself) if it is empty; whether it is gone.  A folder
+        holding anything, even a file feedpub never wrote, stays."""
+        if not parts:
+            return False
+        parent = self.folder(parts[:-1], create=False)
+        if parent is None:
+            return False
+        fd = self._folders.pop(parts, None)
+        if fd is not None:
+            os.close(fd)
+        try:
+            os.rmdir(parts[-1], dir_fd=parent)
+        except OSError:  # not empty, not a folder (a link), or gone already
+            return False
+        return True
+
     def place(self, relative: str, create: bool = False) -> tuple[int, str] | None:
         """The folder descriptor and the name of ``relative`` (None: its folder does not exist)."""
         parts = path_parts(relative)

@@ -219,7 +219,7 @@ def test_embed_items_is_checked_and_0_writes_no_fragment(records: Path, tmp_path
     report = build(dataclasses.replace(settings, embed_items=0), as_of=AS_OF)
     assert sorted(report.publish.removed) == ["embed/all.html", "embed/topics/ai.html", "embed/topics/space.html"]
     left = sorted(p.relative_to(settings.output_dir).as_posix() for p in settings.output_dir.rglob("*"))
-    assert [p for p in left if p.startswith("embed")] == ["embed", "embed.js", "embed/head.html", "embed/topics"]
+    assert [p for p in left if p.startswith("embed")] == ["embed", "embed.js", "embed/head.html"]  # topics/ went empty
     root = strict((settings.output_dir / "index.html").read_bytes())
     assert [e for e in root.iter() if e.get("id") == "embed-widget"]
     assert not [e for e in root.iter() if e.get("id") == "embed-fragment"]

@@ -258,6 +258,8 @@ def test_an_item_limit_that_is_no_whole_number_says_it_must_be_at_least_1(
         ("title: One\n# a comment\ntitle: 'Two'\n", 1, 3, "title"),
         ("formats: [atom]\nmax_items: 3\nmax_items: 4\n", 2, 3, "max_items"),  # outside the fast reader's subset
         ("\ufefftitle: One\ntitle: One\n", 1, 2, "title"),
+        # Named by its whole path: a topic's name may also be a provider's.
+        ("feeds:\n  topics:\n    AI: {max_items: 3}\n    AI: {max_items: 4}\n", 3, 4, "feeds.topics.AI"),
     ],
 )
 def test_a_key_given_twice_in_the_config_is_a_usage_error(

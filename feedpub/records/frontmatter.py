@@ -145,8 +145,12 @@ class _RecordLoader(_BaseLoader):  # type: ignore[misc, valid-type]
             except TypeError:
                 raise FieldError("(yaml)", "a mapping key must be a plain value", self._line(key_node)) from None
             if duplicate:
+                # Named by its whole path as it rises (``images[0].url``,
+                # ``feeds.topics.AI``): a key name alone may be in many places.
                 first, line = self._line(key_nodes[key]), self._line(key_node)
-                raise FieldError(str(key), f"is given twice (lines {first} and {line}); keep one", line)
+                twice = _BadValue(f"is given twice (lines {first} and {line}); keep one", line, node)
+                twice.keys.append(str(key))
+                raise twice
             key_nodes[key] = key_node
             try:
                 if fields is None:

@@ -439,6 +439,7 @@ def _check(args: argparse.Namespace, out: TextIO, err: TextIO) -> ExitCode:
 
 
 def _serve(args: argparse.Namespace, out: TextIO, err: TextIO) -> ExitCode:
+    import signal
     import threading
     from dataclasses import replace
 
@@ -456,6 +457,18 @@ def _serve(args: argparse.Namespace, out: TextIO, err: TextIO) -> ExitCode:
         print(shown(line), file=err, flush=True)
 
     server = PreviewServer(folder, args.bind, args.port, log=log if args.verbose else None)
+    stop = threading.Event()
+    # Ctrl-C (SIGINT) only sets ``stop``, from before the command says it
+    # serves: a KeyboardInterrupt raised at any point of the serving loop
+    # (inside a lock, a thread's start) can leave the server or the watch
+    # unable to stop.  The server runs in a thread of its own; this one
+    # waits, then closes everything in order.  Once stopped, Ctrl-C is
+    # ignored: the command ends the process, and a press while it ends must
+    # not become a traceback or a death by signal.  (Only the main thread
+    # may set a handler.)
+    in_main = threading.current_thread() is threading.main_thread()
+    if in_main:
+        signal.signal(signal.SIGINT, lambda *_: stop.set())
     if not args.quiet:
         print(
             f"serving {shown(str(folder))} at {server.url} (a preview server: in production, serve the "
@@ -463,7 +476,6 @@ def _serve(args: argparse.Namespace, out: TextIO, err: TextIO) -> ExitCode:
             file=out,
             flush=True,
         )
-    stop = threading.Event()
     watcher = None
     if args.watch:
         from feedpub.pipeline import build
@@ -483,15 +495,17 @@ def _serve(args: argparse.Namespace, out: TextIO, err: TextIO) -> ExitCode:
             daemon=True,
         )
         watcher.start()
+    server.start()
     try:
-        server.serve_forever()
-    except KeyboardInterrupt:  # Ctrl-C: the way to stop it
-        pass
+        while not stop.wait(0.5):
+            pass
     finally:
         stop.set()
         if watcher is not None:
             watcher.join()
         server.close()
+        if in_main:
+            signal.signal(signal.SIGINT, signal.SIG_IGN)
     return ExitCode.OK
 
 

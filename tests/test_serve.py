@@ -19,6 +19,7 @@ import struct
 import subprocess
 import sys
 import threading
+import time
 import types
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
@@ -524,6 +525,47 @@ def test_the_serve_command_watches_prints_why_a_rebuild_failed_and_stops_on_inte
         assert (status, body) == (200, good)
         child.send_signal(signal.SIGINT)
         assert child.wait(timeout=TIMEOUT) == 0
+    finally:
+        if child.poll() is None:
+            child.kill()
+            child.wait(timeout=TIMEOUT)
+
+
+def test_ctrl_c_stops_the_serve_command_even_in_the_middle_of_requests(site):
+    """Ctrl-C, even pressed again and again, while clients keep asking: the process
+    stops, with status 0, and no thread is left waiting."""
+    command = [sys.executable, "-m", "feedpub", "serve", str(site), "--port", "0"]
+    child = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        found = re.search(r"at http://127\.0\.0\.1:(\d+)/", _line_with(_lines(child.stdout), "serving"))
+        assert found is not None
+        server = types.SimpleNamespace(port=int(found.group(1)))
+        answered = threading.Event()
+        done = threading.Event()
+
+        def ask() -> None:
+            while not done.is_set():
+                try:
+                    if request(server, "/all.atom.xml")[0] == 200:
+                        answered.set()
+                except OSError:  # the server went away: expected once it stops
+                    return
+
+        clients = [threading.Thread(target=ask, daemon=True) for _ in range(4)]
+        for client in clients:
+            client.start()
+        assert answered.wait(TIMEOUT)
+        # Pressed again and again while it stops: each press lands somewhere
+        # else in the stopping (joining threads, closing the socket).
+        for _ in range(500):
+            if child.poll() is not None:
+                break
+            child.send_signal(signal.SIGINT)
+            time.sleep(0.002)
+        assert child.wait(timeout=TIMEOUT) == 0
+        done.set()
+        for client in clients:
+            client.join(TIMEOUT)
     finally:
         if child.poll() is None:
             child.kill()

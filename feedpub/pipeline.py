@@ -869,7 +869,11 @@ def _page_sources(
     pages = [file for file in planned if isinstance(file, PlannedFeed) and is_archive(file.feed)]
     if not pages:
         return {}
-    common = json.dumps([__version__, repr(replace(settings, lock_timeout=0, jobs=0))])
+    # Where the records, the output and the cache are, and how their paths
+    # are spelled (a cron job's absolute path, a relative one by hand), is
+    # nothing a page's bytes follow from.
+    placed = replace(settings, lock_timeout=0, jobs=0, records_dir=Path(), output_dir=Path(), cache_dir=None)
+    common = json.dumps([__version__, repr(placed)])
     of_plan: dict[str, bytes] = {}
     sources = {}
     # Each article's entry key (``entry_key``), by its record's

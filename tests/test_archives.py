@@ -385,6 +385,22 @@ def test_a_cached_run_keeps_unchanged_pages_unread_and_writes_what_a_run_without
     assert {p: e[0] for p, e in _files(copy).items()} == {p: e[0] for p, e in _files(out).items()}
 
 
+def test_pages_are_kept_whatever_the_spelling_of_the_folders(
+    records: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A cron job's absolute paths and a run by hand with relative ones
+    render no page again: where the folders are is nothing a page follows from."""
+    _fill(records, range(1, 60))
+    monkeypatch.chdir(tmp_path)
+    by_hand = _settings(Path(records.name), Path("out"), cache_dir=Path("cache"))
+    build(by_hand, as_of=AS_OF)
+    (records / "r0059.md").unlink()  # something to do, on the newest items only
+    by_cron = _settings(records, tmp_path / "out", cache_dir=tmp_path / "cache")
+    report = build(by_cron, as_of=AS_OF)
+    pages = [o for o in report.outputs if o.path.startswith("archive/")]
+    assert pages and all(o.kept is not None for o in pages)
+
+
 @pytest.mark.parametrize("damage", ["edited", "removed"])
 def test_a_page_changed_by_hand_is_written_again(records: Path, tmp_path: Path, damage: str) -> None:
     out = tmp_path / "out"

@@ -45,9 +45,10 @@ LONGEST_BACKOFF = 60.0
 # How much of a hub's answer a report quotes: enough for its reason.
 ANSWER_CHARS = 200
 
-# ``post(url, form, timeout)`` -> (status, the start of the answer's body);
-# raises OSError when no answer came (refused, unreachable, timed out).
-Post = Callable[[str, bytes, float], tuple[int, str]]
+# ``post(url, form, timeout)`` -> (status, the start of the answer's body,
+# the seconds its Retry-After asks to wait, or None); raises OSError when no
+# answer came (refused, unreachable, timed out).
+Post = Callable[[str, bytes, float], tuple[int, str, float | None]]
 
 
 @dataclass(frozen=True)
@@ -89,9 +90,20 @@ def _retryable(status: int) -> bool:
     return status in (408, 429) or status >= 500
 
 
-def _backoff(attempt: int) -> float:
-    """The wait before try ``attempt`` (2, 3, ...)."""
-    return min(FIRST_BACKOFF * 2 ** (attempt - 2), LONGEST_BACKOFF)
+def _backoff(attempt: int, asked: float | None = None) -> float:
+    """The wait before try ``attempt`` (2, 3, ...): what the hub's last answer
+    asked for (Retry-After), else twice the wait before, never longer than
+    ``LONGEST_BACKOFF``."""
+    wait = FIRST_BACKOFF * 2 ** (attempt - 2) if asked is None else asked
+    return min(wait, LONGEST_BACKOFF)
+
+
+def _retry_after(value: str | None) -> float | None:
+    """The seconds a Retry-After header asks for.  Only its delay-seconds
+    form: the date form would need this machine's clock to agree with the
+    hub's, and the backoff serves as well."""
+    value = (value or "").strip()
+    return float(value) if value.isascii() and value.isdigit() else None
 
 
 def _form(topic: str) -> bytes:
@@ -134,13 +146,14 @@ def notify(
 def _ping(send: Post, sleep: Callable[[float], None], hub: str, topic: str, timeout: float, attempts: int) -> Ping:
     form = _form(topic)
     message = ""
+    asked: float | None = None  # the wait the last answer asked for
     for attempt in range(1, attempts + 1):
         if attempt > 1:
-            sleep(_backoff(attempt))
+            sleep(_backoff(attempt, asked))
         try:
-            status, answer = send(hub, form, timeout)
+            status, answer, asked = send(hub, form, timeout)
         except OSError as exc:
-            status, message = 0, f"no answer: {_reason(exc)}"
+            status, message, asked = 0, f"no answer: {_reason(exc)}", None
             continue
         said = f"{status}{': ' + answer if answer else ''}"
         if 200 <= status < 300:
@@ -169,8 +182,9 @@ class _NoRedirects(urllib.request.HTTPRedirectHandler):
         return None
 
 
-def _post(url: str, form: bytes, timeout: float) -> tuple[int, str]:
-    """POST ``form`` to ``url``: the answer's status and the start of its body."""
+def _post(url: str, form: bytes, timeout: float) -> tuple[int, str, float | None]:
+    """POST ``form`` to ``url``: the answer's status, the start of its body
+    and its Retry-After in seconds (``_retry_after``)."""
     request = urllib.request.Request(
         url,
         data=form,
@@ -180,10 +194,11 @@ def _post(url: str, form: bytes, timeout: float) -> tuple[int, str]:
     try:
         # Built for each request: its proxies are the environment's at the time.
         with urllib.request.build_opener(_NoRedirects).open(request, timeout=timeout) as response:
-            return response.status, _answer(response.read(ANSWER_CHARS * 4))
+            body = _answer(response.read(ANSWER_CHARS * 4))
+            return response.status, body, _retry_after(response.headers.get("Retry-After"))
     except urllib.error.HTTPError as exc:
         with exc:
-            return exc.code, _answer(exc.read(ANSWER_CHARS * 4))
+            return exc.code, _answer(exc.read(ANSWER_CHARS * 4)), _retry_after(exc.headers.get("Retry-After"))
     except http.client.HTTPException as exc:  # not HTTP at all: as good as no answer
         raise OSError(f"not an HTTP answer ({type(exc).__name__})") from None
 

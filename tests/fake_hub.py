@@ -21,11 +21,12 @@ class Request:
 
 @dataclass
 class FakeHub:
-    """``answers``: the status of each request in turn (then 202 for the rest);
-    a status of 0 keeps the request unanswered until the test ends."""
+    """``answers``: the status of each request in turn (then 202 for the rest),
+    or (status, Retry-After header or None); a status of 0 keeps the request
+    unanswered until the test ends."""
 
     url: str = ""
-    answers: list[int] = field(default_factory=list)
+    answers: list[int | tuple[int, str | None]] = field(default_factory=list)
     requests: list[Request] = field(default_factory=list)
     released: threading.Event = field(default_factory=threading.Event)
 
@@ -40,13 +41,16 @@ def _handler(hub: FakeHub) -> type[BaseHTTPRequestHandler]:
             body = self.rfile.read(int(self.headers.get("Content-Length", 0)))
             form = urllib.parse.parse_qsl(body.decode("ascii"), keep_blank_values=True, strict_parsing=True)
             hub.requests.append(Request(self.path, self.headers.get("Content-Type", ""), form))
-            status = hub.answers.pop(0) if hub.answers else 202
+            answer = hub.answers.pop(0) if hub.answers else 202
+            status, retry_after = answer if isinstance(answer, tuple) else (answer, None)
             if status == 0:
                 hub.released.wait(30)
                 return
             self.send_response(status)
             if 300 <= status < 400:
                 self.send_header("Location", hub.url + "elsewhere")
+            if retry_after is not None:
+                self.send_header("Retry-After", retry_after)
             text = f"answer {status}\n".encode()
             self.send_header("Content-Length", str(len(text)))
             self.end_headers()
@@ -59,7 +63,7 @@ def _handler(hub: FakeHub) -> type[BaseHTTPRequestHandler]:
 
 
 @contextmanager
-def fake_hub(*answers: int) -> Iterator[FakeHub]:
+def fake_hub(*answers: int | tuple[int, str | None]) -> Iterator[FakeHub]:
     """A hub listening on loopback while the block runs."""
     hub = FakeHub(answers=list(answers))
     server = ThreadingHTTPServer(("127.0.0.1", 0), _handler(hub))

@@ -20,7 +20,7 @@ from feedpub.formats import of_path
 from feedpub.pipeline import build
 from feedpub.publish import FileChange, PublishReport
 from feedpub.settings import Settings, apply
-from feedpub.websub import Pinger, notify, pinger, topics
+from feedpub.websub import LONGEST_BACKOFF, Pinger, notify, pinger, topics
 from tests.conftest import AS_OF, make_settings, record
 from tests.fake_hub import closed_port_url, fake_hub, without_proxies
 from tests.golden import COMBINED, GOLDEN, GOLDEN_HUB, HUBS
@@ -178,6 +178,28 @@ def test_retries_are_bounded_and_the_last_answer_is_reported() -> None:
     ]
     assert waits == [1.0, 2.0]
     assert len(hub.requests) == 4
+
+
+# What a busy hub's Retry-After asks for, and the wait before the next try.
+RETRY_AFTER = {
+    "seconds": ("7", 7.0),
+    "longer than the longest wait": ("3600", LONGEST_BACKOFF),
+    "none": (None, 1.0),
+    "a date (the hub's clock, not ours)": ("Wed, 21 Oct 2015 07:28:00 GMT", 1.0),
+    "not a number": ("soon", 1.0),
+    "negative": ("-5", 1.0),
+}
+
+
+@pytest.mark.parametrize("case", RETRY_AFTER)
+@pytest.mark.parametrize("status", [429, 503])
+def test_a_busy_hub_s_retry_after_sets_the_wait_before_the_next_try(status: int, case: str) -> None:
+    header, wait = RETRY_AFTER[case]
+    waits: list[float] = []
+    with fake_hub((status, header), 202) as hub:
+        pings = notify([hub.url], FEEDS[:1], timeout=5, attempts=3, sleep=waits.append)
+    assert [(p.status, p.attempts) for p in pings] == [("notified", 2)]
+    assert waits == [wait]
 
 
 def test_a_hub_that_is_busy_at_every_try_is_down_for_the_run() -> None:
@@ -339,11 +361,11 @@ def test_the_hubs_are_told_once_the_output_folder_is_unlocked(records: Path, tmp
     settings = make_settings(records_dir=records, output_dir=out, hub=("https://hub.example.org/",), ping=True)
     told: list[str] = []
 
-    def post(url: str, form: bytes, timeout: float) -> tuple[int, str]:
+    def post(url: str, form: bytes, timeout: float) -> tuple[int, str, float | None]:
         with output_lock(out, timeout=0):  # another run could publish now
             told.append(url)
         assert (out / "all.atom.xml").is_file() and (out / ".feedpub-manifest.json").is_file()
-        return 202, ""
+        return 202, "", None
 
     build(settings, as_of=AS_OF, after=[Pinger(settings, post=post, sleep=pytest.fail)])
     assert len(told) == 6

@@ -470,12 +470,11 @@ def _format_writers(settings: Settings) -> list[Writer]:
     return [writer for writer in writers(settings).values() if writer.format is not None]
 
 
-def _render_formats(article: Article, settings: Settings, in_formats: Sequence[Writer] | None = None) -> Rendered:
+def _render_formats(article: Article, settings: Settings, in_formats: Sequence[Writer]) -> Rendered:
     """The article's entries in every format and mode (the first of a
-    ``Rendered``; ``in_formats``: ``_format_writers(settings)``, when
-    known): what the parse renders when every article will be shown."""
-    found = _format_writers(settings) if in_formats is None else in_formats
-    return tuple(writer.render_entry(article, settings, writer.content) for writer in found)
+    ``Rendered``; ``in_formats``: ``_format_writers(settings)``): what the
+    parse renders when every article will be shown."""
+    return tuple(writer.render_entry(article, settings, writer.content) for writer in in_formats)
 
 
 class Entries:

@@ -158,38 +158,45 @@ class Page:
         return lxml.html.document_fromstring(self.dom)
 
 
-def _run(url: str, flags: list[str]) -> subprocess.CompletedProcess[str]:
-    """Run Chromium once on ``url`` with a fresh profile; kill it and its
-    helpers if it outlives TIMEOUT."""
-    program = chromium()
-    with tempfile.TemporaryDirectory(prefix="feedpub-chromium-") as profile:
-        command = [program, *_FLAGS, f"--user-data-dir={profile}", *flags, url]
-        env = {**os.environ, "HOME": profile}
-        process = subprocess.Popen(
-            command,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
-            stdin=subprocess.DEVNULL,
-            text=True,
-            env=env,
-            cwd=profile,
-            start_new_session=True,
-        )
+def run_browser(command: list[str], home: str, name: str, url: str, hint: str = "") -> tuple[int, str, str]:
+    """Run a browser once (``name`` and ``url`` for messages), with ``home``
+    as its home and working folder, in a session of its own: its exit
+    status, stdout and stderr.  It fails the test if it outlives TIMEOUT
+    (``hint``: a likely reason), and none of its processes outlives it."""
+    process = subprocess.Popen(
+        command,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        stdin=subprocess.DEVNULL,
+        text=True,
+        errors="replace",
+        env={**os.environ, "HOME": home},
+        cwd=home,
+        start_new_session=True,
+    )
+    try:
+        out, err = process.communicate(timeout=TIMEOUT)
+    except subprocess.TimeoutExpired:
+        pytest.fail(f"{name} did not finish within {TIMEOUT} s on {url}{hint}")
+    finally:
+        # The renderer and the other helpers are in the browser's own
+        # process group; none of them may outlive the run.
         try:
-            out, err = process.communicate(timeout=TIMEOUT)
-        except subprocess.TimeoutExpired:
-            pytest.fail(f"Chromium did not finish within {TIMEOUT} s on {url}")
-        finally:
-            # The renderer and the other helpers are in the browser's own
-            # process group; none of them may outlive the run.
-            try:
-                os.killpg(process.pid, signal.SIGKILL)
-            except ProcessLookupError:
-                pass
-            process.wait()
-    if process.returncode != 0:
-        pytest.fail(f"Chromium exited with {process.returncode} on {url}:\n{err[-3000:]}")
-    return subprocess.CompletedProcess(command, process.returncode, out, err)
+            os.killpg(process.pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
+        process.wait()
+    return process.returncode, out, err
+
+
+def _run(url: str, flags: list[str]) -> subprocess.CompletedProcess[str]:
+    """Run Chromium once on ``url`` with a fresh profile."""
+    with tempfile.TemporaryDirectory(prefix="feedpub-chromium-") as profile:
+        command = [chromium(), *_FLAGS, f"--user-data-dir={profile}", *flags, url]
+        code, out, err = run_browser(command, profile, "Chromium", url)
+    if code != 0:
+        pytest.fail(f"Chromium exited with {code} on {url}:\n{err[-3000:]}")
+    return subprocess.CompletedProcess(command, code, out, err)
 
 
 def _console(stderr: str) -> tuple[str, ...]:

@@ -105,3 +105,15 @@ SERVED_FILES = {
     ".hidden": b"a dot file",
     "topics/.hidden.json": b"{}",
 }
+
+
+def build_with_files(folder: Path, files: dict[str, bytes]) -> None:
+    """A build of the seeds into ``folder`` (as the preview server's and the
+    nginx lines' tests serve it), with ``files`` written beside it."""
+    from feedpub.pipeline import build  # the fixtures above need no build
+
+    build(make_settings(output_dir=folder), as_of=AS_OF)
+    for relative, data in files.items():
+        path = folder / relative
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_bytes(data)

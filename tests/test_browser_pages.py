@@ -15,11 +15,8 @@ from __future__ import annotations
 
 import http.client
 import json
-import os
 import re
 import shutil
-import signal
-import subprocess
 import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -33,7 +30,7 @@ import pytest
 from feedpub.formats import FORMATS
 from feedpub.pipeline import build
 from feedpub.serve import PreviewServer
-from tests.browser import Page, ink, render, screenshot
+from tests.browser import Page, ink, render, run_browser, screenshot
 from tests.conftest import AS_OF, make_settings, record
 
 TIMEOUT = 90  # seconds for one browser run or one request
@@ -451,27 +448,9 @@ def firefox_screenshot(url: str, width: int = 800, height: int = 900) -> bytes:
             str(png),
             url,
         ]
-        process = subprocess.Popen(
-            command,
-            stdin=subprocess.DEVNULL,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.STDOUT,
-            env={**os.environ, "HOME": folder},
-            cwd=folder,
-            start_new_session=True,
-        )
-        try:
-            output, _ = process.communicate(timeout=TIMEOUT)
-        except subprocess.TimeoutExpired:
-            pytest.fail(f"Firefox did not finish within {TIMEOUT} s on {url} (did it offer to save the feed?)")
-        finally:
-            try:  # none of its processes may outlive the run
-                os.killpg(process.pid, signal.SIGKILL)
-            except ProcessLookupError:
-                pass
-            process.wait()
+        _, out, err = run_browser(command, folder, "Firefox", url, " (did it offer to save the feed?)")
         if not png.is_file():
-            pytest.fail(f"Firefox wrote no screenshot of {url}:\n{output.decode(errors='replace')[-3000:]}")
+            pytest.fail(f"Firefox wrote no screenshot of {url}:\n{(out + err)[-3000:]}")
         return png.read_bytes()
 
 

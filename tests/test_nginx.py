@@ -24,7 +24,7 @@ from feedpub.pipeline import build
 from feedpub.publish import MANIFEST_NAME
 from feedpub.publish.lock import LOCK_NAME
 from feedpub.serve import content_type, media_type
-from tests.conftest import AS_OF, ROOT, SERVED_FILES, accept_cases, make_settings
+from tests.conftest import AS_OF, ROOT, SERVED_FILES, accept_cases, build_with_files, make_settings
 
 TIMEOUT = 60  # seconds for nginx to start, answer or stop
 ROOT_LINE = "root /var/www;"
@@ -67,11 +67,7 @@ def nginx(tmp_path: Path) -> Iterator[tuple[int, Path]]:
     lines; gives its port and the folder."""
     www = tmp_path / "www"
     folder = www / "feeds"
-    build(make_settings(output_dir=folder), as_of=AS_OF)
-    for relative, data in OTHER_FILES.items():
-        path = folder / relative
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_bytes(data)
+    build_with_files(folder, OTHER_FILES)
     prefix = tmp_path / "nginx"
     prefix.mkdir()
     port = free_port()

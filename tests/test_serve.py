@@ -36,7 +36,7 @@ from feedpub.publish import MANIFEST_NAME
 from feedpub.publish.lock import LOCK_NAME
 from feedpub.serve import PreviewServer, Rebuild, Refused, browsing, request_parts, watch
 from feedpub.settings import Settings, load_settings
-from tests.conftest import AS_OF, SERVED_FILES, accept_cases, make_settings, record
+from tests.conftest import AS_OF, SERVED_FILES, accept_cases, build_with_files, make_settings, record
 
 TIMEOUT = 60  # seconds any one request may take before the test fails
 SECRET = b"a file outside the served folder"
@@ -77,11 +77,7 @@ def site(tmp_path: Path) -> Path:
     """An output folder as a build leaves it (feeds, manifest, lock), with a
     file of every other kind, and a secret file beside it."""
     folder = tmp_path / "site"
-    build(make_settings(output_dir=folder), as_of=AS_OF)
-    for relative, data in EXTRA_FILES.items():
-        path = folder / relative
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_bytes(data)
+    build_with_files(folder, EXTRA_FILES)
     (tmp_path / "secret.txt").write_bytes(SECRET)
     (tmp_path / "outside").mkdir()
     (tmp_path / "outside" / "secret.txt").write_bytes(SECRET)

@@ -348,10 +348,16 @@ def _prune(output: OutputFolder, removed: Iterable[str], kept: Iterable[str]) ->
     archive pages, the feeds of a provider gone), deepest first: an empty
     ``archive/<feed>/`` left behind is clutter a static server may list.
     A folder holding anything else, or a file of this run, stays."""
-    in_use = {path_parts(path)[:depth] for path in kept for depth in range(1, path.count("/") + 1)}
-    folders = {path_parts(path)[:depth] for path in removed for depth in range(1, path.count("/") + 1)}
-    for parts in sorted(folders - in_use, key=lambda parts: (-len(parts), parts)):
+    folders = _folders_of(removed)
+    if not folders:  # most runs remove nothing: the run's files are not looked through
+        return
+    for parts in sorted(folders - _folders_of(kept), key=lambda parts: (-len(parts), parts)):
         output.remove_if_empty(parts)
+
+
+def _folders_of(paths: Iterable[str]) -> set[tuple[str, ...]]:
+    """Every folder (as names below the output folder) that holds one of ``paths``."""
+    return {path_parts(path)[:depth] for path in paths for depth in range(1, path.count("/") + 1)}
 
 
 def _created(output: OutputFolder, relative: str) -> tuple[int, str]:
